@@ -1,0 +1,15 @@
+//! quorate: declarative, resumable, quorum-aware runbooks for replicated clusters.
+//!
+//! The crate is a compiler followed by an executor. Compilation is pure: it reads the
+//! runbook, inventory and parameters it is given and never touches a host.
+//!
+//! - [`source`]: files, positions and diagnostics.
+//! - [`model`]: YAML loading and the runbook / inventory types.
+//! - [`schema`]: the JSON Schemas that define the file formats.
+//! - [`template`]: handlebars rendering with shell quoting and fleet helpers.
+//! - [`plan`]: runbook + inventory -> plan (task graph, batches, quorum math).
+//! - [`catalog`]: built-in runbooks and user runbook directories.
+//! - [`cli`]: the `quorate` command line.
+
+pub mod model;
+pub mod source;
