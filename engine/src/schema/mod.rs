@@ -1,0 +1,1 @@
+//! JSON Schema validation of runbooks and inventories against schemas/.

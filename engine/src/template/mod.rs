@@ -1,0 +1,1 @@
+//! Template rendering: handlebars, strict, with POSIX shell quoting and fleet helpers.
