@@ -11,5 +11,10 @@
 //! - [`catalog`]: built-in runbooks and user runbook directories.
 //! - [`cli`]: the `quorate` command line.
 
+pub mod catalog;
+pub mod cli;
 pub mod model;
+pub mod plan;
+pub mod schema;
 pub mod source;
+pub mod template;

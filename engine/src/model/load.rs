@@ -469,3 +469,12 @@ mod tests {
         assert!(errs[0].pos.is_some());
     }
 }
+
+/// Reads a parameter given as text on the command line (`-p count=3`) the way YAML reads a
+/// scalar or flow value, for parameters whose schema wants a number, boolean, list or map.
+pub fn parse_value_text(text: &str) -> Option<Value> {
+    let yaml: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let source = SourceFile::new("-p", text);
+    let mut diagnostics = Vec::new();
+    to_json(&yaml, "", &source, &PointerIndex::default(), &mut diagnostics).filter(|_| diagnostics.is_empty())
+}

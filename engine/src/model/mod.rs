@@ -1,6 +1,11 @@
-//! The runbook and inventory models: YAML loading, the raw serde shapes, and the
-//! validated types the compiler works on.
+//! The runbook and inventory models: YAML loading, the serde shapes of both files,
+//! durations, and the validated inventory the compiler works on.
 
+pub mod duration;
+pub mod inventory;
 pub mod load;
+pub mod raw;
 
-pub use load::{load, Document, NodePos, PointerIndex};
+pub use duration::Span as Duration;
+pub use inventory::{Host, Inventory, Quorum};
+pub use load::{load, parse_value_text, Document, NodePos, PointerIndex};

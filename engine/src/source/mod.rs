@@ -3,7 +3,9 @@
 mod diagnostic;
 mod file;
 mod pointer;
+mod suggest;
 
 pub use diagnostic::{render_all, Diagnostic, Severity};
 pub use file::{Pos, SourceFile};
 pub use pointer::{display_pointer, pointer_push};
+pub use suggest::did_you_mean;

@@ -1,0 +1,7 @@
+//! The built-in runbooks, embedded in the binary. Each is validated and planned in a test.
+
+/// (file name, YAML text) of every built-in runbook.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("rolling-upgrade.yaml", include_str!("../../../runbooks/rolling-upgrade.yaml")),
+    ("health-check.yaml", include_str!("../../../runbooks/health-check.yaml")),
+];

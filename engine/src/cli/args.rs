@@ -1,0 +1,105 @@
+//! Command-line arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "quorate", version, about = "Declarative, resumable, quorum-aware runbooks for replicated clusters")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check runbooks and inventories: schema, then meaning (ids, needs, cycles, templates).
+    Validate(ValidateArgs),
+    /// Compile a runbook for an inventory and show the plan.
+    Plan(PlanArgs),
+    /// Show the task graph (Graphviz dot or Mermaid).
+    Graph(GraphArgs),
+    /// List built-in and user runbooks.
+    List(CatalogArgs),
+    /// Show a runbook's description, parameters and steps.
+    Describe(DescribeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Runbook or inventory files (the kind is told by the top-level keys).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CatalogArgs {
+    /// A directory of user runbooks; they add to the built-ins and override them by name.
+    #[arg(long = "runbooks", value_name = "DIR", env = "QUORATE_RUNBOOKS")]
+    pub runbooks: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// A built-in runbook name, a user runbook name, or a path to a YAML file.
+    pub runbook: String,
+    /// The inventory file.
+    #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// A parameter value, `name=value` (repeatable). Secrets go in the environment
+    /// (QUORATE_PARAM_NAME) or a --params file instead.
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// A YAML file of parameter values (`name: value` lines).
+    #[arg(long = "params", value_name = "FILE")]
+    pub params_file: Option<PathBuf>,
+    /// Let a rolling batch take more members down than the consensus tolerates.
+    #[arg(long)]
+    pub allow_quorum_loss: bool,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Also save the plan (JSON) to this file, for review and `quorate apply`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// A runbook name or path.
+    pub runbook: String,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}

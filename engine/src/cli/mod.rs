@@ -1,0 +1,56 @@
+//! The `quorate` command line: a thin layer that reads files and the environment, calls
+//! the library, prints, and picks the exit code.
+
+mod args;
+mod exit;
+mod inputs;
+mod list;
+mod plan;
+mod validate;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+pub use args::{Cli, Command};
+pub use exit::{BAD_INPUT, DONE, FAILED, LOCKED, PAUSED};
+
+use crate::source::{render_all, Diagnostic};
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ExitCode::from(run(&cli))
+}
+
+pub fn run(cli: &Cli) -> u8 {
+    let result = match &cli.command {
+        Command::Validate(a) => validate::run(a),
+        Command::Plan(a) => plan::run_plan(a),
+        Command::Graph(a) => plan::run_graph(a),
+        Command::List(a) => list::run_list(a),
+        Command::Describe(a) => list::run_describe(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(diagnostics) => {
+            report(&diagnostics);
+            BAD_INPUT
+        }
+    }
+}
+
+/// Prints diagnostics to stderr.
+pub(crate) fn report(diagnostics: &[Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(render_all(diagnostics).as_bytes());
+}
+
+/// Prints warnings (diagnostics that do not stop the command) to stderr.
+pub(crate) fn warn(diagnostics: &[Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for d in diagnostics {
+        let _ = err.write_all(d.render().as_bytes());
+    }
+}

@@ -1,0 +1,364 @@
+//! Template fields of steps: parsed and checked once per step, rendered once per task.
+//!
+//! The checks go beyond handlebars' strict mode, which misses `{{#if nope}}`: every
+//! variable path is checked against what the context can hold, secrets are refused where
+//! they would be printed, and `steps.ID` is allowed only for steps the step needs.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::types::Text;
+use crate::model::{Document, Inventory};
+use crate::source::{did_you_mean, Diagnostic, Pos};
+use crate::template::{CompiledTemplate, Quoting, Renderer, TemplateError};
+
+/// How a field's text is used, which decides quoting and whether secrets may appear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A shell command: `{{x}}` is shell-quoted.
+    Command,
+    /// A path or message: inserted as is; never holds a secret.
+    Plain,
+    /// An `env` value: inserted as is; the one place a secret may go (it travels on stdin).
+    Env,
+}
+
+/// What a step's templates may refer to, known before any host is rendered.
+pub struct StaticInfo<'a> {
+    pub step: &'a str,
+    pub params: &'a Map<String, Value>,
+    pub var_names: &'a HashSet<String>,
+    pub inv: &'a Inventory,
+    /// Step ids of the template's scope.
+    pub scope_ids: &'a HashSet<String>,
+    /// Steps (of the scope) this step needs, directly or not.
+    pub ancestors: &'a BTreeSet<String>,
+    pub on_host: bool,
+}
+
+/// A parsed, checked template field.
+pub struct Field {
+    template: CompiledTemplate,
+    pub pointer: String,
+    pub name: &'static str,
+    quoting: Quoting,
+    deferred: bool,
+    roots: Roots,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Roots {
+    params: bool,
+    vars: bool,
+    host: bool,
+    hosts: bool,
+    groups: bool,
+    cluster: bool,
+}
+
+/// The values a task's templates render against.
+pub struct RenderContext<'a> {
+    pub params: &'a Value,
+    pub vars: &'a Value,
+    pub host: Option<&'a Value>,
+    pub hosts: &'a Value,
+    pub groups: &'a Value,
+    pub cluster: &'a Value,
+}
+
+impl Field {
+    pub fn prepare(
+        source: &str,
+        pointer: String,
+        name: &'static str,
+        kind: FieldKind,
+        info: &StaticInfo<'_>,
+        doc: &Document,
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let template = CompiledTemplate::parse(source).map_err(|e| vec![template_error(doc, &pointer, name, info.step, &e, None)])?;
+        let mut field = Self {
+            template,
+            pointer,
+            name,
+            quoting: if kind == FieldKind::Command { Quoting::Shell } else { Quoting::Plain },
+            deferred: false,
+            roots: Roots::default(),
+        };
+        let mut errors = Vec::new();
+        for var in field.template.variables() {
+            let at = |message: String| {
+                let (pos, width) = pos_in_field(doc, &field.pointer, var.line, var.col, var.path.join(".").len());
+                Diagnostic::at(&doc.source, pos, width, message).with_pointer(field.pointer.clone())
+            };
+            match check_path(&var.path, kind, info) {
+                Ok(Use::Deferred) => field.deferred = true,
+                Ok(Use::Root(root)) => field.roots.mark(root),
+                Err((message, hint)) => {
+                    let d = at(format!("{message} in `{}` of step `{}`", field.name, info.step));
+                    errors.push(match hint {
+                        Some(h) => d.with_hint(h),
+                        None => d,
+                    });
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(field)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Whether the field reads variables that exist only when the run does.
+    pub fn is_deferred(&self) -> bool {
+        self.deferred
+    }
+
+    pub fn uses_host(&self) -> bool {
+        self.roots.host || self.roots.vars
+    }
+
+    pub fn render(&self, renderer: &Renderer, ctx: &RenderContext<'_>) -> Result<Text, TemplateError> {
+        if self.deferred {
+            return Ok(Text::Deferred {
+                deferred: self.template.source().to_owned(),
+            });
+        }
+        if self.template.is_literal() {
+            return Ok(Text::Ready(self.template.source().to_owned()));
+        }
+        let mut map = Map::new();
+        let roots = self.roots;
+        if roots.params {
+            map.insert("params".into(), ctx.params.clone());
+        }
+        if roots.vars {
+            map.insert("vars".into(), ctx.vars.clone());
+        }
+        if roots.host {
+            if let Some(h) = ctx.host {
+                map.insert("host".into(), h.clone());
+            }
+        }
+        if roots.hosts {
+            map.insert("hosts".into(), ctx.hosts.clone());
+        }
+        if roots.groups {
+            map.insert("groups".into(), ctx.groups.clone());
+        }
+        if roots.cluster {
+            map.insert("cluster".into(), ctx.cluster.clone());
+        }
+        renderer.render(&self.template, self.quoting, &Value::Object(map)).map(Text::Ready)
+    }
+
+    /// A diagnostic for a render failure of this field.
+    pub fn error(&self, doc: &Document, step: &str, e: &TemplateError, host: Option<&str>) -> Diagnostic {
+        template_error(doc, &self.pointer, self.name, step, e, host)
+    }
+}
+
+impl Roots {
+    fn mark(&mut self, root: &str) {
+        match root {
+            "params" => self.params = true,
+            "vars" => self.vars = true,
+            "host" => self.host = true,
+            "hosts" => self.hosts = true,
+            "groups" => self.groups = true,
+            _ => self.cluster = true,
+        }
+    }
+}
+
+enum Use<'p> {
+    Root(&'p str),
+    Deferred,
+}
+
+type PathError = (String, Option<String>);
+
+const ROOTS: &str = "params, vars, host, hosts, groups, cluster, run, steps";
+
+fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) -> Result<Use<'p>, PathError> {
+    let shown = path.join(".");
+    let unknown = |hint: Option<String>| Err((format!("unknown variable `{shown}`"), hint));
+    let Some(root) = path.first() else {
+        return unknown(None);
+    };
+    let second = path.get(1).map(String::as_str);
+    match root.as_str() {
+        "params" => {
+            let Some(name) = second else { return Ok(Use::Root("params")) };
+            let Some(value) = info.params.get(name) else {
+                let names: Vec<&str> = info.params.keys().map(String::as_str).collect();
+                return unknown(Some(suggest(name, &names, "parameters", "declare it under `params:`")));
+            };
+            if value.as_str().is_some_and(|s| s.starts_with('\u{1}')) && kind != FieldKind::Env {
+                return Err((
+                    format!("secret parameter `{name}` used where it would be printed"),
+                    Some(format!(
+                        "pass it through `env:` (e.g. env: {{ {upper}: \"{{{{params.{name}}}}}\" }}) and use \"${upper}\"",
+                        upper = name.to_ascii_uppercase()
+                    )),
+                ));
+            }
+            if path.len() > 2 && resolve(value, &path[2..]).is_none() {
+                return unknown(None);
+            }
+            Ok(Use::Root("params"))
+        }
+        "vars" => {
+            check_var_name(second, info, &shown)?;
+            Ok(Use::Root("vars"))
+        }
+        "host" => {
+            if !info.on_host {
+                return Err((
+                    format!("`{shown}` is not available: step `{}` runs on the controller", info.step),
+                    Some("use `hosts.NAME...` to read a particular host".to_owned()),
+                ));
+            }
+            match second {
+                None | Some("name" | "address") => Ok(Use::Root("host")),
+                Some("vars") => {
+                    check_var_name(path.get(2).map(String::as_str), info, &shown)?;
+                    Ok(Use::Root("host"))
+                }
+                Some(_) => unknown(Some("a host has `name`, `address` and `vars`".to_owned())),
+            }
+        }
+        "hosts" => {
+            if let Some(name) = second {
+                if !info.inv.hosts.contains_key(name) {
+                    let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
+                    return unknown(Some(suggest(name, &names, "hosts", "define it in the inventory")));
+                }
+                match path.get(2).map(String::as_str) {
+                    None | Some("name" | "address") => {}
+                    Some("vars") => check_var_name(path.get(3).map(String::as_str), info, &shown)?,
+                    Some(_) => return unknown(Some("a host has `name`, `address` and `vars`".to_owned())),
+                }
+            }
+            Ok(Use::Root("hosts"))
+        }
+        "groups" => {
+            if let Some(name) = second {
+                if !info.inv.groups.contains_key(name) {
+                    let names: Vec<&str> = info.inv.groups.keys().map(String::as_str).collect();
+                    return unknown(Some(suggest(name, &names, "groups", "define it under `groups:`")));
+                }
+            }
+            Ok(Use::Root("groups"))
+        }
+        "cluster" => {
+            if info.inv.cluster.is_none() {
+                return Err((
+                    format!("`{shown}` is not available: the inventory has no `cluster`"),
+                    Some("describe the cluster's consensus and members under `cluster:`".to_owned()),
+                ));
+            }
+            match second {
+                None | Some("n" | "f" | "members" | "consensus") => Ok(Use::Root("cluster")),
+                Some(_) => unknown(Some("the cluster has `n`, `f`, `members` and `consensus`".to_owned())),
+            }
+        }
+        "run" => match second {
+            None | Some("id") => Ok(Use::Deferred),
+            Some(_) => unknown(Some("the run has `id`".to_owned())),
+        },
+        "steps" => {
+            let Some(id) = second else {
+                return unknown(Some("name a step: `steps.ID.stdout`".to_owned()));
+            };
+            if !info.scope_ids.contains(id) {
+                let names: Vec<&str> = info.scope_ids.iter().map(String::as_str).collect();
+                return Err((
+                    format!("unknown step `{id}`"),
+                    Some(suggest(id, &names, "steps", "steps are named by their `id`")),
+                ));
+            }
+            if !info.ancestors.contains(id) {
+                return Err((
+                    format!("step `{}` reads `steps.{id}` but does not need it", info.step),
+                    Some(format!("add `{id}` to the `needs` of `{}`, so its result exists first", info.step)),
+                ));
+            }
+            match path.get(2).map(String::as_str) {
+                None | Some("stdout" | "exit") => Ok(Use::Deferred),
+                Some("hosts") => match path.get(4).map(String::as_str) {
+                    None | Some("stdout" | "exit") => Ok(Use::Deferred),
+                    Some(_) => unknown(Some("a step result has `stdout` and `exit`".to_owned())),
+                },
+                Some(_) => unknown(Some("a step result has `stdout`, `exit` and `hosts`".to_owned())),
+            }
+        }
+        _ => unknown(Some(match did_you_mean(root, &ROOTS.split(", ").collect::<Vec<_>>()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("templates can read {ROOTS}"),
+        })),
+    }
+}
+
+fn check_var_name(name: Option<&str>, info: &StaticInfo<'_>, shown: &str) -> Result<(), PathError> {
+    let Some(name) = name else { return Ok(()) };
+    if info.var_names.contains(name) {
+        return Ok(());
+    }
+    let names: Vec<&str> = info.var_names.iter().map(String::as_str).collect();
+    Err((
+        format!("unknown variable `{shown}`"),
+        Some(suggest(name, &names, "variables", "no host and no global `vars` define it")),
+    ))
+}
+
+fn suggest(name: &str, candidates: &[&str], _what: &str, otherwise: &str) -> String {
+    match did_you_mean(name, candidates) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => otherwise.to_owned(),
+    }
+}
+
+fn resolve<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |v, seg| match v {
+        Value::Object(m) => m.get(seg),
+        Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+fn template_error(doc: &Document, pointer: &str, name: &str, step: &str, e: &TemplateError, host: Option<&str>) -> Diagnostic {
+    let (pos, width) = match (e.line, e.col) {
+        (Some(line), Some(col)) => pos_in_field(doc, pointer, line, col, 1),
+        _ => doc.index.value_pos(pointer),
+    };
+    let on = host.map(|h| format!(" on host `{h}`")).unwrap_or_default();
+    Diagnostic::at(&doc.source, pos, width, format!("{} in `{name}` of step `{step}`{on}", e.message)).with_pointer(pointer)
+}
+
+/// Maps a position inside a template to the file: the template starts at the field's
+/// value (after its opening quote), or on the next line for a block scalar (`|`, `>`).
+fn pos_in_field(doc: &Document, pointer: &str, line: usize, col: usize, width: usize) -> (Pos, usize) {
+    let (start, _) = doc.index.value_pos(pointer);
+    let first = doc
+        .source
+        .line_text(start.line)
+        .and_then(|l| l.chars().nth(start.col.saturating_sub(1)));
+    match first {
+        Some('|' | '>') => {
+            let target = start.line + line;
+            let indent = doc
+                .source
+                .line_text(target)
+                .map_or(0, |l| l.chars().take_while(|c| *c == ' ').count());
+            (Pos::new(target, indent + col), width)
+        }
+        Some(q @ ('"' | '\'')) if line == 1 => {
+            let _ = q;
+            (Pos::new(start.line, start.col + col), width)
+        }
+        _ if line == 1 => (Pos::new(start.line, start.col + col - 1), width),
+        _ => (Pos::new(start.line + line - 1, col), width),
+    }
+}

@@ -1,0 +1,22 @@
+//! Runbook + inventory + parameters -> plan: the task graph, rolling batches, quorum
+//! math, rendered commands; and the plan's text, JSON and graph renderings.
+
+mod batches;
+mod check;
+mod compile;
+mod fields;
+pub mod graph;
+mod include;
+mod input;
+mod order;
+mod params;
+mod rolling;
+mod targets;
+pub mod text;
+mod types;
+
+pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
+pub use check::check_runbook;
+pub use input::{parse_inventory, parse_runbook, sniff_kind};
+pub use params::{ParamInput, ParamOrigin, Secrets};
+pub use types::*;

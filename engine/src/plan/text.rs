@@ -1,0 +1,240 @@
+//! The plan as operators review it: batches in order, per host the rendered commands and
+//! guards, the quorum math, and deferred templates marked as such. Secrets are masked.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::types::{mask_secrets, Action, NodeKind, Plan, PlanStep, Task, Text};
+
+/// Renders the whole plan. Output depends only on the plan, so equal plans print equal.
+pub fn render(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "plan: {} on cluster {}", plan.runbook, plan.cluster);
+    if let Some(q) = &plan.quorum {
+        let _ = writeln!(
+            out,
+            "cluster: {}, {} members ({}): n = {}, f = {}, quorum {}",
+            q.consensus_name(),
+            q.n,
+            plan.members.join(", "),
+            q.n,
+            q.f,
+            q.needed()
+        );
+    }
+    if !plan.params.is_empty() {
+        let _ = writeln!(out, "params:");
+        for p in &plan.params {
+            let value = match &p.value {
+                Some(v) => v.to_string(),
+                None => "(secret)".to_owned(),
+            };
+            let _ = writeln!(out, "  {} = {}  [{}]", p.name, value, p.origin);
+        }
+    }
+    let tasks = plan.tasks().count();
+    let mut hosts: Vec<&str> = plan.tasks().filter_map(|(_, t)| t.host.as_deref()).collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    let controller = plan.tasks().any(|(_, t)| t.host.is_none());
+    let _ = writeln!(
+        out,
+        "tasks: {tasks} on {} host{}{}",
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" },
+        if controller { " and the controller" } else { "" }
+    );
+    let rolling_ids: Vec<&str> = plan.rollings.iter().map(|r| r.step.as_str()).collect();
+    let mut by_batch: HashMap<(usize, usize, &str), Vec<&Task>> = HashMap::new();
+    for (_, t) in plan.tasks() {
+        if let (Some(b), Some(h)) = (t.batch, t.host.as_deref()) {
+            by_batch.entry((b.rolling, b.batch, h)).or_default().push(t);
+        }
+    }
+    let mut number = 0;
+    for step in &plan.steps {
+        if step.parent.as_deref().is_some_and(|p| rolling_ids.contains(&p)) {
+            continue;
+        }
+        number += 1;
+        out.push('\n');
+        let _ = writeln!(out, "{number}. {}", header(step));
+        if let Some(d) = &step.description {
+            let _ = writeln!(out, "   {d}");
+        }
+        if let Some(r) = step.rolling {
+            render_rolling(&mut out, plan, r, &by_batch);
+            continue;
+        }
+        for &id in &step.nodes {
+            if let NodeKind::Task(t) = &plan.nodes[id].kind {
+                let who = t.host.as_deref().unwrap_or("controller");
+                write_task(&mut out, "   ", who, t);
+            }
+        }
+    }
+    out
+}
+
+fn header(step: &PlanStep) -> String {
+    let mut h = format!("{}: {}", step.id, step.action);
+    if !step.on.is_empty() {
+        let _ = write!(h, " on {}", step.on);
+    }
+    if !step.needs.is_empty() {
+        let _ = write!(h, ", after {}", step.needs.join(", "));
+    }
+    h
+}
+
+fn render_rolling(out: &mut String, plan: &Plan, r: usize, by_batch: &HashMap<(usize, usize, &str), Vec<&Task>>) {
+    let rolling = &plan.rollings[r];
+    let count = rolling.batches.len();
+    let _ = write!(
+        out,
+        "   batches: {count} of up to {} host{} ({})",
+        rolling.size,
+        if rolling.size == 1 { "" } else { "s" },
+        rolling.rule
+    );
+    if let Some(by) = &rolling.by {
+        let _ = write!(out, ", never spanning two values of {by}");
+    }
+    if let Some(p) = rolling.pause {
+        let _ = write!(out, ", pause {p} between batches");
+    }
+    out.push('\n');
+    if rolling.quorum_loss_allowed {
+        let _ = writeln!(out, "   QUORUM LOSS ALLOWED (--allow-quorum-loss)");
+    }
+    match &plan.quorum {
+        Some(q) if !rolling.health.is_empty() => {
+            let _ = writeln!(
+                out,
+                "   health gate before each batch: at least {} of {} members healthy",
+                q.needed(),
+                q.n
+            );
+            for (host, cmd) in &rolling.health {
+                let _ = writeln!(out, "     {host}  {}", command(cmd));
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "   health gate: none (the inventory has no cluster.health command)");
+        }
+    }
+    for (k, batch) in rolling.batches.iter().enumerate() {
+        let zone = batch.zone.as_ref().map(|z| format!(" [{z}]")).unwrap_or_default();
+        let f = plan.quorum.map(|q| format!(", f = {}", q.f)).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "   batch {} of {count}{zone}: {}  ({} member{} down{f})",
+            k + 1,
+            batch.hosts.join(", "),
+            batch.members,
+            if batch.members == 1 { "" } else { "s" }
+        );
+        for host in &batch.hosts {
+            let _ = writeln!(out, "     {host}");
+            for t in by_batch.get(&(r, k, host.as_str())).into_iter().flatten() {
+                write_task(out, "       ", &t.step, t);
+            }
+        }
+    }
+    if !rolling.on_failure.is_empty() {
+        let _ = writeln!(out, "   on failure, on the failed batch's hosts, in order:");
+        for t in &rolling.on_failure {
+            let who = format!("{} {}", t.host.as_deref().unwrap_or("controller"), t.step);
+            write_task(out, "     ", &who, t);
+        }
+    }
+}
+
+fn command(t: &Text) -> String {
+    match t {
+        Text::Ready(s) => format!("$ {}", mask_secrets(s)),
+        Text::Deferred { deferred } => format!("$ {}  (rendered when the task starts)", mask_secrets(deferred)),
+    }
+}
+
+fn plain(t: &Text) -> String {
+    match t {
+        Text::Ready(s) => mask_secrets(s),
+        Text::Deferred { deferred } => format!("{}  (rendered when the task starts)", mask_secrets(deferred)),
+    }
+}
+
+/// One task: the action on the first line, then its conditions and options.
+fn write_task(out: &mut String, indent: &str, who: &str, t: &Task) {
+    let first = match &t.action {
+        Action::Run { command: c } => command(c),
+        Action::Copy { src, dest, mode } => {
+            let mode = mode.as_ref().map(|m| format!(" (mode {m})")).unwrap_or_default();
+            format!("copy {} -> {}{mode}", plain(src), plain(dest))
+        }
+        Action::Fetch { src, dest } => format!("fetch {} -> {}", plain(src), plain(dest)),
+        Action::Wait { until, every, timeout } => format!("wait until {} (every {every}, timeout {timeout})", command(until)),
+        Action::Approve { message } => format!("approve: {}", plain(message)),
+        Action::Sleep { duration } => format!("sleep {duration}"),
+    };
+    let pad = " ".repeat(who.chars().count() + 2);
+    let mut lines = first.lines();
+    let _ = writeln!(out, "{indent}{who}  {}", lines.next().unwrap_or_default());
+    for l in lines {
+        let _ = writeln!(out, "{indent}{pad}{l}");
+    }
+    let mut extra = Vec::new();
+    if t.skip {
+        extra.push("skipped: `when` is false".to_owned());
+    }
+    if let Some(w) = &t.when {
+        extra.push(format!("when {}", plain(w)));
+    }
+    let g = &t.guards;
+    if let Some(c) = &g.creates {
+        extra.push(format!("skip if exists: {}", plain(c)));
+    }
+    if let Some(c) = &g.removes {
+        extra.push(format!("skip if missing: {}", plain(c)));
+    }
+    if let Some(c) = &g.unless {
+        extra.push(format!("skip if this succeeds: {}", command(c)));
+    }
+    if let Some(c) = &g.only_if {
+        extra.push(format!("run only if this succeeds: {}", command(c)));
+    }
+    if let Some(e) = &t.expect {
+        let codes: Vec<String> = e.exit.iter().map(ToString::to_string).collect();
+        let mut s = format!("expect exit {}", codes.join(" or "));
+        if let Some(re) = &e.stdout {
+            let _ = write!(s, ", stdout =~ /{re}/");
+        }
+        if let Some(re) = &e.stderr {
+            let _ = write!(s, ", stderr =~ /{re}/");
+        }
+        extra.push(s);
+    }
+    if let Some(r) = &t.retries {
+        extra.push(format!(
+            "retries {} (delay {}, backoff x{}, at most {})",
+            r.count, r.delay, r.backoff, r.max_delay
+        ));
+    }
+    if let Some(d) = t.timeout {
+        extra.push(format!("timeout {d}"));
+    }
+    for (name, value) in &t.env {
+        extra.push(format!("env {name}={}", plain(value)));
+    }
+    if let Some(c) = &t.cwd {
+        extra.push(format!("in {}", plain(c)));
+    }
+    for (on, text) in [(t.sudo, "with sudo"), (t.capture, "stdout captured"), (t.idempotent, "idempotent")] {
+        if on {
+            extra.push(text.to_owned());
+        }
+    }
+    for e in extra {
+        let _ = writeln!(out, "{indent}{pad}{e}");
+    }
+}

@@ -1,0 +1,337 @@
+//! The compiled plan: a graph of tasks with every template that can be rendered rendered.
+//! It is plain data (serde) so it can be saved, reviewed, compared and executed later.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::inventory::Quorum;
+use crate::model::Duration;
+
+/// Version of the plan file format; bumped on any incompatible change.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// Text of a task field: rendered now, or rendered when the task starts because it reads
+/// other tasks' results (`steps.*`) or the run id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Text {
+    Ready(String),
+    Deferred { deferred: String },
+}
+
+impl Text {
+    pub fn is_deferred(&self) -> bool {
+        matches!(self, Self::Deferred { .. })
+    }
+
+    /// The text, or the template source of a deferred field.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Ready(s) => s,
+            Self::Deferred { deferred } => deferred,
+        }
+    }
+}
+
+/// Secret parameter values never enter a plan: the field holds this marker instead, and
+/// the executor substitutes the value when it hands the field to the host (on stdin).
+pub fn secret_marker(name: &str) -> String {
+    format!("\u{1}secret:{name}\u{1}")
+}
+
+/// Replaces secret markers with `(secret NAME)` for display.
+pub fn mask_secrets(text: &str) -> String {
+    if !text.contains('\u{1}') {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut parts = text.split('\u{1}');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    let mut inside = true;
+    for part in parts {
+        if inside {
+            match part.strip_prefix("secret:") {
+                Some(name) => out.push_str(&format!("(secret {name})")),
+                None => out.push_str(part),
+            }
+        } else {
+            out.push_str(part);
+        }
+        inside = !inside;
+    }
+    out
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Action {
+    Run {
+        command: Text,
+    },
+    Copy {
+        src: Text,
+        dest: Text,
+        mode: Option<String>,
+    },
+    Fetch {
+        src: Text,
+        dest: Text,
+    },
+    Wait {
+        until: Text,
+        every: Duration,
+        timeout: Duration,
+    },
+    Approve {
+        message: Text,
+    },
+    Sleep {
+        duration: Duration,
+    },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Run { .. } => "run",
+            Self::Copy { .. } => "copy",
+            Self::Fetch { .. } => "fetch",
+            Self::Wait { .. } => "wait",
+            Self::Approve { .. } => "approve",
+            Self::Sleep { .. } => "sleep",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guards {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub creates: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub removes: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unless: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub only_if: Option<Text>,
+}
+
+impl Guards {
+    pub fn is_empty(&self) -> bool {
+        self.creates.is_none() && self.removes.is_none() && self.unless.is_none() && self.only_if.is_none()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expect {
+    pub exit: Vec<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stdout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stderr: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Retries {
+    pub count: u32,
+    pub delay: Duration,
+    pub backoff: f64,
+    pub max_delay: Duration,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            delay: Duration::from_millis(1_000),
+            backoff: 2.0,
+            max_delay: Duration::from_millis(60_000),
+        }
+    }
+}
+
+/// One step on one host (or on the controller when `host` is `None`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// The step's id; steps of an included runbook are `INCLUDE/ID`.
+    pub step: String,
+    pub host: Option<String>,
+    /// Index into [`Plan::scopes`]: whose parameters and `steps.*` names apply.
+    pub scope: usize,
+    #[serde(flatten)]
+    pub action: Action,
+    /// Skipped because `when` was false when the plan was made.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub skip: bool,
+    /// A `when` that can only be decided when the task starts.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub when: Option<Text>,
+    #[serde(skip_serializing_if = "Guards::is_empty", default)]
+    pub guards: Guards,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expect: Option<Expect>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retries: Option<Retries>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub env: Vec<(String, Text)>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cwd: Option<Text>,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub sudo: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub capture: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub idempotent: bool,
+    /// The rolling block and batch this task belongs to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub batch: Option<BatchRef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRef {
+    pub rolling: usize,
+    pub batch: usize,
+}
+
+/// The start of a rolling batch: pause, then check cluster health, then release the batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gate {
+    pub rolling: usize,
+    pub batch: usize,
+    /// Wait this long before the batch (every batch but the first).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pause: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum NodeKind {
+    Task(Task),
+    Gate(Gate),
+    /// Done when everything it needs is done: the end of a step that has many tasks.
+    Join { step: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub id: usize,
+    pub needs: Vec<usize>,
+    #[serde(flatten)]
+    pub kind: NodeKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    pub hosts: Vec<String>,
+    /// The `by` value shared by the batch's hosts.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub zone: Option<String>,
+    /// How many voting members the batch takes down.
+    pub members: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rolling {
+    pub step: String,
+    /// How the batch size was chosen, for the reader: `fault-tolerance (f = 1)`, `2`, `25% of 8`.
+    pub rule: String,
+    pub size: usize,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pause: Option<Duration>,
+    pub batches: Vec<Batch>,
+    /// The cluster health command for each member, run before every batch.
+    pub health: Vec<(String, Text)>,
+    /// Steps run, in order, on each host of a failed batch.
+    pub on_failure: Vec<Task>,
+    /// A batch may take more than f members down (`--allow-quorum-loss`).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub quorum_loss_allowed: bool,
+}
+
+/// The parameters and step namespace of the runbook and of each included one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    /// Prefix of step ids in this scope (`""` for the runbook itself, `backup/` inside
+    /// the include step `backup`).
+    pub prefix: String,
+    pub runbook: String,
+    /// Parameter values; secrets are markers (see [`secret_marker`]).
+    pub params: serde_json::Map<String, Value>,
+}
+
+/// A step of the runbook as a whole, for display and for `needs` across steps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStep {
+    pub id: String,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    /// How `on` was written, or `controller`.
+    pub on: String,
+    pub needs: Vec<String>,
+    /// The rolling block or include this step is inside.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub parent: Option<String>,
+    /// Its nodes, in host order.
+    pub nodes: Vec<usize>,
+    /// Index into [`Plan::rollings`] for a rolling block.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rolling: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanParam {
+    pub name: String,
+    /// `None` for a secret.
+    pub value: Option<Value>,
+    pub secret: bool,
+    /// Where the value came from: `-p`, a params file, the environment, the default.
+    pub origin: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: u32,
+    pub runbook: String,
+    /// The cluster this plan runs on (`inventory.name`): runs lock on it.
+    pub cluster: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub quorum: Option<Quorum>,
+    pub members: Vec<String>,
+    pub params: Vec<PlanParam>,
+    pub scopes: Vec<Scope>,
+    pub steps: Vec<PlanStep>,
+    pub nodes: Vec<Node>,
+    pub rollings: Vec<Rolling>,
+    /// What deferred templates are rendered against, besides params, host and steps:
+    /// `vars`, `hosts`, `groups`, `cluster`.
+    pub context: Value,
+}
+
+impl Plan {
+    pub fn tasks(&self) -> impl Iterator<Item = (&Node, &Task)> {
+        self.nodes.iter().filter_map(|n| match &n.kind {
+            NodeKind::Task(t) => Some((n, t)),
+            _ => None,
+        })
+    }
+
+    /// The dependency graph (edge from a need to the node that needs it).
+    pub fn graph(&self) -> petgraph::graph::DiGraph<usize, ()> {
+        let mut g = petgraph::graph::DiGraph::with_capacity(self.nodes.len(), self.nodes.len());
+        for n in &self.nodes {
+            g.add_node(n.id);
+        }
+        for n in &self.nodes {
+            for &need in &n.needs {
+                g.add_edge(need.into(), n.id.into(), ());
+            }
+        }
+        g
+    }
+}
