@@ -1,6 +1,6 @@
 //! From jsonschema errors to violations: the dispatcher, and the messages about the shape
-//! of mappings and lists (unknown and missing fields, "exactly one of", alternatives,
-//! repeated items). Messages about single values are in `keyword.rs`.
+//! of mappings and lists (unknown and missing fields, repeated items). Alternatives
+//! (`oneOf`, `anyOf`) are worded in `alternatives.rs`, single values in `keyword.rs`.
 
 use jsonschema::error::ValidationErrorKind as Kind;
 use jsonschema::ValidationError;
@@ -135,10 +135,16 @@ impl Explainer<'_> {
         let what = self.mapping_name(holder, pointer);
         for name in unexpected {
             let split_value = name.contains(' ') && instance.get(name).is_some_and(Value::is_null);
-            let hint = match self.suggest_field(holder, instance.as_object(), name) {
+            // The keys of a secret mapping are part of the secret.
+            let suggestion = if self.masked {
+                None
+            } else {
+                self.suggest_field(holder, instance.as_object(), name)
+            };
+            let hint = match suggestion {
                 Some(field) => Some(format!("did you mean `{field}`?")),
                 // `{ description: a, b }` makes `b` a key: the likely mistake.
-                None if split_value => Some(
+                None if split_value && !self.masked => Some(
                     "a comma inside `{ }` ends a value: if this belongs to the value before it, \
                      quote that value"
                         .to_owned(),
@@ -149,8 +155,8 @@ impl Explainer<'_> {
             out.push(SchemaViolation {
                 pointer: pointer_push(pointer, name),
                 message: format!(
-                    "unknown field `{}` in {what}",
-                    shown(&Value::from(name.as_str()))
+                    "unknown field {} in {what}",
+                    self.show(&Value::from(name.as_str()))
                 ),
                 hint,
                 at_key: true,

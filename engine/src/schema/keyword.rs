@@ -19,13 +19,14 @@ impl Explainer<'_> {
         let value: &Value = error.instance();
         let subject = self.subject(&place);
         let hint = self.tree.text(holder, "x-hint").map(str::to_owned);
-        let (message, hint) = if let Some(message) = size(error.kind(), &subject, value) {
-            (message, hint)
-        } else if let Some(message) = bound(error.kind(), &subject, &self.show(value)) {
-            (message, hint)
-        } else {
-            self.words(error, holder, &subject, hint)
-        };
+        let (message, hint) =
+            if let Some(message) = size(error.kind(), &subject, value, self.masked) {
+                (message, hint)
+            } else if let Some(message) = bound(error.kind(), &subject, &self.show(value)) {
+                (message, hint)
+            } else {
+                self.words(error, holder, &subject, hint)
+            };
         SchemaViolation {
             pointer: place.pointer,
             message,
@@ -208,36 +209,55 @@ fn count(value: &Value) -> usize {
     }
 }
 
-/// Messages about lengths of strings and sizes of lists and mappings.
-fn size(kind: &Kind, subject: &str, value: &Value) -> Option<String> {
-    let n = count(value);
-    Some(match kind {
+/// Messages about lengths of strings and sizes of lists and mappings. A secret's length is
+/// not shown.
+fn size(kind: &Kind, subject: &str, value: &Value, masked: bool) -> Option<String> {
+    let sentence = match kind {
         Kind::MinLength { limit: 1 }
         | Kind::MinItems { limit: 1 }
-        | Kind::MinProperties { limit: 1 } => {
-            format!("{subject} must not be empty")
-        }
-        Kind::MinLength { limit } => {
-            format!("{subject} must be at least {limit} characters long, found {n}")
-        }
-        Kind::MaxLength { limit } => {
-            format!("{subject} must be at most {limit} characters long, found {n}")
-        }
+        | Kind::MinProperties { limit: 1 } => return Some(format!("{subject} must not be empty")),
+        Kind::MinLength { limit } => format!(
+            "{subject} must be at least {} long",
+            counted(*limit, "character")
+        ),
+        Kind::MaxLength { limit } => format!(
+            "{subject} must be at most {} long",
+            counted(*limit, "character")
+        ),
         Kind::MinItems { limit } => {
-            format!("{subject} must have at least {limit} items, found {n}")
+            format!("{subject} must have at least {}", counted(*limit, "item"))
         }
-        Kind::MaxItems { limit } => format!("{subject} must have at most {limit} items, found {n}"),
+        Kind::MaxItems { limit } => {
+            format!("{subject} must have at most {}", counted(*limit, "item"))
+        }
         Kind::AdditionalItems { limit } => {
-            format!("{subject} must have at most {limit} items, found {n}")
+            format!(
+                "{subject} must have at most {}",
+                counted(u64::try_from(*limit).unwrap_or(u64::MAX), "item")
+            )
         }
         Kind::MinProperties { limit } => {
-            format!("{subject} must have at least {limit} entries, found {n}")
+            format!("{subject} must have at least {}", counted(*limit, "entry"))
         }
         Kind::MaxProperties { limit } => {
-            format!("{subject} must have at most {limit} entries, found {n}")
+            format!("{subject} must have at most {}", counted(*limit, "entry"))
         }
         _ => return None,
+    };
+    Some(if masked {
+        sentence
+    } else {
+        format!("{sentence}, found {}", count(value))
     })
+}
+
+/// "1 item", "2 items", "3 entries".
+fn counted(n: u64, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {noun}s"),
+    }
 }
 
 /// Messages about numeric bounds.

@@ -1,5 +1,16 @@
-//! Reads the schema around a failed keyword: the node that holds it and the `x-`
-//! annotations (`x-name`, `x-expected`, `x-invalid`, `x-hint`, ...) that word messages.
+//! Reads the schema around a failed keyword: the node that holds it and the annotations
+//! that word messages. The schemas in `schemas/` use these (editors ignore them):
+//!
+//! - `x-name`: what a mapping is called, as in "unknown field `x` in *copy action*"
+//!   (`title` is the fallback).
+//! - `x-expected`: what a value should be, as in "`timeout` must be *a duration*".
+//! - `x-invalid`: the noun for names and ids, as in "`Stop` is not a valid *step id*".
+//! - `x-hint`: the hint for value errors at this node; on a `not` schema, for that `not`.
+//! - `x-number-hint`: the hint when a number stands where this string belongs; `{}` is
+//!   replaced by the number ("write `30s`").
+//! - `x-choice`: on a mapping whose `oneOf` lists one required field per alternative, the
+//!   noun for those fields, as in "step `a` has no *action*".
+//! - `x-aliases`: other names operators use for fields (`cmd` -> `run`), for "did you mean".
 
 use serde_json::{Map, Value};
 

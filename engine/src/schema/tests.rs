@@ -707,12 +707,150 @@ fn secrets_stay_out_of_messages() {
             .collect::<Vec<_>>(),
         [
             "the value must be `s3cret-that-is-long-enough`, found `***`",
-            "the value must be at least 20 characters long, found 7",
+            "the value must be at least 20 characters long",
         ]
     );
     let text = "runbook: r\nparams:\n  token: { schema: { type: string, pattern: '^tk-' }, secret: true, default: hunter2 }\nsteps:\n  - id: a\n    run: x\n";
     assert_eq!(
         messages(SchemaKind::Runbook, text),
         ["the default of `token` must match the pattern `^tk-`, found `***`"]
+    );
+}
+
+/// Checks that each (schema, value) pair gives exactly the message with it.
+fn assert_messages(cases: &[(Value, Value, &str)]) {
+    for (schema, value, message) in cases {
+        let violations = validate_value(schema, value).expect("schema is valid");
+        let messages: Vec<&str> = violations.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(messages, [*message], "{schema}");
+    }
+}
+
+#[test]
+fn sizes_and_bounds_have_a_sentence_each() {
+    assert_messages(&[
+        (
+            json!({ "maxLength": 3 }),
+            json!("abcd"),
+            "the value must be at most 3 characters long, found 4",
+        ),
+        (
+            json!({ "minLength": 3 }),
+            json!("ab"),
+            "the value must be at least 3 characters long, found 2",
+        ),
+        (
+            json!({ "maxItems": 1 }),
+            json!([1, 2]),
+            "the value must have at most 1 item, found 2",
+        ),
+        (
+            json!({ "minItems": 2 }),
+            json!([1]),
+            "the value must have at least 2 items, found 1",
+        ),
+        (
+            json!({ "minProperties": 2 }),
+            json!({ "a": 1 }),
+            "the value must have at least 2 entries, found 1",
+        ),
+        (
+            json!({ "maxProperties": 0 }),
+            json!({ "a": 1 }),
+            "the value must have at most 0 entries, found 1",
+        ),
+        (
+            json!({ "minimum": 1 }),
+            json!(0),
+            "the value must be at least 1, found `0`",
+        ),
+        (
+            json!({ "exclusiveMinimum": 0 }),
+            json!(0),
+            "the value must be greater than 0, found `0`",
+        ),
+        (
+            json!({ "exclusiveMaximum": 10 }),
+            json!(10),
+            "the value must be less than 10, found `10`",
+        ),
+        (
+            json!({ "multipleOf": 2 }),
+            json!(3),
+            "the value must be a multiple of 2, found `3`",
+        ),
+    ]);
+}
+
+#[test]
+fn other_keywords_have_a_sentence_each() {
+    assert_messages(&[
+        (
+            json!({ "const": "on" }),
+            json!("off"),
+            "the value must be `on`, found `off`",
+        ),
+        (
+            json!({ "enum": ["a"] }),
+            json!("b"),
+            "the value must be `a`, found `b`",
+        ),
+        (
+            json!({ "not": { "const": 0 } }),
+            json!(0),
+            "the value cannot be `0`",
+        ),
+        (
+            json!({ "items": { "type": "integer" } }),
+            json!([1, "x"]),
+            "the value's item [1] must be an integer, found string `x`",
+        ),
+        (
+            json!({ "uniqueItems": true }),
+            json!([{ "a": 1 }, { "a": 1 }]),
+            "the value has two equal items, [0] and [1]",
+        ),
+        (
+            json!({ "contains": { "const": 1 } }),
+            json!([2]),
+            "the value has no item of the required kind",
+        ),
+        (
+            json!({ "anyOf": [{ "type": "string" }, { "type": "array" }] }),
+            json!(1),
+            "the value must be a string or a list, found number `1`",
+        ),
+        (
+            json!({ "oneOf": [{ "minimum": 0 }, { "maximum": 10 }] }),
+            json!(5),
+            "the value matches more than one of the allowed forms",
+        ),
+        (
+            json!({ "dependentRequired": { "a": ["b"] } }),
+            json!({ "a": 1 }),
+            "`a` is only allowed with `b`",
+        ),
+        (json!(false), json!(1), "the value is not allowed here"),
+    ]);
+}
+
+#[test]
+fn cluster_members_are_a_group_or_hosts() {
+    let inventory = |members: &str| {
+        format!("name: c\nhosts:\n  h: {{}}\ncluster:\n  consensus: bft\n  members: {members}\n")
+    };
+    assert!(check(SchemaKind::Inventory, &inventory("sealers")).is_empty());
+    assert!(check(SchemaKind::Inventory, &inventory("[h]")).is_empty());
+    assert_eq!(
+        messages(SchemaKind::Inventory, &inventory("[]")),
+        ["`members` must not be empty"]
+    );
+    assert_eq!(
+        messages(SchemaKind::Inventory, &inventory("[h, h]")),
+        ["`members` lists `h` more than once"]
+    );
+    assert_eq!(
+        messages(SchemaKind::Inventory, &inventory("3")),
+        ["`members` must be a group name or a list of host names, found number `3`"]
     );
 }
