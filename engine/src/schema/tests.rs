@@ -854,3 +854,27 @@ fn cluster_members_are_a_group_or_hosts() {
         ["`members` must be a group name or a list of host names, found number `3`"]
     );
 }
+
+#[test]
+fn names_with_slashes_and_tildes_point_at_their_keys() {
+    let text = "name: c\nhosts:\n  a/b~c: {}\n  ok: { vars: { \"x/y\": 1 }, \"we~ird/\": 2 }\n";
+    assert_eq!(
+        summary(&check(SchemaKind::Inventory, text)),
+        "\
+3:3 hosts.a/b~c: `a/b~c` is not a valid host name
+  hint: host names use letters, digits, `-` and `_`, and start with a letter or digit
+4:17 hosts.ok.vars.x/y: `x/y` is not a valid variable name
+  hint: variable names use letters, digits and `_`, and do not start with a digit (templates read them as `host.vars.NAME`)
+4:29 hosts.ok.we~ird/: unknown field `we~ird/` in host
+  hint: allowed fields: address, port, user, transport, vars
+"
+    );
+}
+
+#[test]
+fn an_empty_file_gets_a_hint_to_start_from() {
+    assert_eq!(
+        check(SchemaKind::Runbook, "")[0].hint.as_deref(),
+        Some("a runbook is a mapping with `runbook: NAME` and a list of `steps`")
+    );
+}
