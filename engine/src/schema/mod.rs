@@ -14,6 +14,12 @@ mod violation;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_inventory;
+#[cfg(test)]
+mod tests_runbook;
+#[cfg(test)]
+mod tests_values;
 
 pub use embedded::{schema_json, SchemaKind};
 pub use validate::{validate, validate_secret, validate_value};
