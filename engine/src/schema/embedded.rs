@@ -1,0 +1,63 @@
+//! The file-format schemas, embedded from `schemas/` and compiled once per process.
+
+use std::sync::OnceLock;
+
+use jsonschema::{Draft, ValidationError, Validator};
+use serde_json::Value;
+
+/// Which file format a document is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SchemaKind {
+    Runbook,
+    Inventory,
+}
+
+impl SchemaKind {
+    /// What a document of this kind is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Runbook => "runbook",
+            Self::Inventory => "inventory",
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Self::Runbook => include_str!("../../../schemas/runbook.schema.json"),
+            Self::Inventory => include_str!("../../../schemas/inventory.schema.json"),
+        }
+    }
+}
+
+/// The schema of `kind` as JSON, parsed on first use.
+pub fn schema_json(kind: SchemaKind) -> &'static Value {
+    static RUNBOOK: OnceLock<Value> = OnceLock::new();
+    static INVENTORY: OnceLock<Value> = OnceLock::new();
+    let cell = match kind {
+        SchemaKind::Runbook => &RUNBOOK,
+        SchemaKind::Inventory => &INVENTORY,
+    };
+    // The schemas ship inside the binary and a test parses both, so a failure here is a
+    // build defect, not a user error.
+    cell.get_or_init(|| serde_json::from_str(kind.text()).expect("embedded schema is JSON"))
+}
+
+/// The compiled validator of `kind`, built on first use.
+pub(crate) fn validator(kind: SchemaKind) -> &'static Validator {
+    static RUNBOOK: OnceLock<Validator> = OnceLock::new();
+    static INVENTORY: OnceLock<Validator> = OnceLock::new();
+    let cell = match kind {
+        SchemaKind::Runbook => &RUNBOOK,
+        SchemaKind::Inventory => &INVENTORY,
+    };
+    cell.get_or_init(|| compile(schema_json(kind)).expect("embedded schema compiles"))
+}
+
+/// Compiles a schema as draft 2020-12, whatever its `$schema` says, so that parameter
+/// schemas in runbooks mean one thing. Remote `$ref`s fail: the crate is built without its
+/// HTTP and file resolvers, so a schema can only refer inside itself.
+pub(crate) fn compile(schema: &Value) -> Result<Validator, ValidationError<'static>> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .build(schema)
+}
