@@ -74,3 +74,201 @@ fn literal_text(template: &Template) -> Option<String> {
     }
     Some(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error parsing `source` gives, as `(message, line, col, hint)`.
+    fn error(source: &str) -> (String, usize, usize, Option<String>) {
+        let e = CompiledTemplate::parse(source).unwrap_err();
+        (e.message, e.line.unwrap(), e.col.unwrap(), e.hint)
+    }
+
+    fn message_at(source: &str) -> (String, usize, usize) {
+        let (message, line, col, _) = error(source);
+        (message, line, col)
+    }
+
+    #[test]
+    fn parse_keeps_the_source_and_knows_literals() {
+        let template = CompiledTemplate::parse("echo {{x}}").unwrap();
+        assert_eq!(template.source(), "echo {{x}}");
+        assert!(!template.is_literal());
+        assert!(CompiledTemplate::parse("cp -p bin bin.bak")
+            .unwrap()
+            .is_literal());
+        assert!(CompiledTemplate::parse("").unwrap().is_literal());
+        assert!(CompiledTemplate::parse(r"awk '\{{print}}'")
+            .unwrap()
+            .is_literal());
+    }
+
+    #[test]
+    fn unclosed_expression() {
+        assert_eq!(
+            error("echo ok\necho {{host.name"),
+            (
+                "unclosed `{{`".to_owned(),
+                2,
+                6,
+                Some(r"close it with `}}`, or write `\{{` for a literal `{{`".to_owned())
+            )
+        );
+        assert_eq!(
+            message_at(r#"a {{eq x "}}"#),
+            ("unclosed `{{`".to_owned(), 1, 3)
+        );
+    }
+
+    #[test]
+    fn block_structure_errors() {
+        assert_eq!(
+            error("x\n{{#if a}}y"),
+            (
+                "`{{#if}}` is never closed".to_owned(),
+                2,
+                1,
+                Some("close it with `{{/if}}`".to_owned())
+            )
+        );
+        assert_eq!(
+            message_at("{{#if a}}y{{/each}}"),
+            ("`{{/each}}` does not close `{{#if}}`".to_owned(), 1, 11)
+        );
+        assert_eq!(
+            message_at("a {{/if}}"),
+            ("`{{/if}}` closes no open block".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at("a {{else}} b"),
+            ("`{{else}}` outside a block".to_owned(), 1, 3)
+        );
+    }
+
+    #[test]
+    fn invalid_expressions_are_quoted() {
+        assert_eq!(
+            message_at("run {{}} now"),
+            ("invalid expression `{{}}`".to_owned(), 1, 5)
+        );
+        assert_eq!(
+            message_at("{{x}} {{max a b=}}"),
+            ("invalid expression `{{max a b=}}`".to_owned(), 1, 7)
+        );
+        assert_eq!(
+            message_at("{{a.[b}}"),
+            ("invalid expression `{{a.[b}}`".to_owned(), 1, 1)
+        );
+    }
+
+    #[test]
+    fn unknown_helpers_are_named_with_a_suggestion() {
+        assert_eq!(
+            error("echo {{mx (common_lines steps.a)}}"),
+            (
+                "unknown helper `mx`".to_owned(),
+                1,
+                8,
+                Some("did you mean `max`?".to_owned())
+            )
+        );
+        assert_eq!(
+            error("{{max (comon_lines steps.a)}}"),
+            (
+                "unknown helper `comon_lines`".to_owned(),
+                1,
+                8,
+                Some("did you mean `common_lines`?".to_owned())
+            )
+        );
+        assert_eq!(error("{{frobnicate x}}").3, None);
+        assert_eq!(
+            error("{{#flag}}x{{/flag}}"),
+            (
+                "unknown block helper `flag`".to_owned(),
+                1,
+                4,
+                Some("blocks are `#if`, `#unless`, `#each` and `#with`".to_owned())
+            )
+        );
+        assert_eq!(
+            error("{{#params.flag}}x{{/params.flag}}"),
+            (
+                "invalid expression `{{#params.flag}}`".to_owned(),
+                1,
+                1,
+                Some("blocks are `#if`, `#unless`, `#each` and `#with`".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn log_is_refused() {
+        assert_eq!(
+            error("{{log params.token}}"),
+            (
+                "the `log` helper is not available".to_owned(),
+                1,
+                3,
+                Some("it would write values, secrets included, to logs".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn helpers_and_blocks_are_used_as_what_they_are() {
+        assert_eq!(
+            message_at("{{#lines x}}{{/lines}}"),
+            ("`lines` is not a block helper".to_owned(), 1, 4)
+        );
+        assert_eq!(
+            message_at("{{each x}}"),
+            ("`each` is a block helper".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at("{{max (steps.x)}}"),
+            ("`(steps.x)` calls no helper".to_owned(), 1, 8)
+        );
+        assert_eq!(
+            message_at("{{(lines x)}}"),
+            ("an expression cannot start with `(`".to_owned(), 1, 1)
+        );
+    }
+
+    #[test]
+    fn argument_counts_are_checked_when_parsing() {
+        assert_eq!(
+            message_at("{{eq a}}"),
+            ("`eq` takes 2 arguments, got 1".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at("{{#each}}x{{/each}}"),
+            ("`each` takes 1 argument, got 0".to_owned(), 1, 4)
+        );
+        assert_eq!(
+            message_at("{{max}}"),
+            ("`max` takes at least 1 argument, got 0".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at("{{json (lines a b)}}"),
+            ("`lines` takes 1 argument, got 2".to_owned(), 1, 9)
+        );
+    }
+
+    #[test]
+    fn partials_and_decorators_are_refused() {
+        assert_eq!(
+            message_at("x {{> other}}"),
+            ("partials (`{{> name}}`) are not supported".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at(r#"{{*inline "p"}}"#),
+            (
+                "decorators (`{{* name}}`) are not supported".to_owned(),
+                1,
+                1
+            )
+        );
+    }
+}

@@ -73,11 +73,16 @@ impl TemplateError {
                 });
                 match tag {
                     Some(tag) => {
-                        return Self::new(format!(
+                        let error = Self::new(format!(
                             "invalid expression `{}`",
                             scan.text(tag.span.clone())
                         ))
                         .at(scan.line_col(tag.span.start));
+                        return if tag.kind == TagKind::Open {
+                            error.with_hint("blocks are `#if`, `#unless`, `#each` and `#with`")
+                        } else {
+                            error
+                        };
                     }
                     None => Self::new("invalid template syntax"),
                 }
@@ -116,10 +121,15 @@ impl TemplateError {
         let Some(pos) = err.line_no.zip(err.column_no) else {
             return error;
         };
-        // handlebars knows where the failing element starts; point at the word inside it.
+        // handlebars knows where the failing element starts; point at the word inside it
+        // (the variable or helper named in the message, else the element's first word).
         let scan = Scan::new(source);
         let from = scan.offset(pos.0, pos.1);
-        match word.and_then(|w| scan.find_word(w, from)) {
+        let at = match word {
+            Some(w) => scan.find_word(w, from),
+            None => scan.next_word(from),
+        };
+        match at {
             Some(i) => error.at(scan.line_col(scan.word_start(i))),
             None => error.at(pos),
         }

@@ -105,12 +105,12 @@ pub(super) fn arity_error(name: &str, given: usize) -> Option<String> {
         "if" | "unless" | "each" | "with" => Arity::Exactly(1),
         _ => FLEET.iter().find(|s| s.name == name)?.arity,
     };
-    let expected = match arity {
-        Arity::Exactly(n) if given != n => format!("{n}"),
-        Arity::AtLeast(n) if given < n => format!("at least {n}"),
+    let (expected, n) = match arity {
+        Arity::Exactly(n) if given != n => (format!("{n}"), n),
+        Arity::AtLeast(n) if given < n => (format!("at least {n}"), n),
         _ => return None,
     };
-    let plural = if expected == "1" { "" } else { "s" };
+    let plural = if n == 1 { "" } else { "s" };
     Some(format!(
         "`{name}` takes {expected} argument{plural}, got {given}"
     ))

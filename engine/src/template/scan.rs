@@ -93,6 +93,12 @@ impl<'a> Scan<'a> {
             .map(|i| first + i)
     }
 
+    /// The index of the first word that starts at or after `from`.
+    pub fn next_word(&self, from: usize) -> Option<usize> {
+        let first = self.words.partition_point(|w| w.start < from);
+        (first < self.words.len()).then_some(first)
+    }
+
     pub fn word_start(&self, index: usize) -> usize {
         self.words[index].start
     }

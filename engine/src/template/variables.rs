@@ -221,3 +221,180 @@ fn raw(path: &Path) -> &str {
         Path::Relative((_, raw)) | Path::Local((_, _, raw)) => raw,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::CompiledTemplate;
+    use super::VarRef;
+
+    /// The variables of `source` as `(dotted path, line, col)`.
+    fn vars(source: &str) -> Vec<(String, usize, usize)> {
+        CompiledTemplate::parse(source)
+            .unwrap()
+            .variables()
+            .iter()
+            .map(|v| (v.path.join("."), v.line, v.col))
+            .collect()
+    }
+
+    fn paths(source: &str) -> Vec<String> {
+        vars(source).into_iter().map(|(p, _, _)| p).collect()
+    }
+
+    #[test]
+    fn expressions_and_triple_stash_with_positions() {
+        assert_eq!(
+            vars("echo {{a.b}} {{{c.d}}}\n  {{e}}"),
+            [
+                ("a.b".to_owned(), 1, 8),
+                ("c.d".to_owned(), 1, 17),
+                ("e".to_owned(), 2, 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_path_twice_is_reported_twice() {
+        assert_eq!(
+            vars("{{a}} {{ a }} {{eq a a}}"),
+            [
+                ("a".to_owned(), 1, 3),
+                ("a".to_owned(), 1, 10),
+                ("a".to_owned(), 1, 20),
+                ("a".to_owned(), 1, 22)
+            ]
+        );
+    }
+
+    #[test]
+    fn helper_arguments_hash_values_and_subexpressions() {
+        assert_eq!(
+            vars("{{max (common_lines steps.list-checkpoints) params.floor}}"),
+            [
+                ("steps.list-checkpoints".to_owned(), 1, 21),
+                ("params.floor".to_owned(), 1, 45)
+            ]
+        );
+        assert_eq!(
+            paths("{{#if params.n includeZero=params.z}}x{{/if}}"),
+            ["params.n", "params.z"]
+        );
+    }
+
+    #[test]
+    fn block_arguments_bodies_and_else_branches() {
+        assert_eq!(
+            paths("{{#if params.x}}{{host.name}}{{else if params.y}}{{host.address}}{{else}}{{run.id}}{{/if}}"),
+            ["params.x", "host.name", "params.y", "host.address", "run.id"]
+        );
+        assert_eq!(
+            paths("{{#unless (eq steps.a.exit 0)}}{{params.z}}{{/unless}}"),
+            ["steps.a.exit", "params.z"]
+        );
+    }
+
+    #[test]
+    fn each_and_with_bodies_are_relative_except_root_and_climbing_paths() {
+        assert_eq!(
+            paths(
+                "{{#each hosts}}{{name}} {{this}} {{@index}} {{@key}} {{@first}} {{@last}} \
+                 {{@root.params.x}} {{../cluster.n}}{{/each}}"
+            ),
+            ["hosts", "params.x", "cluster.n"]
+        );
+        assert_eq!(
+            paths("{{#with steps.s}}{{stdout}} {{@root.run.id}}{{/with}}"),
+            ["steps.s", "run.id"]
+        );
+        assert_eq!(
+            paths("{{#each a}}{{#each b}}{{../c}} {{../../d}}{{/each}}{{/each}}"),
+            ["a", "d"]
+        );
+    }
+
+    #[test]
+    fn each_over_helper_results_and_block_params() {
+        assert_eq!(
+            paths("{{#each (lines steps.ls) as |line|}}rm {{line}} {{../params.dir}}{{/each}}"),
+            ["steps.ls", "params.dir"]
+        );
+        assert_eq!(
+            paths("{{#each hosts as |h|}}{{#each h.vars}}{{../h.name}}{{/each}}{{/each}}"),
+            ["hosts"]
+        );
+    }
+
+    #[test]
+    fn else_of_each_reads_the_enclosing_context() {
+        assert_eq!(
+            paths("{{#each params.list}}{{this}}{{else}}{{params.none}}{{/each}}"),
+            ["params.list", "params.none"]
+        );
+    }
+
+    #[test]
+    fn this_locals_and_literals_are_not_variables() {
+        assert_eq!(
+            paths(r#"{{this}} {{eq "params.x" 1}} {{default 'steps.y' true}}"#),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            paths("{{this.params.x}} {{./host.name}}"),
+            ["params.x", "host.name"]
+        );
+    }
+
+    #[test]
+    fn a_bare_name_is_a_variable() {
+        assert_eq!(paths("{{foo}}"), ["foo"]);
+    }
+
+    #[test]
+    fn literal_text_that_looks_like_a_path_is_skipped_when_locating() {
+        assert_eq!(
+            vars(r#"{{default "params.x" params.x}}"#),
+            [("params.x".to_owned(), 1, 22)]
+        );
+    }
+
+    #[test]
+    fn step_ids_with_dashes_and_host_names_with_dots() {
+        let template =
+            CompiledTemplate::parse("{{steps.list-checkpoints.hosts.[node.1].stdout}}").unwrap();
+        let var = &template.variables()[0];
+        assert_eq!(
+            var.path,
+            ["steps", "list-checkpoints", "hosts", "node.1", "stdout"]
+        );
+        assert_eq!(var.dotted(), "steps.list-checkpoints.hosts.[node.1].stdout");
+        assert_eq!(paths("{{steps.0-init_1.exit}}"), ["steps.0-init_1.exit"]);
+    }
+
+    #[test]
+    fn default_marks_its_first_argument_optional() {
+        let template =
+            CompiledTemplate::parse("{{default params.x params.y}} {{default (lines steps.a) 1}}")
+                .unwrap();
+        let flags: Vec<(String, bool)> = template
+            .variables()
+            .iter()
+            .map(|v: &VarRef| (v.dotted(), v.optional))
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                ("params.x".to_owned(), true),
+                ("params.y".to_owned(), false),
+                ("steps.a".to_owned(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_raw_blocks_and_escapes_read_nothing() {
+        assert_eq!(
+            paths(r"{{! {{a}} }} {{!-- {{b}} --}} \{{c}} {{{{raw}}}}{{d}}{{{{/raw}}}}"),
+            Vec::<String>::new()
+        );
+    }
+}
