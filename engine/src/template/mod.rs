@@ -1,1 +1,21 @@
 //! Template rendering: handlebars, strict, with POSIX shell quoting and fleet helpers.
+
+mod check;
+mod compiled;
+mod error;
+mod helpers;
+mod lines;
+mod natural;
+mod output;
+mod quote;
+mod renderer;
+mod rewrite;
+mod scan;
+mod values;
+mod variables;
+
+pub use compiled::CompiledTemplate;
+pub use error::TemplateError;
+pub use quote::{shell_quote, Quoting};
+pub use renderer::{Renderer, TemplateContext};
+pub use variables::VarRef;

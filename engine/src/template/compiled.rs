@@ -1,0 +1,274 @@
+//! A template parsed once and rendered many times (once per host, per task).
+
+use handlebars::template::{Template, TemplateElement};
+
+use super::error::TemplateError;
+use super::scan::Scan;
+use super::variables::{self, VarRef};
+use super::{check, rewrite};
+
+/// A parsed, checked template.
+///
+/// Parsing checks the syntax and every helper name, and lists the variables the template
+/// reads; rendering (see [`Renderer`](super::Renderer)) never parses again.
+#[derive(Clone, Debug)]
+pub struct CompiledTemplate {
+    source: String,
+    template: Template,
+    /// The output, when the template has no expressions.
+    literal: Option<String>,
+    variables: Vec<VarRef>,
+}
+
+impl CompiledTemplate {
+    pub fn parse(source: &str) -> Result<Self, TemplateError> {
+        let mut template =
+            Template::compile(source).map_err(|e| TemplateError::from_parse(&e, source))?;
+        let scan = Scan::new(source);
+        check::check(&template, &scan)?;
+        let variables = variables::collect(&template, &scan);
+        let literal = literal_text(&template);
+        rewrite::route_values(&mut template);
+        Ok(Self {
+            source: source.to_owned(),
+            template,
+            literal,
+            variables,
+        })
+    }
+
+    /// The text the template was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the template has no `{{ }}` expressions (comments aside), so rendering
+    /// it needs no context.
+    pub fn is_literal(&self) -> bool {
+        self.literal.is_some()
+    }
+
+    /// Every variable path the template reads, in source order (see [`VarRef`]).
+    pub fn variables(&self) -> &[VarRef] {
+        &self.variables
+    }
+
+    pub(super) fn template(&self) -> &Template {
+        &self.template
+    }
+
+    /// The rendered text of a literal template (`\{{` escapes already resolved).
+    pub(super) fn literal(&self) -> Option<&str> {
+        self.literal.as_deref()
+    }
+}
+
+fn literal_text(template: &Template) -> Option<String> {
+    let mut text = String::new();
+    for element in &template.elements {
+        match element {
+            TemplateElement::RawString(s) => text.push_str(s),
+            TemplateElement::Comment(_) => {}
+            _ => return None,
+        }
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error parsing `source` gives, as `(message, line, col, hint)`.
+    fn error(source: &str) -> (String, usize, usize, Option<String>) {
+        let e = CompiledTemplate::parse(source).unwrap_err();
+        (e.message, e.line.unwrap(), e.col.unwrap(), e.hint)
+    }
+
+    fn message_at(source: &str) -> (String, usize, usize) {
+        let (message, line, col, _) = error(source);
+        (message, line, col)
+    }
+
+    #[test]
+    fn parse_keeps_the_source_and_knows_literals() {
+        let template = CompiledTemplate::parse("echo {{x}}").unwrap();
+        assert_eq!(template.source(), "echo {{x}}");
+        assert!(!template.is_literal());
+        assert!(CompiledTemplate::parse("cp -p bin bin.bak")
+            .unwrap()
+            .is_literal());
+        assert!(CompiledTemplate::parse("").unwrap().is_literal());
+        assert!(CompiledTemplate::parse(r"awk '\{{print}}'")
+            .unwrap()
+            .is_literal());
+    }
+
+    #[test]
+    fn unclosed_expression() {
+        assert_eq!(
+            error("echo ok\necho {{host.name"),
+            (
+                "unclosed `{{`".to_owned(),
+                2,
+                6,
+                Some(r"close it with `}}`, or write `\{{` for a literal `{{`".to_owned())
+            )
+        );
+        assert_eq!(
+            message_at(r#"a {{eq x "}}"#),
+            ("unclosed `{{`".to_owned(), 1, 3)
+        );
+    }
+
+    #[test]
+    fn block_structure_errors() {
+        assert_eq!(
+            error("x\n{{#if a}}y"),
+            (
+                "`{{#if}}` is never closed".to_owned(),
+                2,
+                1,
+                Some("close it with `{{/if}}`".to_owned())
+            )
+        );
+        assert_eq!(
+            message_at("{{#if a}}y{{/each}}"),
+            ("`{{/each}}` does not close `{{#if}}`".to_owned(), 1, 11)
+        );
+        assert_eq!(
+            message_at("a {{/if}}"),
+            ("`{{/if}}` closes no open block".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at("a {{else}} b"),
+            ("`{{else}}` outside a block".to_owned(), 1, 3)
+        );
+    }
+
+    #[test]
+    fn invalid_expressions_are_quoted() {
+        assert_eq!(
+            message_at("run {{}} now"),
+            ("invalid expression `{{}}`".to_owned(), 1, 5)
+        );
+        assert_eq!(
+            message_at("{{x}} {{max a b=}}"),
+            ("invalid expression `{{max a b=}}`".to_owned(), 1, 7)
+        );
+        assert_eq!(
+            message_at("{{a.[b}}"),
+            ("invalid expression `{{a.[b}}`".to_owned(), 1, 1)
+        );
+    }
+
+    #[test]
+    fn unknown_helpers_are_named_with_a_suggestion() {
+        assert_eq!(
+            error("echo {{mx (common_lines steps.a)}}"),
+            (
+                "unknown helper `mx`".to_owned(),
+                1,
+                8,
+                Some("did you mean `max`?".to_owned())
+            )
+        );
+        assert_eq!(
+            error("{{max (comon_lines steps.a)}}"),
+            (
+                "unknown helper `comon_lines`".to_owned(),
+                1,
+                8,
+                Some("did you mean `common_lines`?".to_owned())
+            )
+        );
+        assert_eq!(error("{{frobnicate x}}").3, None);
+        assert_eq!(
+            error("{{#flag}}x{{/flag}}"),
+            (
+                "unknown block helper `flag`".to_owned(),
+                1,
+                4,
+                Some("blocks are `#if`, `#unless`, `#each` and `#with`".to_owned())
+            )
+        );
+        assert_eq!(
+            error("{{#params.flag}}x{{/params.flag}}"),
+            (
+                "invalid expression `{{#params.flag}}`".to_owned(),
+                1,
+                1,
+                Some("blocks are `#if`, `#unless`, `#each` and `#with`".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn log_is_refused() {
+        assert_eq!(
+            error("{{log params.token}}"),
+            (
+                "the `log` helper is not available".to_owned(),
+                1,
+                3,
+                Some("it would write values, secrets included, to logs".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn helpers_and_blocks_are_used_as_what_they_are() {
+        assert_eq!(
+            message_at("{{#lines x}}{{/lines}}"),
+            ("`lines` is not a block helper".to_owned(), 1, 4)
+        );
+        assert_eq!(
+            message_at("{{each x}}"),
+            ("`each` is a block helper".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at("{{max (steps.x)}}"),
+            ("`(steps.x)` calls no helper".to_owned(), 1, 8)
+        );
+        assert_eq!(
+            message_at("{{(lines x)}}"),
+            ("an expression cannot start with `(`".to_owned(), 1, 1)
+        );
+    }
+
+    #[test]
+    fn argument_counts_are_checked_when_parsing() {
+        assert_eq!(
+            message_at("{{eq a}}"),
+            ("`eq` takes 2 arguments, got 1".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at("{{#each}}x{{/each}}"),
+            ("`each` takes 1 argument, got 0".to_owned(), 1, 4)
+        );
+        assert_eq!(
+            message_at("{{max}}"),
+            ("`max` takes at least 1 argument, got 0".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at("{{json (lines a b)}}"),
+            ("`lines` takes 1 argument, got 2".to_owned(), 1, 9)
+        );
+    }
+
+    #[test]
+    fn partials_and_decorators_are_refused() {
+        assert_eq!(
+            message_at("x {{> other}}"),
+            ("partials (`{{> name}}`) are not supported".to_owned(), 1, 3)
+        );
+        assert_eq!(
+            message_at(r#"{{*inline "p"}}"#),
+            (
+                "decorators (`{{* name}}`) are not supported".to_owned(),
+                1,
+                1
+            )
+        );
+    }
+}
