@@ -15,8 +15,16 @@ use support::{fixture, Quorate};
 fn members_inventory(consensus: &str, n: usize, zones: usize) -> String {
     let mut s = format!("name: {consensus}-{n}\nhosts:\n");
     for i in 0..n {
-        let zone = if zones > 0 { format!(", zone: z{}", i % zones) } else { String::new() };
-        let _ = writeln!(s, "  m{i}: {{ address: 127.0.1.{}, vars: {{ dir: /srv/m{i}{zone} }} }}", i + 1);
+        let zone = if zones > 0 {
+            format!(", zone: z{}", i % zones)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "  m{i}: {{ address: 127.0.1.{}, vars: {{ dir: /srv/m{i}{zone} }} }}",
+            i + 1
+        );
     }
     let names: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
     let _ = write!(
@@ -27,11 +35,23 @@ fn members_inventory(consensus: &str, n: usize, zones: usize) -> String {
     s
 }
 
-fn plan_text(runbook: &str, inventory_text: &str, params: &[&str], opts: &CompileOptions) -> Result<String, String> {
-    let rb = parse_runbook(SourceFile::new(runbook, std::fs::read_to_string(fixture(runbook)).unwrap()))
+fn plan_text(
+    runbook: &str,
+    inventory_text: &str,
+    params: &[&str],
+    opts: &CompileOptions,
+) -> Result<String, String> {
+    let rb = parse_runbook(SourceFile::new(
+        runbook,
+        std::fs::read_to_string(fixture(runbook)).unwrap(),
+    ))
+    .map_err(|e| quorate::source::render_all(&e))?;
+    let inv = parse_inventory(SourceFile::new("inventory.yaml", inventory_text))
         .map_err(|e| quorate::source::render_all(&e))?;
-    let inv = parse_inventory(SourceFile::new("inventory.yaml", inventory_text)).map_err(|e| quorate::source::render_all(&e))?;
-    let params: Vec<ParamInput> = params.iter().map(|p| ParamInput::from_arg(p).unwrap()).collect();
+    let params: Vec<ParamInput> = params
+        .iter()
+        .map(|p| ParamInput::from_arg(p).unwrap())
+        .collect();
     compile(&rb, &inv, &params, &Catalog::default(), opts)
         .map(|c| text::render(&c.plan))
         .map_err(|e| quorate::source::render_all(&e))
@@ -48,10 +68,25 @@ fn rolling_batches_follow_fault_tolerance() {
 
 #[test]
 fn rolling_batches_never_span_zones() {
-    for (consensus, n, zones) in [("bft", 4, 2), ("bft", 7, 3), ("bft", 10, 3), ("cft", 3, 3), ("cft", 5, 2)] {
+    for (consensus, n, zones) in [
+        ("bft", 4, 2),
+        ("bft", 7, 3),
+        ("bft", 10, 3),
+        ("cft", 3, 3),
+        ("cft", 5, 2),
+    ] {
         let inv = members_inventory(consensus, n, zones);
-        let out = plan_text("valid/rolling-zones.yaml", &inv, &[], &CompileOptions::default()).unwrap();
-        insta::assert_snapshot!(format!("rolling_zones_{consensus}_{n}_in_{zones}_zones"), out);
+        let out = plan_text(
+            "valid/rolling-zones.yaml",
+            &inv,
+            &[],
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        insta::assert_snapshot!(
+            format!("rolling_zones_{consensus}_{n}_in_{zones}_zones"),
+            out
+        );
     }
 }
 
@@ -59,7 +94,10 @@ fn rolling_batches_never_span_zones() {
 fn a_cluster_that_tolerates_no_failure_refuses_a_rolling_block() {
     let inv = members_inventory("bft", 3, 0);
     let err = plan_text("valid/rolling.yaml", &inv, &[], &CompileOptions::default()).unwrap_err();
-    assert!(err.contains("error: a bft cluster of 3 members tolerates no member down (f = 0)"), "{err}");
+    assert!(
+        err.contains("error: a bft cluster of 3 members tolerates no member down (f = 0)"),
+        "{err}"
+    );
     let forced = CompileOptions {
         allow_quorum_loss: true,
         ..CompileOptions::default()
@@ -84,7 +122,10 @@ fn contract_example_plans() {
         .env("QUORATE_PARAM_TOKEN", "hunter2-very-secret")
         .run()
         .success();
-    assert!(!out.contains("hunter2"), "a secret reached the plan:\n{out}");
+    assert!(
+        !out.contains("hunter2"),
+        "a secret reached the plan:\n{out}"
+    );
     insta::assert_snapshot!("contract_example", out);
 }
 
@@ -104,7 +145,10 @@ fn builtin_runbooks_plan_against_the_example_inventory() {
         .run()
         .success();
     insta::assert_snapshot!("builtin_rolling_upgrade", out);
-    let out = Quorate::new().args(["plan", "health-check", "-i", "examples/inventory.yaml"]).run().success();
+    let out = Quorate::new()
+        .args(["plan", "health-check", "-i", "examples/inventory.yaml"])
+        .run()
+        .success();
     insta::assert_snapshot!("builtin_health_check", out);
 }
 
@@ -132,16 +176,36 @@ fn plan_json_round_trips() {
     assert_eq!(plan.tasks().count(), 5 + 4 + 16 + 2);
     let rolling = &plan.rollings[0];
     let batches: Vec<Vec<String>> = rolling.batches.iter().map(|b| b.hosts.clone()).collect();
-    assert_eq!(batches, [vec!["node0"], vec!["node2"], vec!["node1"], vec!["node3"]]);
+    assert_eq!(
+        batches,
+        [vec!["node0"], vec!["node2"], vec!["node1"], vec!["node3"]]
+    );
 }
 
 #[test]
 fn graph_formats() {
-    let args = ["tests/fixtures/valid/rolling.yaml", "-i", "examples/inventory.yaml"];
-    let dot = Quorate::new().args(["graph"]).args(args).args(["--format", "dot"]).run().success();
+    let args = [
+        "tests/fixtures/valid/rolling.yaml",
+        "-i",
+        "examples/inventory.yaml",
+    ];
+    let dot = Quorate::new()
+        .args(["graph"])
+        .args(args)
+        .args(["--format", "dot"])
+        .run()
+        .success();
     assert!(dot.starts_with("digraph \"roll-members\" {"), "{dot}");
-    assert!(dot.contains("[label=\"roll batch 1/4\", shape=hexagon]"), "{dot}");
-    let mermaid = Quorate::new().args(["graph"]).args(args).args(["--format", "mermaid"]).run().success();
+    assert!(
+        dot.contains("[label=\"roll batch 1/4\", shape=hexagon]"),
+        "{dot}"
+    );
+    let mermaid = Quorate::new()
+        .args(["graph"])
+        .args(args)
+        .args(["--format", "mermaid"])
+        .run()
+        .success();
     assert!(mermaid.starts_with("flowchart TD\n"), "{mermaid}");
     assert!(mermaid.contains("[\"restart @ node0\"]"), "{mermaid}");
 }
@@ -149,14 +213,23 @@ fn graph_formats() {
 #[test]
 fn list_and_describe() {
     let out = Quorate::new().args(["list"]).run().success();
-    assert!(out.contains("rolling-upgrade") && out.contains("health-check"), "{out}");
+    assert!(
+        out.contains("rolling-upgrade") && out.contains("health-check"),
+        "{out}"
+    );
     let out = Quorate::new()
         .args(["list", "--runbooks", "tests/fixtures/valid"])
         .run()
         .success();
-    assert!(out.contains("tests/fixtures/valid/contract-upgrade.yaml (overrides built-in)"), "{out}");
+    assert!(
+        out.contains("tests/fixtures/valid/contract-upgrade.yaml (overrides built-in)"),
+        "{out}"
+    );
     assert!(out.contains("roll-members"), "{out}");
-    let out = Quorate::new().args(["describe", "rolling-upgrade"]).run().success();
+    let out = Quorate::new()
+        .args(["describe", "rolling-upgrade"])
+        .run()
+        .success();
     insta::assert_snapshot!("describe_rolling_upgrade", out);
 }
 

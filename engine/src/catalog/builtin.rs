@@ -2,6 +2,12 @@
 
 /// (file name, YAML text) of every built-in runbook.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("rolling-upgrade.yaml", include_str!("../../../runbooks/rolling-upgrade.yaml")),
-    ("health-check.yaml", include_str!("../../../runbooks/health-check.yaml")),
+    (
+        "rolling-upgrade.yaml",
+        include_str!("../../../runbooks/rolling-upgrade.yaml"),
+    ),
+    (
+        "health-check.yaml",
+        include_str!("../../../runbooks/health-check.yaml"),
+    ),
 ];

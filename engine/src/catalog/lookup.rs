@@ -44,7 +44,8 @@ impl Catalog {
         let mut entries: Vec<Entry> = BUILTIN
             .iter()
             .map(|(file, text)| {
-                let (name, description) = header(text).unwrap_or_else(|| (file.trim_end_matches(".yaml").to_owned(), None));
+                let (name, description) = header(text)
+                    .unwrap_or_else(|| (file.trim_end_matches(".yaml").to_owned(), None));
                 Entry {
                     name,
                     description,
@@ -56,7 +57,13 @@ impl Catalog {
         let mut problems = Vec::new();
         for (path, text) in self.user_files(&mut problems) {
             let Some((name, description)) = header(&text) else {
-                problems.push(Diagnostic::in_file(&path.display().to_string(), "not a runbook (no top-level `runbook:` name)").warning());
+                problems.push(
+                    Diagnostic::in_file(
+                        &path.display().to_string(),
+                        "not a runbook (no top-level `runbook:` name)",
+                    )
+                    .warning(),
+                );
                 continue;
             };
             let entry = Entry {
@@ -66,7 +73,12 @@ impl Catalog {
                 overrides: false,
             };
             match entries.iter().position(|e| e.name == name) {
-                Some(i) if entries[i].origin == Origin::Builtin => entries[i] = Entry { overrides: true, ..entry },
+                Some(i) if entries[i].origin == Origin::Builtin => {
+                    entries[i] = Entry {
+                        overrides: true,
+                        ..entry
+                    }
+                }
                 Some(_) => {}
                 None => entries.push(entry),
             }
@@ -83,20 +95,29 @@ impl Catalog {
         }
         let (entries, _) = self.list();
         match entries.iter().find(|e| e.name == name) {
-            Some(Entry { origin: Origin::File(path), .. }) => read(path),
+            Some(Entry {
+                origin: Origin::File(path),
+                ..
+            }) => read(path),
             Some(_) => {
                 let (file, text) = BUILTIN
                     .iter()
                     .find(|(_, text)| header(text).is_some_and(|(n, _)| n == name))
-                    .ok_or_else(|| Diagnostic::error(format!("built-in runbook `{name}` is missing")))?;
+                    .ok_or_else(|| {
+                        Diagnostic::error(format!("built-in runbook `{name}` is missing"))
+                    })?;
                 Ok(SourceFile::new(format!("{BUILTIN_PREFIX}{file}"), *text))
             }
             None => {
                 let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
                 let d = Diagnostic::error(format!("no runbook named `{name}`"));
                 Err(match did_you_mean(name, &names) {
-                    Some(s) => d.with_hint(format!("did you mean `{s}`? (`quorate list` shows them all)")),
-                    None => d.with_hint("`quorate list` shows the runbooks; give a path to use a file"),
+                    Some(s) => d.with_hint(format!(
+                        "did you mean `{s}`? (`quorate list` shows them all)"
+                    )),
+                    None => {
+                        d.with_hint("`quorate list` shows the runbooks; give a path to use a file")
+                    }
                 })
             }
         }
@@ -108,20 +129,30 @@ impl Catalog {
             let listing = match std::fs::read_dir(dir) {
                 Ok(l) => l,
                 Err(e) => {
-                    problems.push(Diagnostic::error(format!("cannot read runbook directory {}: {e}", dir.display())));
+                    problems.push(Diagnostic::error(format!(
+                        "cannot read runbook directory {}: {e}",
+                        dir.display()
+                    )));
                     continue;
                 }
             };
             let mut paths: Vec<PathBuf> = listing
                 .filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .filter(|p| {
+                    p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                        x.eq_ignore_ascii_case("yaml") || x.eq_ignore_ascii_case("yml")
+                    })
+                })
                 .collect();
             paths.sort();
             for path in paths {
                 match std::fs::read_to_string(&path) {
                     Ok(text) => files.push((path, text)),
-                    Err(e) => problems.push(Diagnostic::error(format!("cannot read {}: {e}", path.display()))),
+                    Err(e) => problems.push(Diagnostic::error(format!(
+                        "cannot read {}: {e}",
+                        path.display()
+                    ))),
                 }
             }
         }
@@ -130,7 +161,11 @@ impl Catalog {
 }
 
 fn looks_like_path(name: &str) -> bool {
-    name.contains('/') || name.ends_with(".yaml") || name.ends_with(".yml")
+    let ext = Path::new(name)
+        .extension()
+        .and_then(|x| x.to_str())
+        .unwrap_or("");
+    name.contains('/') || ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml")
 }
 
 fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
@@ -143,12 +178,20 @@ fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
 fn header(text: &str) -> Option<(String, Option<String>)> {
     let doc = load(SourceFile::new("-", text)).ok()?;
     let name = doc.value.get("runbook")?.as_str()?.to_owned();
-    let description = doc.value.get("description").and_then(Value::as_str).map(str::to_owned);
+    let description = doc
+        .value
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     Some((name, description))
 }
 
 impl IncludeResolver for Catalog {
-    fn resolve(&self, name: &str, from: &SourceFile) -> Result<Arc<LoadedRunbook>, Vec<Diagnostic>> {
+    fn resolve(
+        &self,
+        name: &str,
+        from: &SourceFile,
+    ) -> Result<Arc<LoadedRunbook>, Vec<Diagnostic>> {
         let base = if from.name.starts_with(BUILTIN_PREFIX) {
             None
         } else {

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "quorate", version, about = "Declarative, resumable, quorum-aware runbooks for replicated clusters")]
+#[command(
+    name = "quorate",
+    version,
+    about = "Declarative, resumable, quorum-aware runbooks for replicated clusters"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -49,7 +53,7 @@ pub struct CompileArgs {
     #[arg(short = 'i', long = "inventory", value_name = "FILE")]
     pub inventory: PathBuf,
     /// A parameter value, `name=value` (repeatable). Secrets go in the environment
-    /// (QUORATE_PARAM_NAME) or a --params file instead.
+    /// (`QUORATE_PARAM_NAME`) or a --params file instead.
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
     /// A YAML file of parameter values (`name: value` lines).

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use crate::catalog::Catalog;
 use crate::model::load;
-use crate::plan::{compile, parse_inventory, parse_runbook, CompileOptions, Compiled, ParamInput, ParamOrigin};
+use crate::plan::{
+    compile, parse_inventory, parse_runbook, CompileOptions, Compiled, ParamInput, ParamOrigin,
+};
 use crate::source::{Diagnostic, SourceFile};
 
 use super::args::{CatalogArgs, CompileArgs};
@@ -16,11 +18,19 @@ pub fn catalog(args: &CatalogArgs) -> Catalog {
 pub fn read_source(path: &Path) -> Result<std::sync::Arc<SourceFile>, Vec<Diagnostic>> {
     std::fs::read_to_string(path)
         .map(|text| SourceFile::new(path.display().to_string(), text))
-        .map_err(|e| vec![Diagnostic::error(format!("cannot read {}: {e}", path.display()))])
+        .map_err(|e| {
+            vec![Diagnostic::error(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))]
+        })
 }
 
 /// Loads runbook, inventory and parameters and compiles them; all problems at once.
-pub fn compile_from_args(args: &CompileArgs, require_secrets: bool) -> Result<Compiled, Vec<Diagnostic>> {
+pub fn compile_from_args(
+    args: &CompileArgs,
+    require_secrets: bool,
+) -> Result<Compiled, Vec<Diagnostic>> {
     let catalog = catalog(&args.catalog);
     let mut errors = Vec::new();
     let runbook = catalog

@@ -12,10 +12,19 @@ use crate::catalog::Origin;
 use crate::plan::parse_runbook;
 use crate::source::Diagnostic;
 
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "every subcommand has the same signature"
+)]
 pub fn run_list(args: &CatalogArgs) -> Result<u8, Vec<Diagnostic>> {
     let (entries, problems) = catalog(args).list();
     warn(&problems);
-    let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
+    let width = entries
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let mut out = format!("{:width$}  {:28}  DESCRIPTION\n", "NAME", "SOURCE");
     for e in &entries {
         let source = match &e.origin {
@@ -23,7 +32,13 @@ pub fn run_list(args: &CatalogArgs) -> Result<u8, Vec<Diagnostic>> {
             Origin::File(p) if e.overrides => format!("{} (overrides built-in)", p.display()),
             Origin::File(p) => p.display().to_string(),
         };
-        let description = e.description.as_deref().unwrap_or("").split(". ").next().unwrap_or("");
+        let description = e
+            .description
+            .as_deref()
+            .unwrap_or("")
+            .split(". ")
+            .next()
+            .unwrap_or("");
         let _ = writeln!(out, "{:width$}  {source:28}  {description}", e.name);
     }
     print!("{out}");
@@ -31,7 +46,9 @@ pub fn run_list(args: &CatalogArgs) -> Result<u8, Vec<Diagnostic>> {
 }
 
 pub fn run_describe(args: &DescribeArgs) -> Result<u8, Vec<Diagnostic>> {
-    let source = catalog(&args.catalog).source(&args.runbook, None).map_err(|d| vec![d])?;
+    let source = catalog(&args.catalog)
+        .source(&args.runbook, None)
+        .map_err(|d| vec![d])?;
     let rb = parse_runbook(source)?;
     let mut out = format!("{}  ({})\n", rb.raw.runbook, rb.doc.source.name);
     if let Some(d) = &rb.raw.description {
@@ -42,10 +59,16 @@ pub fn run_describe(args: &DescribeArgs) -> Result<u8, Vec<Diagnostic>> {
         out.push_str("  (none)\n");
     }
     for (name, p) in &rb.raw.params {
-        let schema = p.schema.as_ref().map_or_else(|| "any".to_owned(), Value::to_string);
+        let schema = p
+            .schema
+            .as_ref()
+            .map_or_else(|| "any".to_owned(), Value::to_string);
         let requirement = match (&p.default, p.secret) {
             (Some(d), _) => format!("default {d}"),
-            (None, true) => format!("required, secret: set ${}", crate::plan::ParamInput::env_var(name)),
+            (None, true) => format!(
+                "required, secret: set ${}",
+                crate::plan::ParamInput::env_var(name)
+            ),
             (None, false) => "required".to_owned(),
         };
         let _ = writeln!(out, "  {name}  {schema}  ({requirement})");
@@ -61,7 +84,11 @@ pub fn run_describe(args: &DescribeArgs) -> Result<u8, Vec<Diagnostic>> {
 
 fn describe_steps(out: &mut String, steps: &[crate::model::raw::RawStep], indent: &str) {
     for s in steps {
-        let d = s.description.as_deref().map(|d| format!("  {d}")).unwrap_or_default();
+        let d = s
+            .description
+            .as_deref()
+            .map(|d| format!("  {d}"))
+            .unwrap_or_default();
         let _ = writeln!(out, "{indent}{} ({}){d}", s.id, s.action().key());
         if let Some(r) = &s.rolling {
             describe_steps(out, &r.steps, &format!("{indent}  "));

@@ -12,8 +12,12 @@ pub fn run_plan(args: &PlanArgs) -> Result<u8, Vec<Diagnostic>> {
     warn(&compiled.warnings);
     let json = || serde_json::to_string_pretty(&compiled.plan).unwrap_or_default() + "\n";
     if let Some(path) = &args.out {
-        std::fs::write(path, json())
-            .map_err(|e| vec![Diagnostic::error(format!("cannot write the plan to {}: {e}", path.display()))])?;
+        std::fs::write(path, json()).map_err(|e| {
+            vec![Diagnostic::error(format!(
+                "cannot write the plan to {}: {e}",
+                path.display()
+            ))]
+        })?;
     }
     match args.format {
         PlanFormat::Text => print!("{}", text::render(&compiled.plan)),

@@ -8,6 +8,10 @@ use crate::plan::{check_runbook, parse_inventory, parse_runbook, sniff_kind};
 use crate::schema::SchemaKind;
 use crate::source::Diagnostic;
 
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "every subcommand has the same signature"
+)]
 pub fn run(args: &ValidateArgs) -> Result<u8, Vec<Diagnostic>> {
     let mut all = Vec::new();
     for path in &args.files {
@@ -19,8 +23,13 @@ pub fn run(args: &ValidateArgs) -> Result<u8, Vec<Diagnostic>> {
                     Ok(rb) => check_runbook(&rb),
                     Err(e) => e,
                 },
-                None => vec![Diagnostic::in_file(&source.name, "neither a runbook nor an inventory")
-                    .with_hint("a runbook starts with `runbook: NAME`; an inventory has `name:` and `hosts:`")],
+                None => vec![Diagnostic::in_file(
+                    &source.name,
+                    "neither a runbook nor an inventory",
+                )
+                .with_hint(
+                    "a runbook starts with `runbook: NAME`; an inventory has `name:` and `hosts:`",
+                )],
             },
         };
         if problems.is_empty() {

@@ -85,7 +85,12 @@ mod tests {
 
     #[test]
     fn parses_and_displays_each_unit() {
-        for (text, ms) in [("500ms", 500), ("30s", 30_000), ("10m", 600_000), ("2h", 7_200_000)] {
+        for (text, ms) in [
+            ("500ms", 500),
+            ("30s", 30_000),
+            ("10m", 600_000),
+            ("2h", 7_200_000),
+        ] {
             let d: Span = text.parse().unwrap();
             assert_eq!(d.as_millis(), ms);
             assert_eq!(d.to_string(), text);
@@ -96,7 +101,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        for bad in ["", "30", "s", "1.5s", "30 s", "5d", "-1s", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "30",
+            "s",
+            "1.5s",
+            "30 s",
+            "5d",
+            "-1s",
+            "99999999999999999999h",
+        ] {
             assert!(bad.parse::<Span>().is_err(), "{bad}");
         }
     }

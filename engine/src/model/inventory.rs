@@ -117,7 +117,12 @@ impl Inventory {
             }
             for (i, member) in members.iter().enumerate() {
                 if !hosts.contains_key(member) {
-                    errors.push(unknown_host(&doc, &pointer_push(&gp, &i.to_string()), member, &host_names));
+                    errors.push(unknown_host(
+                        &doc,
+                        &pointer_push(&gp, &i.to_string()),
+                        member,
+                        &host_names,
+                    ));
                 }
             }
         }
@@ -128,10 +133,15 @@ impl Inventory {
                     None if hosts.contains_key(group) => vec![group.clone()],
                     None => {
                         let groups: Vec<&str> = raw.groups.keys().map(String::as_str).collect();
-                        let mut d = doc.error_at("/cluster/members", format!("unknown group `{group}` in cluster members"));
+                        let mut d = doc.error_at(
+                            "/cluster/members",
+                            format!("unknown group `{group}` in cluster members"),
+                        );
                         d = match crate::source::did_you_mean(group, &groups) {
                             Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                            None => d.with_hint("name a group from `groups`, or list the member hosts"),
+                            None => {
+                                d.with_hint("name a group from `groups`, or list the member hosts")
+                            }
                         };
                         errors.push(d);
                         Vec::new()
@@ -140,7 +150,12 @@ impl Inventory {
                 RawTarget::Many(list) => {
                     for (i, member) in list.iter().enumerate() {
                         if !hosts.contains_key(member) {
-                            errors.push(unknown_host(&doc, &format!("/cluster/members/{i}"), member, &host_names));
+                            errors.push(unknown_host(
+                                &doc,
+                                &format!("/cluster/members/{i}"),
+                                member,
+                                &host_names,
+                            ));
                         }
                     }
                     list.clone()
@@ -194,9 +209,15 @@ mod tests {
 
     #[test]
     fn fault_tolerance_follows_the_consensus() {
-        let bft: Vec<usize> = [1, 3, 4, 6, 7, 10].iter().map(|&n| Quorum::new(Consensus::Bft, n).f).collect();
+        let bft: Vec<usize> = [1, 3, 4, 6, 7, 10]
+            .iter()
+            .map(|&n| Quorum::new(Consensus::Bft, n).f)
+            .collect();
         assert_eq!(bft, [0, 0, 1, 1, 2, 3]);
-        let cft: Vec<usize> = [1, 2, 3, 4, 5].iter().map(|&n| Quorum::new(Consensus::Cft, n).f).collect();
+        let cft: Vec<usize> = [1, 2, 3, 4, 5]
+            .iter()
+            .map(|&n| Quorum::new(Consensus::Cft, n).f)
+            .collect();
         assert_eq!(cft, [0, 0, 1, 1, 2]);
         assert_eq!(Quorum::new(Consensus::Bft, 4).needed(), 3);
     }

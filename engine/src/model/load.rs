@@ -1,9 +1,9 @@
 //! The only place YAML is parsed: text -> JSON value plus an index from JSON pointers to
 //! source positions, so that schema and semantic errors can point at line:column.
 //!
-//! Values come from serde_yaml (which also reports syntax errors with a position); positions
+//! Values come from `serde_yaml` (which also reports syntax errors with a position); positions
 //! come from a second, event-level pass with saphyr's marked parser. That pass also rejects
-//! what serde_yaml would silently accept: duplicate keys and `<<` merge keys.
+//! what `serde_yaml` would silently accept: duplicate keys and `<<` merge keys.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -162,6 +162,7 @@ enum Frame {
 }
 
 /// Walks the event stream once, recording the position of every node under its pointer.
+#[expect(clippy::too_many_lines, reason = "one match over the event kinds")]
 fn index_positions(source: &SourceFile) -> Result<(PointerIndex, Vec<Diagnostic>), Diagnostic> {
     let mut index = PointerIndex::default();
     let mut diagnostics = Vec::new();
@@ -328,7 +329,7 @@ fn record_value(stack: &mut [Frame], index: &mut PointerIndex, node: (Pos, usize
     pointer
 }
 
-/// Converts serde_yaml's value to JSON, the model the schemas describe.
+/// Converts `serde_yaml`'s value to JSON, the model the schemas describe.
 fn to_json(
     yaml: &serde_yaml::Value,
     pointer: &str,
@@ -415,6 +416,22 @@ fn to_json(
     })
 }
 
+/// Reads a parameter given as text on the command line (`-p count=3`) the way YAML reads a
+/// scalar or flow value, for parameters whose schema wants a number, boolean, list or map.
+pub fn parse_value_text(text: &str) -> Option<Value> {
+    let yaml: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let source = SourceFile::new("-p", text);
+    let mut diagnostics = Vec::new();
+    to_json(
+        &yaml,
+        "",
+        &source,
+        &PointerIndex::default(),
+        &mut diagnostics,
+    )
+    .filter(|_| diagnostics.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,13 +485,4 @@ mod tests {
         );
         assert!(errs[0].pos.is_some());
     }
-}
-
-/// Reads a parameter given as text on the command line (`-p count=3`) the way YAML reads a
-/// scalar or flow value, for parameters whose schema wants a number, boolean, list or map.
-pub fn parse_value_text(text: &str) -> Option<Value> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
-    let source = SourceFile::new("-p", text);
-    let mut diagnostics = Vec::new();
-    to_json(&yaml, "", &source, &PointerIndex::default(), &mut diagnostics).filter(|_| diagnostics.is_empty())
 }

@@ -22,7 +22,9 @@ pub fn batch_size(
 ) -> Result<(usize, String), RuleError> {
     match rule {
         None => fault_tolerance(quorum, allow_quorum_loss),
-        Some(RawBatch::Text(t)) if t == "fault-tolerance" => fault_tolerance(quorum, allow_quorum_loss),
+        Some(RawBatch::Text(t)) if t == "fault-tolerance" => {
+            fault_tolerance(quorum, allow_quorum_loss)
+        }
         Some(RawBatch::Count(n)) => {
             let n = usize::try_from(*n).unwrap_or(usize::MAX).max(1);
             Ok((n, n.to_string()))
@@ -34,7 +36,8 @@ pub fn batch_size(
                 .filter(|p| (1..=100).contains(p))
                 .ok_or_else(|| RuleError {
                     message: format!("`{t}` is not a batch rule"),
-                    hint: "use fault-tolerance, a number of hosts, or a percentage from 1% to 100%".to_owned(),
+                    hint: "use fault-tolerance, a number of hosts, or a percentage from 1% to 100%"
+                        .to_owned(),
                 })?;
             let size = (pct * targets).div_ceil(100).max(1);
             Ok((size, format!("{t} of {targets} = {size}")))
@@ -42,7 +45,10 @@ pub fn batch_size(
     }
 }
 
-fn fault_tolerance(quorum: Option<&Quorum>, allow_quorum_loss: bool) -> Result<(usize, String), RuleError> {
+fn fault_tolerance(
+    quorum: Option<&Quorum>,
+    allow_quorum_loss: bool,
+) -> Result<(usize, String), RuleError> {
     let Some(q) = quorum else {
         return Err(RuleError {
             message: "`batch: fault-tolerance` needs the inventory's `cluster`".to_owned(),
@@ -51,7 +57,10 @@ fn fault_tolerance(quorum: Option<&Quorum>, allow_quorum_loss: bool) -> Result<(
     };
     if q.f == 0 {
         if allow_quorum_loss {
-            return Ok((1, format!("fault-tolerance: f = 0, forced to 1 by --allow-quorum-loss")));
+            return Ok((
+                1,
+                "fault-tolerance: f = 0, forced to 1 by --allow-quorum-loss".to_owned(),
+            ));
         }
         return Err(RuleError {
             message: format!(
@@ -59,7 +68,8 @@ fn fault_tolerance(quorum: Option<&Quorum>, allow_quorum_loss: bool) -> Result<(
                 q.consensus_name(),
                 q.n
             ),
-            hint: "add members first, or pass --allow-quorum-loss if the outage is intended".to_owned(),
+            hint: "add members first, or pass --allow-quorum-loss if the outage is intended"
+                .to_owned(),
         });
     }
     Ok((q.f, format!("fault-tolerance (f = {})", q.f)))
@@ -67,7 +77,11 @@ fn fault_tolerance(quorum: Option<&Quorum>, allow_quorum_loss: bool) -> Result<(
 
 /// Splits hosts into batches of at most `size`, never mixing two zones. Zones keep the
 /// order in which they first appear; hosts keep inventory order within a zone.
-pub fn make_batches(hosts: &[(String, Option<String>)], size: usize, members: &[String]) -> Vec<Batch> {
+pub fn make_batches(
+    hosts: &[(String, Option<String>)],
+    size: usize,
+    members: &[String],
+) -> Vec<Batch> {
     let mut zones: Vec<(Option<&String>, Vec<&String>)> = Vec::new();
     for (host, zone) in hosts {
         match zones.iter_mut().find(|(z, _)| *z == zone.as_ref()) {
@@ -94,7 +108,10 @@ mod tests {
     use crate::model::raw::Consensus;
 
     fn hosts(names: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
-        names.iter().map(|(h, z)| ((*h).to_owned(), z.map(str::to_owned))).collect()
+        names
+            .iter()
+            .map(|(h, z)| ((*h).to_owned(), z.map(str::to_owned)))
+            .collect()
     }
 
     #[test]
@@ -102,7 +119,17 @@ mod tests {
         let q = Quorum::new(Consensus::Bft, 7);
         assert_eq!(batch_size(None, 7, Some(&q), false).unwrap().0, 2);
         let q = Quorum::new(Consensus::Cft, 5);
-        assert_eq!(batch_size(Some(&RawBatch::Text("fault-tolerance".into())), 5, Some(&q), false).unwrap().0, 2);
+        assert_eq!(
+            batch_size(
+                Some(&RawBatch::Text("fault-tolerance".into())),
+                5,
+                Some(&q),
+                false
+            )
+            .unwrap()
+            .0,
+            2
+        );
     }
 
     #[test]
@@ -114,17 +141,39 @@ mod tests {
 
     #[test]
     fn percentages_round_up() {
-        assert_eq!(batch_size(Some(&RawBatch::Text("25%".into())), 10, None, false).unwrap().0, 3);
-        assert_eq!(batch_size(Some(&RawBatch::Text("1%".into())), 10, None, false).unwrap().0, 1);
+        assert_eq!(
+            batch_size(Some(&RawBatch::Text("25%".into())), 10, None, false)
+                .unwrap()
+                .0,
+            3
+        );
+        assert_eq!(
+            batch_size(Some(&RawBatch::Text("1%".into())), 10, None, false)
+                .unwrap()
+                .0,
+            1
+        );
         assert!(batch_size(Some(&RawBatch::Text("0%".into())), 10, None, false).is_err());
     }
 
     #[test]
     fn batches_never_span_zones() {
-        let hs = hosts(&[("a", Some("x")), ("b", Some("y")), ("c", Some("x")), ("d", Some("y")), ("e", Some("x"))]);
-        let members: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| (*s).to_owned()).collect();
+        let hs = hosts(&[
+            ("a", Some("x")),
+            ("b", Some("y")),
+            ("c", Some("x")),
+            ("d", Some("y")),
+            ("e", Some("x")),
+        ]);
+        let members: Vec<String> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         let b = make_batches(&hs, 2, &members);
-        let got: Vec<(Vec<String>, Option<String>, usize)> = b.into_iter().map(|b| (b.hosts, b.zone, b.members)).collect();
+        let got: Vec<(Vec<String>, Option<String>, usize)> = b
+            .into_iter()
+            .map(|b| (b.hosts, b.zone, b.members))
+            .collect();
         assert_eq!(
             got,
             vec![

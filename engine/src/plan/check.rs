@@ -10,7 +10,9 @@ use crate::model::Document;
 use crate::source::Diagnostic;
 use crate::template::CompiledTemplate;
 
-const ROOTS: [&str; 8] = ["params", "vars", "host", "hosts", "groups", "cluster", "run", "steps"];
+const ROOTS: [&str; 8] = [
+    "params", "vars", "host", "hosts", "groups", "cluster", "run", "steps",
+];
 
 pub fn check_runbook(rb: &LoadedRunbook) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
@@ -22,14 +24,23 @@ pub fn check_runbook(rb: &LoadedRunbook) -> Vec<Diagnostic> {
     errors
 }
 
-fn collect<'r>(steps: &'r [RawStep], pointer: &str, doc: &Document, seen: &mut HashMap<&'r str, String>, errors: &mut Vec<Diagnostic>) {
+fn collect<'r>(
+    steps: &'r [RawStep],
+    pointer: &str,
+    doc: &Document,
+    seen: &mut HashMap<&'r str, String>,
+    errors: &mut Vec<Diagnostic>,
+) {
     for (i, s) in steps.iter().enumerate() {
         let p = format!("{pointer}/{i}");
         if let Some(first) = seen.get(s.id.as_str()) {
             let (pos, _) = doc.index.value_pos(first);
             errors.push(
                 doc.error_at(&format!("{p}/id"), format!("duplicate step id `{}`", s.id))
-                    .with_note(format!("first used at line {}, column {}", pos.line, pos.col))
+                    .with_note(format!(
+                        "first used at line {}, column {}",
+                        pos.line, pos.col
+                    ))
                     .with_hint("give each step its own id"),
             );
         } else {
@@ -37,12 +48,24 @@ fn collect<'r>(steps: &'r [RawStep], pointer: &str, doc: &Document, seen: &mut H
         }
         if let Some(r) = &s.rolling {
             collect(&r.steps, &format!("{p}/rolling/steps"), doc, seen, errors);
-            collect(&r.on_failure, &format!("{p}/rolling/on_failure"), doc, seen, errors);
+            collect(
+                &r.on_failure,
+                &format!("{p}/rolling/on_failure"),
+                doc,
+                seen,
+                errors,
+            );
         }
     }
 }
 
-fn check_list(steps: &[RawStep], pointer: &str, rb: &LoadedRunbook, ids: &HashSet<&str>, errors: &mut Vec<Diagnostic>) {
+fn check_list(
+    steps: &[RawStep],
+    pointer: &str,
+    rb: &LoadedRunbook,
+    ids: &HashSet<&str>,
+    errors: &mut Vec<Diagnostic>,
+) {
     if let Err(e) = order_list(steps, pointer, &rb.doc, &HashMap::new()) {
         errors.extend(e);
     }
@@ -51,24 +74,53 @@ fn check_list(steps: &[RawStep], pointer: &str, rb: &LoadedRunbook, ids: &HashSe
         for (field, text) in template_fields(s) {
             let fp = format!("{p}/{field}");
             match CompiledTemplate::parse(text) {
-                Err(e) => errors.push(rb.doc.error_at(&fp, format!("{} in `{field}` of step `{}`", e.message, s.id))),
+                Err(e) => errors.push(rb.doc.error_at(
+                    &fp,
+                    format!("{} in `{field}` of step `{}`", e.message, s.id),
+                )),
                 Ok(t) => {
                     for v in t.variables() {
                         let root = v.path.first().map_or("", String::as_str);
                         if !ROOTS.contains(&root) {
                             errors.push(
                                 rb.doc
-                                    .error_at(&fp, format!("unknown variable `{}` in `{field}` of step `{}`", v.path.join("."), s.id))
+                                    .error_at(
+                                        &fp,
+                                        format!(
+                                            "unknown variable `{}` in `{field}` of step `{}`",
+                                            v.path.join("."),
+                                            s.id
+                                        ),
+                                    )
                                     .with_hint(format!("templates can read {}", ROOTS.join(", "))),
                             );
-                        } else if root == "params" && v.path.len() > 1 && !rb.raw.params.contains_key(&v.path[1]) {
+                        } else if root == "params"
+                            && v.path.len() > 1
+                            && !rb.raw.params.contains_key(&v.path[1])
+                        {
                             errors.push(
                                 rb.doc
-                                    .error_at(&fp, format!("unknown variable `{}` in `{field}` of step `{}`", v.path.join("."), s.id))
+                                    .error_at(
+                                        &fp,
+                                        format!(
+                                            "unknown variable `{}` in `{field}` of step `{}`",
+                                            v.path.join("."),
+                                            s.id
+                                        ),
+                                    )
                                     .with_hint("declare it under `params:`"),
                             );
-                        } else if root == "steps" && v.path.len() > 1 && !ids.contains(v.path[1].as_str()) {
-                            errors.push(rb.doc.error_at(&fp, format!("unknown step `{}` in `{field}` of step `{}`", v.path[1], s.id)));
+                        } else if root == "steps"
+                            && v.path.len() > 1
+                            && !ids.contains(v.path[1].as_str())
+                        {
+                            errors.push(rb.doc.error_at(
+                                &fp,
+                                format!(
+                                    "unknown step `{}` in `{field}` of step `{}`",
+                                    v.path[1], s.id
+                                ),
+                            ));
                         }
                     }
                 }
@@ -80,9 +132,9 @@ fn check_list(steps: &[RawStep], pointer: &str, rb: &LoadedRunbook, ids: &HashSe
     }
 }
 
-fn template_fields(s: &RawStep) -> Vec<(String, &str)> {
+fn template_fields<'s>(s: &'s RawStep) -> Vec<(String, &'s str)> {
     let mut out: Vec<(String, &str)> = Vec::new();
-    let mut add = |k: &str, v: Option<&String>| {
+    let mut add = |k: &str, v: Option<&'s String>| {
         if let Some(v) = v {
             out.push((k.to_owned(), v.as_str()));
         }

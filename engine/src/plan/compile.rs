@@ -8,14 +8,13 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
-use super::batches::{batch_size, make_batches};
 use super::fields::{Field, FieldKind, RenderContext, StaticInfo};
 use super::order::order_list;
-use super::params::{resolve, ParamInput, ParamOrigin, Secrets};
+use super::params::{resolve, ParamInput, Secrets};
 use super::targets::{self, Targets};
 use super::types::{
-    Action, BatchRef, Expect, Gate, Guards, Node, NodeKind, Plan, PlanParam, PlanStep, Retries, Rolling, Scope, Task,
-    Text, PLAN_FORMAT,
+    Action, BatchRef, Expect, Guards, Node, NodeKind, Plan, PlanParam, PlanStep, Retries, Rolling,
+    Scope, Task, Text, PLAN_FORMAT,
 };
 use crate::model::raw::{ActionKind, RawExit, RawRetries, RawRunbook, RawStep, RawTarget, RawWhen};
 use crate::model::{Document, Duration, Inventory};
@@ -32,7 +31,8 @@ pub struct LoadedRunbook {
 /// Finds the runbook an `include:` names: a path relative to the including file, or a
 /// runbook name.
 pub trait IncludeResolver {
-    fn resolve(&self, name: &str, from: &SourceFile) -> Result<Arc<LoadedRunbook>, Vec<Diagnostic>>;
+    fn resolve(&self, name: &str, from: &SourceFile)
+        -> Result<Arc<LoadedRunbook>, Vec<Diagnostic>>;
 }
 
 #[derive(Clone, Debug, Default)]
@@ -57,7 +57,12 @@ pub fn compile(
     includes: &dyn IncludeResolver,
     opts: &CompileOptions,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    let resolved = resolve(&runbook.raw.params, params, &runbook.doc, opts.require_secrets)?;
+    let resolved = resolve(
+        &runbook.raw.params,
+        params,
+        &runbook.doc,
+        opts.require_secrets,
+    )?;
     let mut c = Compiler::new(inv, includes, opts);
     c.secrets = resolved.secrets;
     c.scopes.push(Scope {
@@ -65,7 +70,8 @@ pub fn compile(
         runbook: runbook.raw.runbook.clone(),
         params: resolved.values,
     });
-    c.scope_params.push(Value::Object(c.scopes[0].params.clone()));
+    c.scope_params
+        .push(Value::Object(c.scopes[0].params.clone()));
     c.include_stack.push(runbook.doc.source.name.clone());
     let scope_ids = c.collect_ids(&runbook.raw.steps, "/steps", &runbook.doc);
     let default_on = runbook.raw.on.as_ref().map(|t| DefaultOn {
@@ -107,7 +113,6 @@ pub(super) struct ListCtx<'c> {
 pub(super) struct Prepared {
     pub(super) id: String,
     pub(super) scope: usize,
-    pub(super) pointer: String,
     pub(super) doc: Arc<Document>,
     pub(super) action: ActionKind,
     pub(super) command: Option<Field>,
@@ -134,8 +139,8 @@ pub(super) struct Prepared {
 }
 
 pub(super) struct HostContext {
-    host: Value,
-    vars: Value,
+    pub(super) host: Value,
+    pub(super) vars: Value,
 }
 
 pub(super) struct Compiler<'a> {
@@ -167,12 +172,24 @@ pub(super) struct Compiler<'a> {
 fn allowed_options(action: ActionKind) -> &'static [&'static str] {
     match action {
         ActionKind::Run => &[
-            "when", "creates", "removes", "unless", "only_if", "expect", "retries", "timeout", "env", "cwd", "sudo",
-            "capture", "idempotent", "on",
+            "when",
+            "creates",
+            "removes",
+            "unless",
+            "only_if",
+            "expect",
+            "retries",
+            "timeout",
+            "env",
+            "cwd",
+            "sudo",
+            "capture",
+            "idempotent",
+            "on",
         ],
-        ActionKind::Copy | ActionKind::Fetch => {
-            &["when", "creates", "removes", "unless", "only_if", "retries", "timeout", "sudo", "on"]
-        }
+        ActionKind::Copy | ActionKind::Fetch => &[
+            "when", "creates", "removes", "unless", "only_if", "retries", "timeout", "sudo", "on",
+        ],
         ActionKind::Wait => &["when", "unless", "only_if", "env", "cwd", "sudo", "on"],
         ActionKind::Approve => &["when"],
         ActionKind::Sleep => &["when", "on"],
@@ -182,7 +199,11 @@ fn allowed_options(action: ActionKind) -> &'static [&'static str] {
 }
 
 impl<'a> Compiler<'a> {
-    fn new(inv: &'a Inventory, includes: &'a dyn IncludeResolver, opts: &'a CompileOptions) -> Self {
+    fn new(
+        inv: &'a Inventory,
+        includes: &'a dyn IncludeResolver,
+        opts: &'a CompileOptions,
+    ) -> Self {
         let mut var_names: HashSet<String> = inv.vars.keys().cloned().collect();
         let mut host_ctx = IndexMap::new();
         let mut hosts_map = Map::new();
@@ -193,7 +214,12 @@ impl<'a> Compiler<'a> {
             hosts_map.insert(name.clone(), host.clone());
             host_ctx.insert(name.clone(), HostContext { host, vars });
         }
-        let groups_value = Value::Object(inv.groups.iter().map(|(g, m)| (g.clone(), json!(m))).collect());
+        let groups_value = Value::Object(
+            inv.groups
+                .iter()
+                .map(|(g, m)| (g.clone(), json!(m)))
+                .collect(),
+        );
         let cluster_value = inv.cluster.as_ref().map_or(Value::Null, |c| {
             json!({ "consensus": c.quorum.consensus_name(), "n": c.quorum.n, "f": c.quorum.f, "members": c.members })
         });
@@ -222,15 +248,27 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn finish(mut self, runbook: &LoadedRunbook, params: Vec<PlanParam>) -> Result<Compiled, Vec<Diagnostic>> {
+    fn finish(
+        mut self,
+        runbook: &LoadedRunbook,
+        params: Vec<PlanParam>,
+    ) -> Result<Compiled, Vec<Diagnostic>> {
         for (_, (d, hosts)) in std::mem::take(&mut self.render_errors) {
             let d = if hosts.is_empty() {
                 d
             } else {
                 let shown: Vec<&str> = hosts.iter().take(5).map(String::as_str).collect();
                 let more = hosts.len().saturating_sub(5);
-                let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-                d.with_note(format!("on host{} {}{tail}", if hosts.len() == 1 { "" } else { "s" }, shown.join(", ")))
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                d.with_note(format!(
+                    "on host{} {}{tail}",
+                    if hosts.len() == 1 { "" } else { "s" },
+                    shown.join(", ")
+                ))
             };
             self.errors.push(d);
         }
@@ -273,13 +311,24 @@ impl<'a> Compiler<'a> {
     }
 
     /// Every step id of a scope (rolling blocks included); duplicates are errors.
-    pub(super) fn collect_ids(&mut self, steps: &[RawStep], pointer: &str, doc: &Document) -> HashSet<String> {
+    pub(super) fn collect_ids(
+        &mut self,
+        steps: &[RawStep],
+        pointer: &str,
+        doc: &Document,
+    ) -> HashSet<String> {
         let mut seen: HashMap<String, String> = HashMap::new();
         self.collect_into(steps, pointer, doc, &mut seen);
         seen.into_keys().collect()
     }
 
-    fn collect_into(&mut self, steps: &[RawStep], pointer: &str, doc: &Document, seen: &mut HashMap<String, String>) {
+    fn collect_into(
+        &mut self,
+        steps: &[RawStep],
+        pointer: &str,
+        doc: &Document,
+        seen: &mut HashMap<String, String>,
+    ) {
         for (i, step) in steps.iter().enumerate() {
             let p = format!("{pointer}/{i}");
             let id_pointer = format!("{p}/id");
@@ -287,7 +336,10 @@ impl<'a> Compiler<'a> {
                 let (pos, _) = doc.index.value_pos(first);
                 self.errors.push(
                     doc.error_at(&id_pointer, format!("duplicate step id `{}`", step.id))
-                        .with_note(format!("first used at line {}, column {}", pos.line, pos.col))
+                        .with_note(format!(
+                            "first used at line {}, column {}",
+                            pos.line, pos.col
+                        ))
                         .with_hint("give each step its own id"),
                 );
             } else {
@@ -314,7 +366,10 @@ impl<'a> Compiler<'a> {
         for step in steps {
             if let Some(r) = &step.rolling {
                 for inner in r.steps.iter().chain(&r.on_failure) {
-                    elsewhere.insert(inner.id.clone(), format!("inside rolling block `{}`", step.id));
+                    elsewhere.insert(
+                        inner.id.clone(),
+                        format!("inside rolling block `{}`", step.id),
+                    );
                 }
             }
         }
@@ -340,7 +395,10 @@ impl<'a> Compiler<'a> {
             if order.deps[i].is_empty() {
                 deps.extend_from_slice(entry);
             }
-            let needs: Vec<String> = order.deps[i].iter().map(|&d| format!("{}{}", cx.prefix, steps[d].id)).collect();
+            let needs: Vec<String> = order.deps[i]
+                .iter()
+                .map(|&d| format!("{}{}", cx.prefix, steps[d].id))
+                .collect();
             exits[i] = Some(match step.action() {
                 ActionKind::Rolling => self.compile_rolling(step, &pointer, cx, deps, &anc, needs),
                 ActionKind::Include => self.compile_include(step, &pointer, cx, deps, needs),
@@ -349,10 +407,13 @@ impl<'a> Compiler<'a> {
             ancestors[i] = anc;
         }
         let needed: HashSet<usize> = order.deps.iter().flatten().copied().collect();
-        (0..steps.len()).filter(|i| !needed.contains(i)).filter_map(|i| exits[i]).collect()
+        (0..steps.len())
+            .filter(|i| !needed.contains(i))
+            .filter_map(|i| exits[i])
+            .collect()
     }
 
-    fn check_options(&mut self, step: &RawStep, pointer: &str, doc: &Document) -> bool {
+    pub(super) fn check_options(&mut self, step: &RawStep, pointer: &str, doc: &Document) -> bool {
         let action = step.action();
         let allowed = allowed_options(action);
         let mut ok = true;
@@ -373,11 +434,17 @@ impl<'a> Compiler<'a> {
                 let hint = if applies.is_empty() {
                     "remove it".to_owned()
                 } else {
-                    format!("remove it; `{option}` applies to {} steps", applies.join(", "))
+                    format!(
+                        "remove it; `{option}` applies to {} steps",
+                        applies.join(", ")
+                    )
                 };
                 self.errors.push(
-                    doc.error_at_key(&format!("{pointer}/{option}"), format!("`{option}` does not apply to a `{}` step", action.key()))
-                        .with_hint(hint),
+                    doc.error_at_key(
+                        &format!("{pointer}/{option}"),
+                        format!("`{option}` does not apply to a `{}` step", action.key()),
+                    )
+                    .with_hint(hint),
                 );
             }
         }
@@ -404,7 +471,10 @@ impl<'a> Compiler<'a> {
     }
 
     /// Parses and checks every template field of a step once.
-    #[expect(clippy::too_many_lines, reason = "one arm per field; splitting would only scatter them")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one arm per field; splitting would only scatter them"
+    )]
     pub(super) fn prepare(
         &mut self,
         step: &RawStep,
@@ -418,7 +488,11 @@ impl<'a> Compiler<'a> {
         }
         let info = self.static_info(&step.id, cx.scope, cx.scope_ids, ancestors, on_host);
         let mut errors = Vec::new();
-        let mut field = |text: Option<&String>, sub: &str, name: &'static str, kind: FieldKind| -> Option<Field> {
+        let mut field = |text: Option<&String>,
+                         sub: &str,
+                         name: &'static str,
+                         kind: FieldKind|
+         -> Option<Field> {
             let text = text?;
             match Field::prepare(text, format!("{pointer}/{sub}"), name, kind, &info, cx.doc) {
                 Ok(f) => Some(f),
@@ -446,11 +520,23 @@ impl<'a> Compiler<'a> {
             }
             ActionKind::Wait => {
                 let w = step.wait.as_ref()?;
-                command = field(Some(&w.until), "wait/until", "wait.until", FieldKind::Command);
+                command = field(
+                    Some(&w.until),
+                    "wait/until",
+                    "wait.until",
+                    FieldKind::Command,
+                );
                 every = w.every.unwrap_or(every);
                 wait_timeout = w.timeout.unwrap_or(wait_timeout);
             }
-            ActionKind::Approve => command = field(step.approve.as_ref(), "approve", "approve", FieldKind::Plain),
+            ActionKind::Approve => {
+                command = field(
+                    step.approve.as_ref(),
+                    "approve",
+                    "approve",
+                    FieldKind::Plain,
+                )
+            }
             ActionKind::Sleep | ActionKind::Include | ActionKind::Rolling => {}
         }
         let (when_bool, when) = match &step.when {
@@ -458,10 +544,25 @@ impl<'a> Compiler<'a> {
             Some(RawWhen::Text(t)) => (None, field(Some(t), "when", "when", FieldKind::Plain)),
             None => (None, None),
         };
-        let creates = field(step.creates.as_ref(), "creates", "creates", FieldKind::Plain);
-        let removes = field(step.removes.as_ref(), "removes", "removes", FieldKind::Plain);
+        let creates = field(
+            step.creates.as_ref(),
+            "creates",
+            "creates",
+            FieldKind::Plain,
+        );
+        let removes = field(
+            step.removes.as_ref(),
+            "removes",
+            "removes",
+            FieldKind::Plain,
+        );
         let unless = field(step.unless.as_ref(), "unless", "unless", FieldKind::Command);
-        let only_if = field(step.only_if.as_ref(), "only_if", "only_if", FieldKind::Command);
+        let only_if = field(
+            step.only_if.as_ref(),
+            "only_if",
+            "only_if",
+            FieldKind::Command,
+        );
         let cwd = field(step.cwd.as_ref(), "cwd", "cwd", FieldKind::Plain);
         let mut env = Vec::new();
         for (name, value) in &step.env {
@@ -487,7 +588,13 @@ impl<'a> Compiler<'a> {
             for (key, re) in [("stdout", &e.stdout), ("stderr", &e.stderr)] {
                 if let Some(re) = re {
                     if let Err(err) = regex::Regex::new(re) {
-                        let first = err.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                        let first = err
+                            .to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned();
                         errors.push(
                             cx.doc
                                 .error_at(&format!("{pointer}/expect/{key}"), format!("`expect.{key}` is not a valid regular expression: {first}"))
@@ -517,7 +624,6 @@ impl<'a> Compiler<'a> {
         Some(Prepared {
             id: format!("{}{}", cx.prefix, step.id),
             scope: cx.scope,
-            pointer: pointer.to_owned(),
             doc: Arc::clone(cx.doc),
             action: step.action(),
             command,
@@ -545,7 +651,12 @@ impl<'a> Compiler<'a> {
     }
 
     /// Renders a prepared step for one host (`None`: the controller).
-    pub(super) fn make_task(&mut self, p: &Prepared, host: Option<&str>, batch: Option<BatchRef>) -> Option<Task> {
+    pub(super) fn make_task(
+        &mut self,
+        p: &Prepared,
+        host: Option<&str>,
+        batch: Option<BatchRef>,
+    ) -> Option<Task> {
         let hc = host.and_then(|h| self.host_ctx.get(h));
         let ctx = RenderContext {
             params: &self.scope_params[p.scope],
@@ -606,7 +717,10 @@ impl<'a> Compiler<'a> {
                 dest: dest?,
                 mode: p.mode.clone(),
             },
-            ActionKind::Fetch => Action::Fetch { src: src?, dest: dest? },
+            ActionKind::Fetch => Action::Fetch {
+                src: src?,
+                dest: dest?,
+            },
             ActionKind::Wait => Action::Wait {
                 until: command?,
                 every: p.every,
@@ -637,7 +751,12 @@ impl<'a> Compiler<'a> {
     }
 
     /// The hosts a step runs on, from its `on` or the list's default.
-    pub(super) fn targets(&mut self, step: &RawStep, pointer: &str, cx: &ListCtx<'_>) -> Option<(Targets, String)> {
+    pub(super) fn targets(
+        &mut self,
+        step: &RawStep,
+        pointer: &str,
+        cx: &ListCtx<'_>,
+    ) -> Option<(Targets, String)> {
         let action = step.action();
         if action == ActionKind::Approve || (action == ActionKind::Sleep && step.on.is_none()) {
             return Some((Targets::Controller, "controller".to_owned()));
@@ -648,8 +767,13 @@ impl<'a> Compiler<'a> {
             (None, None) => {
                 self.errors.push(
                     cx.doc
-                        .error_at(&format!("{pointer}/id"), format!("step `{}` has no target", step.id))
-                        .with_hint("add `on:` to the step, or a default `on:` at the top of the runbook"),
+                        .error_at(
+                            &format!("{pointer}/id"),
+                            format!("step `{}` has no target", step.id),
+                        )
+                        .with_hint(
+                            "add `on:` to the step, or a default `on:` at the top of the runbook",
+                        ),
                 );
                 return None;
             }
@@ -676,7 +800,9 @@ impl<'a> Compiler<'a> {
         let on_host = !matches!(targets, Some((Targets::Controller, _)) | None);
         let prepared = self.prepare(step, pointer, cx, ancestors, on_host);
         let mut ids = Vec::new();
-        let on = targets.as_ref().map_or_else(String::new, |(_, d)| d.clone());
+        let on = targets
+            .as_ref()
+            .map_or_else(String::new, |(_, d)| d.clone());
         if let (Some((targets, _)), Some(p)) = (targets, prepared) {
             let hosts: Vec<Option<String>> = match targets {
                 Targets::Controller => vec![None],
@@ -684,7 +810,7 @@ impl<'a> Compiler<'a> {
             };
             for host in hosts {
                 if let Some(task) = self.make_task(&p, host.as_deref(), None) {
-                    ids.push(self.push_node(deps.clone(), NodeKind::Task(task)));
+                    ids.push(self.push_node(deps.clone(), NodeKind::Task(Box::new(task))));
                 }
             }
         }
@@ -711,6 +837,8 @@ impl<'a> Compiler<'a> {
 
 /// `when` results that mean "skip": empty, `false`, `0`, `no` (any case, trimmed).
 pub fn is_false(text: &str) -> bool {
-    matches!(text.trim().to_ascii_lowercase().as_str(), "" | "false" | "0" | "no")
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "" | "false" | "0" | "no"
+    )
 }
-

@@ -76,26 +76,40 @@ impl Field {
         info: &StaticInfo<'_>,
         doc: &Document,
     ) -> Result<Self, Vec<Diagnostic>> {
-        let template = CompiledTemplate::parse(source).map_err(|e| vec![template_error(doc, &pointer, name, info.step, &e, None)])?;
+        let template = CompiledTemplate::parse(source)
+            .map_err(|e| vec![template_error(doc, &pointer, name, info.step, &e, None)])?;
         let mut field = Self {
             template,
             pointer,
             name,
-            quoting: if kind == FieldKind::Command { Quoting::Shell } else { Quoting::Plain },
+            quoting: if kind == FieldKind::Command {
+                Quoting::Shell
+            } else {
+                Quoting::Plain
+            },
             deferred: false,
             roots: Roots::default(),
         };
         let mut errors = Vec::new();
         for var in field.template.variables() {
             let at = |message: String| {
-                let (pos, width) = pos_in_field(doc, &field.pointer, var.line, var.col, var.path.join(".").len());
+                let (pos, width) = pos_in_field(
+                    doc,
+                    &field.pointer,
+                    var.line,
+                    var.col,
+                    var.path.join(".").len(),
+                );
                 Diagnostic::at(&doc.source, pos, width, message).with_pointer(field.pointer.clone())
             };
             match check_path(&var.path, kind, info) {
                 Ok(Use::Deferred) => field.deferred = true,
                 Ok(Use::Root(root)) => field.roots.mark(root),
                 Err((message, hint)) => {
-                    let d = at(format!("{message} in `{}` of step `{}`", field.name, info.step));
+                    let d = at(format!(
+                        "{message} in `{}` of step `{}`",
+                        field.name, info.step
+                    ));
                     errors.push(match hint {
                         Some(h) => d.with_hint(h),
                         None => d,
@@ -115,11 +129,11 @@ impl Field {
         self.deferred
     }
 
-    pub fn uses_host(&self) -> bool {
-        self.roots.host || self.roots.vars
-    }
-
-    pub fn render(&self, renderer: &Renderer, ctx: &RenderContext<'_>) -> Result<Text, TemplateError> {
+    pub fn render(
+        &self,
+        renderer: &Renderer,
+        ctx: &RenderContext<'_>,
+    ) -> Result<Text, TemplateError> {
         if self.deferred {
             return Ok(Text::Deferred {
                 deferred: self.template.source().to_owned(),
@@ -150,11 +164,19 @@ impl Field {
         if roots.cluster {
             map.insert("cluster".into(), ctx.cluster.clone());
         }
-        renderer.render(&self.template, self.quoting, &Value::Object(map)).map(Text::Ready)
+        renderer
+            .render(&self.template, self.quoting, &Value::Object(map))
+            .map(Text::Ready)
     }
 
     /// A diagnostic for a render failure of this field.
-    pub fn error(&self, doc: &Document, step: &str, e: &TemplateError, host: Option<&str>) -> Diagnostic {
+    pub fn error(
+        &self,
+        doc: &Document,
+        step: &str,
+        e: &TemplateError,
+        host: Option<&str>,
+    ) -> Diagnostic {
         template_error(doc, &self.pointer, self.name, step, e, host)
     }
 }
@@ -181,7 +203,12 @@ type PathError = (String, Option<String>);
 
 const ROOTS: &str = "params, vars, host, hosts, groups, cluster, run, steps";
 
-fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) -> Result<Use<'p>, PathError> {
+#[expect(clippy::too_many_lines, reason = "one arm per template root")]
+fn check_path<'p>(
+    path: &'p [String],
+    kind: FieldKind,
+    info: &StaticInfo<'_>,
+) -> Result<Use<'p>, PathError> {
     let shown = path.join(".");
     let unknown = |hint: Option<String>| Err((format!("unknown variable `{shown}`"), hint));
     let Some(root) = path.first() else {
@@ -190,10 +217,17 @@ fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) ->
     let second = path.get(1).map(String::as_str);
     match root.as_str() {
         "params" => {
-            let Some(name) = second else { return Ok(Use::Root("params")) };
+            let Some(name) = second else {
+                return Ok(Use::Root("params"));
+            };
             let Some(value) = info.params.get(name) else {
                 let names: Vec<&str> = info.params.keys().map(String::as_str).collect();
-                return unknown(Some(suggest(name, &names, "parameters", "declare it under `params:`")));
+                return unknown(Some(suggest(
+                    name,
+                    &names,
+                    "parameters",
+                    "declare it under `params:`",
+                )));
             };
             if value.as_str().is_some_and(|s| s.starts_with('\u{1}')) && kind != FieldKind::Env {
                 return Err((
@@ -216,7 +250,10 @@ fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) ->
         "host" => {
             if !info.on_host {
                 return Err((
-                    format!("`{shown}` is not available: step `{}` runs on the controller", info.step),
+                    format!(
+                        "`{shown}` is not available: step `{}` runs on the controller",
+                        info.step
+                    ),
                     Some("use `hosts.NAME...` to read a particular host".to_owned()),
                 ));
             }
@@ -233,12 +270,19 @@ fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) ->
             if let Some(name) = second {
                 if !info.inv.hosts.contains_key(name) {
                     let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
-                    return unknown(Some(suggest(name, &names, "hosts", "define it in the inventory")));
+                    return unknown(Some(suggest(
+                        name,
+                        &names,
+                        "hosts",
+                        "define it in the inventory",
+                    )));
                 }
                 match path.get(2).map(String::as_str) {
                     None | Some("name" | "address") => {}
                     Some("vars") => check_var_name(path.get(3).map(String::as_str), info, &shown)?,
-                    Some(_) => return unknown(Some("a host has `name`, `address` and `vars`".to_owned())),
+                    Some(_) => {
+                        return unknown(Some("a host has `name`, `address` and `vars`".to_owned()))
+                    }
                 }
             }
             Ok(Use::Root("hosts"))
@@ -247,7 +291,12 @@ fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) ->
             if let Some(name) = second {
                 if !info.inv.groups.contains_key(name) {
                     let names: Vec<&str> = info.inv.groups.keys().map(String::as_str).collect();
-                    return unknown(Some(suggest(name, &names, "groups", "define it under `groups:`")));
+                    return unknown(Some(suggest(
+                        name,
+                        &names,
+                        "groups",
+                        "define it under `groups:`",
+                    )));
                 }
             }
             Ok(Use::Root("groups"))
@@ -256,12 +305,16 @@ fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) ->
             if info.inv.cluster.is_none() {
                 return Err((
                     format!("`{shown}` is not available: the inventory has no `cluster`"),
-                    Some("describe the cluster's consensus and members under `cluster:`".to_owned()),
+                    Some(
+                        "describe the cluster's consensus and members under `cluster:`".to_owned(),
+                    ),
                 ));
             }
             match second {
                 None | Some("n" | "f" | "members" | "consensus") => Ok(Use::Root("cluster")),
-                Some(_) => unknown(Some("the cluster has `n`, `f`, `members` and `consensus`".to_owned())),
+                Some(_) => unknown(Some(
+                    "the cluster has `n`, `f`, `members` and `consensus`".to_owned(),
+                )),
             }
         }
         "run" => match second {
@@ -276,13 +329,24 @@ fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) ->
                 let names: Vec<&str> = info.scope_ids.iter().map(String::as_str).collect();
                 return Err((
                     format!("unknown step `{id}`"),
-                    Some(suggest(id, &names, "steps", "steps are named by their `id`")),
+                    Some(suggest(
+                        id,
+                        &names,
+                        "steps",
+                        "steps are named by their `id`",
+                    )),
                 ));
             }
             if !info.ancestors.contains(id) {
                 return Err((
-                    format!("step `{}` reads `steps.{id}` but does not need it", info.step),
-                    Some(format!("add `{id}` to the `needs` of `{}`, so its result exists first", info.step)),
+                    format!(
+                        "step `{}` reads `steps.{id}` but does not need it",
+                        info.step
+                    ),
+                    Some(format!(
+                        "add `{id}` to the `needs` of `{}`, so its result exists first",
+                        info.step
+                    )),
                 ));
             }
             match path.get(2).map(String::as_str) {
@@ -291,13 +355,17 @@ fn check_path<'p>(path: &'p [String], kind: FieldKind, info: &StaticInfo<'_>) ->
                     None | Some("stdout" | "exit") => Ok(Use::Deferred),
                     Some(_) => unknown(Some("a step result has `stdout` and `exit`".to_owned())),
                 },
-                Some(_) => unknown(Some("a step result has `stdout`, `exit` and `hosts`".to_owned())),
+                Some(_) => unknown(Some(
+                    "a step result has `stdout`, `exit` and `hosts`".to_owned(),
+                )),
             }
         }
-        _ => unknown(Some(match did_you_mean(root, &ROOTS.split(", ").collect::<Vec<_>>()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("templates can read {ROOTS}"),
-        })),
+        _ => unknown(Some(
+            match did_you_mean(root, &ROOTS.split(", ").collect::<Vec<_>>()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("templates can read {ROOTS}"),
+            },
+        )),
     }
 }
 
@@ -309,7 +377,12 @@ fn check_var_name(name: Option<&str>, info: &StaticInfo<'_>, shown: &str) -> Res
     let names: Vec<&str> = info.var_names.iter().map(String::as_str).collect();
     Err((
         format!("unknown variable `{shown}`"),
-        Some(suggest(name, &names, "variables", "no host and no global `vars` define it")),
+        Some(suggest(
+            name,
+            &names,
+            "variables",
+            "no host and no global `vars` define it",
+        )),
     ))
 }
 
@@ -328,18 +401,37 @@ fn resolve<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
     })
 }
 
-fn template_error(doc: &Document, pointer: &str, name: &str, step: &str, e: &TemplateError, host: Option<&str>) -> Diagnostic {
+fn template_error(
+    doc: &Document,
+    pointer: &str,
+    name: &str,
+    step: &str,
+    e: &TemplateError,
+    host: Option<&str>,
+) -> Diagnostic {
     let (pos, width) = match (e.line, e.col) {
         (Some(line), Some(col)) => pos_in_field(doc, pointer, line, col, 1),
         _ => doc.index.value_pos(pointer),
     };
     let on = host.map(|h| format!(" on host `{h}`")).unwrap_or_default();
-    Diagnostic::at(&doc.source, pos, width, format!("{} in `{name}` of step `{step}`{on}", e.message)).with_pointer(pointer)
+    Diagnostic::at(
+        &doc.source,
+        pos,
+        width,
+        format!("{} in `{name}` of step `{step}`{on}", e.message),
+    )
+    .with_pointer(pointer)
 }
 
 /// Maps a position inside a template to the file: the template starts at the field's
 /// value (after its opening quote), or on the next line for a block scalar (`|`, `>`).
-fn pos_in_field(doc: &Document, pointer: &str, line: usize, col: usize, width: usize) -> (Pos, usize) {
+fn pos_in_field(
+    doc: &Document,
+    pointer: &str,
+    line: usize,
+    col: usize,
+    width: usize,
+) -> (Pos, usize) {
     let (start, _) = doc.index.value_pos(pointer);
     let first = doc
         .source

@@ -18,14 +18,19 @@ fn label(plan: &Plan, kind: &NodeKind) -> String {
 }
 
 pub fn dot(plan: &Plan) -> String {
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n", plan.runbook);
+    let mut out = format!(
+        "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n",
+        plan.runbook
+    );
     for n in &plan.nodes {
         let shape = match n.kind {
             NodeKind::Task(_) => "box",
             NodeKind::Gate(_) => "hexagon",
             NodeKind::Join { .. } => "ellipse",
         };
-        let text = label(plan, &n.kind).replace('\\', "\\\\").replace('"', "\\\"");
+        let text = label(plan, &n.kind)
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
         let _ = writeln!(out, "  n{} [label=\"{text}\", shape={shape}];", n.id);
     }
     for n in &plan.nodes {

@@ -14,6 +14,10 @@ use super::types::{NodeKind, PlanStep, Scope, Text};
 use crate::model::raw::RawStep;
 
 impl Compiler<'_> {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "with-values, parameters and the inner list, in order"
+    )]
     pub(super) fn compile_include(
         &mut self,
         step: &RawStep,
@@ -23,7 +27,8 @@ impl Compiler<'_> {
         needs: Vec<String>,
     ) -> usize {
         let id = format!("{}{}", cx.prefix, step.id);
-        let exit_for = |c: &mut Self, deps: Vec<usize>| c.push_node(deps, NodeKind::Join { step: id.clone() });
+        let exit_for =
+            |c: &mut Self, deps: Vec<usize>| c.push_node(deps, NodeKind::Join { step: id.clone() });
         let name = step.include.as_deref().unwrap_or_default();
         let loaded = match self.includes.resolve(name, &cx.doc.source) {
             Ok(l) => l,
@@ -43,11 +48,17 @@ impl Compiler<'_> {
         };
         let file = loaded.doc.source.name.clone();
         if let Some(at) = self.include_stack.iter().position(|f| *f == file) {
-            let mut chain: Vec<&str> = self.include_stack[at..].iter().map(String::as_str).collect();
+            let mut chain: Vec<&str> = self.include_stack[at..]
+                .iter()
+                .map(String::as_str)
+                .collect();
             chain.push(&file);
             self.errors.push(
                 cx.doc
-                    .error_at(&format!("{pointer}/include"), format!("include cycle: {}", chain.join(" -> ")))
+                    .error_at(
+                        &format!("{pointer}/include"),
+                        format!("include cycle: {}", chain.join(" -> ")),
+                    )
                     .with_hint("a runbook cannot include itself, directly or through others"),
             );
             return exit_for(self, deps);
@@ -60,7 +71,8 @@ impl Compiler<'_> {
             let vp = format!("{pointer}/with/{key}");
             let rendered = match value {
                 Value::String(s) => {
-                    let info = self.static_info(&step.id, cx.scope, &scope_ids, &no_ancestors, false);
+                    let info =
+                        self.static_info(&step.id, cx.scope, &scope_ids, &no_ancestors, false);
                     match Field::prepare(s, vp.clone(), "with", FieldKind::Env, &info, cx.doc) {
                         Ok(f) => {
                             let ctx = RenderContext {
@@ -104,7 +116,12 @@ impl Compiler<'_> {
                 },
             });
         }
-        let mut resolved = match resolve(&loaded.raw.params, &inputs, &loaded.doc, self.opts.require_secrets) {
+        let mut resolved = match resolve(
+            &loaded.raw.params,
+            &inputs,
+            &loaded.doc,
+            self.opts.require_secrets,
+        ) {
             Ok(r) => r,
             Err(e) => {
                 self.errors.extend(e);
@@ -113,18 +130,31 @@ impl Compiler<'_> {
         };
         // A secret passed on keeps pointing at the including runbook's secret.
         for input in &inputs {
-            let Some(text) = input.value.as_str() else { continue };
+            let Some(text) = input.value.as_str() else {
+                continue;
+            };
             if !text.contains('\u{1}') {
                 continue;
             }
             let secret = loaded.raw.params.get(&input.name).is_some_and(|p| p.secret);
             if secret {
-                resolved.values.insert(input.name.clone(), input.value.clone());
+                resolved
+                    .values
+                    .insert(input.name.clone(), input.value.clone());
             } else if let ParamOrigin::File { pointer, .. } = &input.origin {
                 self.errors.push(
                     cx.doc
-                        .error_at(pointer, format!("a secret is passed to parameter `{}`, which is not secret", input.name))
-                        .with_hint(format!("declare `{}` with `secret: true` in {file}", input.name)),
+                        .error_at(
+                            pointer,
+                            format!(
+                                "a secret is passed to parameter `{}`, which is not secret",
+                                input.name
+                            ),
+                        )
+                        .with_hint(format!(
+                            "declare `{}` with `secret: true` in {file}",
+                            input.name
+                        )),
                 );
             }
         }
@@ -135,7 +165,8 @@ impl Compiler<'_> {
             runbook: loaded.raw.runbook.clone(),
             params: resolved.values,
         });
-        self.scope_params.push(Value::Object(self.scopes[scope].params.clone()));
+        self.scope_params
+            .push(Value::Object(self.scopes[scope].params.clone()));
         let inner_ids = self.collect_ids(&loaded.raw.steps, "/steps", &loaded.doc);
         // An `on` inherited from the include step points into the including file.
         let default_on = step
@@ -156,7 +187,10 @@ impl Compiler<'_> {
         self.steps.push(PlanStep {
             id: id.clone(),
             action: "include".to_owned(),
-            description: step.description.clone().or_else(|| loaded.raw.description.clone()),
+            description: step
+                .description
+                .clone()
+                .or_else(|| loaded.raw.description.clone()),
             on: step.on.as_ref().map_or_else(String::new, targets::describe),
             needs,
             parent: cx.parent.map(str::to_owned),
@@ -172,7 +206,8 @@ impl Compiler<'_> {
             scope_ids: &inner_ids,
             parent: Some(&id),
         };
-        let leaves = self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, &BTreeSet::new());
+        let leaves =
+            self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, &BTreeSet::new());
         self.include_stack.pop();
         let exit = exit_for(self, if leaves.is_empty() { deps } else { leaves });
         if let Some(s) = self.steps.iter_mut().find(|s| s.id == id) {

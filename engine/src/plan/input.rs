@@ -10,7 +10,10 @@ use crate::model::{load, Document, Inventory};
 use crate::schema::{validate, SchemaKind};
 use crate::source::{Diagnostic, SourceFile};
 
-fn typed<T: DeserializeOwned>(kind: SchemaKind, source: Arc<SourceFile>) -> Result<(T, Arc<Document>), Vec<Diagnostic>> {
+fn typed<T: DeserializeOwned>(
+    kind: SchemaKind,
+    source: Arc<SourceFile>,
+) -> Result<(T, Arc<Document>), Vec<Diagnostic>> {
     let doc = load(source)?;
     let violations = validate(kind, &doc);
     if !violations.is_empty() {
@@ -19,7 +22,10 @@ fn typed<T: DeserializeOwned>(kind: SchemaKind, source: Arc<SourceFile>) -> Resu
     match serde_json::from_value::<T>(doc.value.clone()) {
         Ok(raw) => Ok((raw, Arc::new(doc))),
         // The schema admits only what the types read; this is a safety net, not a path.
-        Err(e) => Err(vec![Diagnostic::in_file(&doc.source.name, format!("cannot read the file: {e}"))]),
+        Err(e) => Err(vec![Diagnostic::in_file(
+            &doc.source.name,
+            format!("cannot read the file: {e}"),
+        )]),
     }
 }
 

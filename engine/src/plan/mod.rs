@@ -15,8 +15,8 @@ mod targets;
 pub mod text;
 mod types;
 
-pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
 pub use check::check_runbook;
+pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
 pub use input::{parse_inventory, parse_runbook, sniff_kind};
 pub use params::{ParamInput, ParamOrigin, Secrets};
 pub use types::*;

@@ -29,7 +29,11 @@ pub fn order_list(
     elsewhere: &HashMap<String, String>,
 ) -> Result<ListOrder, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let index: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
     let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
     let mut deps = Vec::with_capacity(steps.len());
     for (i, step) in steps.iter().enumerate() {
@@ -133,7 +137,8 @@ fn stable_topo(deps: &[Vec<usize>]) -> Vec<usize> {
             dependents[d].push(i);
         }
     }
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&i| remaining[i] == 0).map(Reverse).collect();
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| remaining[i] == 0).map(Reverse).collect();
     let mut order = Vec::with_capacity(n);
     while let Some(Reverse(i)) = ready.pop() {
         order.push(i);

@@ -53,8 +53,10 @@ impl ParamInput {
     /// `-p name=value`.
     pub fn from_arg(arg: &str) -> Result<Self, Diagnostic> {
         let Some((name, value)) = arg.split_once('=') else {
-            return Err(Diagnostic::error(format!("`-p {arg}` is not of the form name=value"))
-                .with_hint("write -p name=value, e.g. -p version=1.2.0"));
+            return Err(
+                Diagnostic::error(format!("`-p {arg}` is not of the form name=value"))
+                    .with_hint("write -p name=value, e.g. -p version=1.2.0"),
+            );
         };
         Ok(Self {
             name: name.trim().to_owned(),
@@ -67,7 +69,10 @@ impl ParamInput {
     pub fn from_file(doc: &Arc<Document>) -> Result<Vec<Self>, Diagnostic> {
         let Value::Object(map) = &doc.value else {
             return Err(doc
-                .error_at("", "a params file must be a mapping of parameter names to values")
+                .error_at(
+                    "",
+                    "a params file must be a mapping of parameter names to values",
+                )
                 .with_hint("write one `name: value` per line"));
         };
         Ok(map
@@ -120,6 +125,10 @@ pub struct ResolvedParams {
 /// Picks each declared parameter's value, checks it, and reports every problem at once.
 /// `runbook_doc` locates the declarations; `require_secrets` is set when the plan is
 /// about to run (planning alone never needs a secret's value).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one pass over the declarations keeps every error"
+)]
 pub fn resolve(
     declared: &IndexMap<String, RawParam>,
     inputs: &[ParamInput],
@@ -137,7 +146,10 @@ pub fn resolve(
             };
             errors.push(match did_you_mean(&input.name, &names) {
                 Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                None if names.is_empty() => d.with_hint(format!("runbook `{}` takes no parameters", runbook_doc.source.name)),
+                None if names.is_empty() => d.with_hint(format!(
+                    "runbook `{}` takes no parameters",
+                    runbook_doc.source.name
+                )),
                 None => d.with_hint(format!("parameters of this runbook: {}", names.join(", "))),
             });
         }
@@ -157,18 +169,28 @@ pub fn resolve(
             Some(input) => {
                 if spec.secret && matches!(input.origin, ParamOrigin::CommandLine) {
                     errors.push(
-                        Diagnostic::error(format!("secret parameter `{name}` cannot be given with -p"))
-                            .with_note("command lines show in `ps` and in shell history")
-                            .with_hint(format!("set {} or put it in a --params file", ParamInput::env_var(name))),
+                        Diagnostic::error(format!(
+                            "secret parameter `{name}` cannot be given with -p"
+                        ))
+                        .with_note("command lines show in `ps` and in shell history")
+                        .with_hint(format!(
+                            "set {} or put it in a --params file",
+                            ParamInput::env_var(name)
+                        )),
                     );
                     continue;
                 }
-                (coerce(&input.value, spec, &input.origin), Some(&input.origin))
+                (
+                    coerce(&input.value, spec, &input.origin),
+                    Some(&input.origin),
+                )
             }
             None => match &spec.default {
                 Some(v) => (v.clone(), None),
                 None if spec.secret && !require_secrets => {
-                    resolved.values.insert(name.clone(), Value::String(secret_marker(name)));
+                    resolved
+                        .values
+                        .insert(name.clone(), Value::String(secret_marker(name)));
                     resolved.display.push(PlanParam {
                         name: name.clone(),
                         value: None,
@@ -179,7 +201,10 @@ pub fn resolve(
                 }
                 None => {
                     let hint = if spec.secret {
-                        format!("set {} or put it in a --params file", ParamInput::env_var(name))
+                        format!(
+                            "set {} or put it in a --params file",
+                            ParamInput::env_var(name)
+                        )
                     } else {
                         format!("pass -p {name}=VALUE or put it in a --params file")
                     };
@@ -196,12 +221,21 @@ pub fn resolve(
             match crate::schema::validate_value(schema, &value) {
                 Ok(violations) => {
                     for v in violations {
-                        let shown = if spec.secret { "(secret)".to_owned() } else { compact(&value) };
+                        let shown = if spec.secret {
+                            "(secret)".to_owned()
+                        } else {
+                            compact(&value)
+                        };
                         let message = format!("parameter `{name}` = {shown}: {}", v.message);
                         let mut d = match origin {
-                            Some(ParamOrigin::File { doc, pointer }) => doc.error_at(&format!("{pointer}{}", v.pointer), message),
-                            None => runbook_doc.error_at(&format!("{decl_pointer}/default{}", v.pointer), message),
-                            Some(other) => Diagnostic::error(format!("{message} (from {})", other.describe())),
+                            Some(ParamOrigin::File { doc, pointer }) => {
+                                doc.error_at(&format!("{pointer}{}", v.pointer), message)
+                            }
+                            None => runbook_doc
+                                .error_at(&format!("{decl_pointer}/default{}", v.pointer), message),
+                            Some(other) => {
+                                Diagnostic::error(format!("{message} (from {})", other.describe()))
+                            }
                         };
                         if let Some(h) = v.hint {
                             d = d.with_hint(h);
@@ -209,10 +243,10 @@ pub fn resolve(
                         errors.push(d);
                     }
                 }
-                Err(message) => errors.push(
-                    runbook_doc
-                        .error_at(&format!("{decl_pointer}/schema"), format!("the schema of parameter `{name}` is invalid: {message}")),
-                ),
+                Err(message) => errors.push(runbook_doc.error_at(
+                    &format!("{decl_pointer}/schema"),
+                    format!("the schema of parameter `{name}` is invalid: {message}"),
+                )),
             }
         }
         let origin_text = origin.map_or_else(|| "default".to_owned(), ParamOrigin::describe);
@@ -222,11 +256,23 @@ pub fn resolve(
                 other => other.to_string(),
             };
             resolved.secrets.0.insert(name.clone(), text);
-            resolved.values.insert(name.clone(), Value::String(secret_marker(name)));
-            resolved.display.push(PlanParam { name: name.clone(), value: None, secret: true, origin: origin_text });
+            resolved
+                .values
+                .insert(name.clone(), Value::String(secret_marker(name)));
+            resolved.display.push(PlanParam {
+                name: name.clone(),
+                value: None,
+                secret: true,
+                origin: origin_text,
+            });
         } else {
             resolved.values.insert(name.clone(), value.clone());
-            resolved.display.push(PlanParam { name: name.clone(), value: Some(value), secret: false, origin: origin_text });
+            resolved.display.push(PlanParam {
+                name: name.clone(),
+                value: Some(value),
+                secret: false,
+                origin: origin_text,
+            });
         }
     }
     if errors.is_empty() {
@@ -248,7 +294,11 @@ fn coerce(value: &Value, spec: &RawParam, origin: &ParamOrigin) -> Value {
         .schema
         .as_ref()
         .and_then(|s| s.get("type"))
-        .is_none_or(|t| t == "string" || t.as_array().is_some_and(|a| a.iter().any(|x| x == "string")));
+        .is_none_or(|t| {
+            t == "string"
+                || t.as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "string"))
+        });
     if wants_string {
         return value.clone();
     }

@@ -15,7 +15,10 @@ use crate::model::raw::{ActionKind, RawStep};
 use crate::source::Diagnostic;
 
 impl Compiler<'_> {
-    #[expect(clippy::too_many_lines, reason = "the block's phases read best in order")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the block's phases read best in order"
+    )]
     pub(super) fn compile_rolling(
         &mut self,
         step: &RawStep,
@@ -26,7 +29,9 @@ impl Compiler<'_> {
         needs: Vec<String>,
     ) -> usize {
         let id = format!("{}{}", cx.prefix, step.id);
-        let join = |c: &mut Self, needs: Vec<usize>| c.push_node(needs, NodeKind::Join { step: id.clone() });
+        let join = |c: &mut Self, needs: Vec<usize>| {
+            c.push_node(needs, NodeKind::Join { step: id.clone() })
+        };
         let Some(block) = step.rolling.as_ref() else {
             return join(self, deps);
         };
@@ -37,8 +42,11 @@ impl Compiler<'_> {
             Some((Targets::Hosts(h), on)) => (h, on),
             Some((Targets::Controller, _)) => {
                 self.errors.push(
-                    doc.error_at(&format!("{pointer}/on"), "a rolling block runs on hosts, not on the controller")
-                        .with_hint("name the hosts or group to roll through"),
+                    doc.error_at(
+                        &format!("{pointer}/on"),
+                        "a rolling block runs on hosts, not on the controller",
+                    )
+                    .with_hint("name the hosts or group to roll through"),
                 );
                 return join(self, deps);
             }
@@ -48,39 +56,72 @@ impl Compiler<'_> {
             for (i, inner) in list.iter().enumerate() {
                 let p = format!("{pointer}/rolling/{key}/{i}");
                 let problem = match inner.action() {
-                    ActionKind::Rolling => Some(("/rolling", "rolling blocks cannot be nested", "run the inner procedure as its own rolling step after this one")),
-                    ActionKind::Include => Some(("/include", "`include` cannot be used inside a rolling block", "inline the steps, or include a runbook around the rolling block")),
-                    _ if inner.on.is_some() => Some(("/on", "steps of a rolling block run on the block's hosts", "remove `on`; set it on the rolling step instead")),
+                    ActionKind::Rolling => Some((
+                        "/rolling",
+                        "rolling blocks cannot be nested",
+                        "run the inner procedure as its own rolling step after this one",
+                    )),
+                    ActionKind::Include => Some((
+                        "/include",
+                        "`include` cannot be used inside a rolling block",
+                        "inline the steps, or include a runbook around the rolling block",
+                    )),
+                    _ if inner.on.is_some() => Some((
+                        "/on",
+                        "steps of a rolling block run on the block's hosts",
+                        "remove `on`; set it on the rolling step instead",
+                    )),
                     _ => None,
                 };
                 if let Some((field, message, hint)) = problem {
-                    self.errors.push(doc.error_at_key(&format!("{p}{field}"), message).with_hint(hint));
+                    self.errors.push(
+                        doc.error_at_key(&format!("{p}{field}"), message)
+                            .with_hint(hint),
+                    );
                 }
             }
         }
         let quorum = self.inv.cluster.as_ref().map(|c| c.quorum);
-        let members: Vec<String> = self.inv.cluster.as_ref().map(|c| c.members.clone()).unwrap_or_default();
+        let members: Vec<String> = self
+            .inv
+            .cluster
+            .as_ref()
+            .map(|c| c.members.clone())
+            .unwrap_or_default();
         let allow = self.opts.allow_quorum_loss;
-        let batch_pointer = if block.batch.is_some() { format!("{pointer}/rolling/batch") } else { format!("{pointer}/rolling") };
-        let (size, rule) = match batch_size(block.batch.as_ref(), hosts.len(), quorum.as_ref(), allow) {
-            Ok(r) => r,
-            Err(e) => {
-                self.errors.push(doc.error_at(&batch_pointer, e.message).with_hint(e.hint));
-                return join(self, deps);
-            }
+        let batch_pointer = if block.batch.is_some() {
+            format!("{pointer}/rolling/batch")
+        } else {
+            format!("{pointer}/rolling")
         };
+        let (size, rule) =
+            match batch_size(block.batch.as_ref(), hosts.len(), quorum.as_ref(), allow) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.errors
+                        .push(doc.error_at(&batch_pointer, e.message).with_hint(e.hint));
+                    return join(self, deps);
+                }
+            };
         let zoned = match &block.by {
             None => Some(hosts.iter().map(|h| (h.clone(), None)).collect()),
             Some(by) => self.zones(by, &format!("{pointer}/rolling/by"), &step.id, &hosts, cx),
         };
-        let Some(zoned) = zoned else { return join(self, deps) };
+        let Some(zoned) = zoned else {
+            return join(self, deps);
+        };
         let batches = make_batches(&zoned, size, &members);
         if let Some(q) = quorum {
             for (k, b) in batches.iter().enumerate() {
                 if b.members <= q.f {
                     continue;
                 }
-                let down: Vec<&str> = b.hosts.iter().filter(|h| members.contains(h)).map(String::as_str).collect();
+                let down: Vec<&str> = b
+                    .hosts
+                    .iter()
+                    .filter(|h| members.contains(h))
+                    .map(String::as_str)
+                    .collect();
                 let message = format!(
                     "batch {} of rolling block `{id}` takes {} members down ({}), but a {} cluster of {} tolerates {}",
                     k + 1,
@@ -91,7 +132,10 @@ impl Compiler<'_> {
                     q.f
                 );
                 if allow {
-                    self.warnings.push(doc.error_at(&batch_pointer, format!("{message}: quorum will be lost")).warning());
+                    self.warnings.push(
+                        doc.error_at(&batch_pointer, format!("{message}: quorum will be lost"))
+                            .warning(),
+                    );
                 } else {
                     self.errors.push(
                         doc.error_at(&batch_pointer, message)
@@ -100,7 +144,12 @@ impl Compiler<'_> {
                 }
             }
         }
-        let inner_ids: HashSet<&str> = block.steps.iter().chain(&block.on_failure).map(|s| s.id.as_str()).collect();
+        let inner_ids: HashSet<&str> = block
+            .steps
+            .iter()
+            .chain(&block.on_failure)
+            .map(|s| s.id.as_str())
+            .collect();
         let elsewhere: HashMap<String, String> = cx
             .scope_ids
             .iter()
@@ -130,12 +179,22 @@ impl Compiler<'_> {
         let mut prepared = Vec::with_capacity(block.steps.len());
         for &i in &order.order {
             for &d in &order.deps[i] {
-                let extra: Vec<String> = inner_anc[d].iter().cloned().chain([block.steps[d].id.clone()]).collect();
+                let extra: Vec<String> = inner_anc[d]
+                    .iter()
+                    .cloned()
+                    .chain([block.steps[d].id.clone()])
+                    .collect();
                 inner_anc[i].extend(extra);
             }
         }
         for (i, inner) in block.steps.iter().enumerate() {
-            prepared.push(self.prepare(inner, &format!("{steps_pointer}/{i}"), &inner_cx, &inner_anc[i], true));
+            prepared.push(self.prepare(
+                inner,
+                &format!("{steps_pointer}/{i}"),
+                &inner_cx,
+                &inner_anc[i],
+                true,
+            ));
         }
         let mut failure_anc = ancestors.clone();
         failure_anc.extend(block.steps.iter().map(|s| s.id.clone()));
@@ -143,7 +202,15 @@ impl Compiler<'_> {
             .on_failure
             .iter()
             .enumerate()
-            .map(|(i, s)| self.prepare(s, &format!("{pointer}/rolling/on_failure/{i}"), &inner_cx, &failure_anc, true))
+            .map(|(i, s)| {
+                self.prepare(
+                    s,
+                    &format!("{pointer}/rolling/on_failure/{i}"),
+                    &inner_cx,
+                    &failure_anc,
+                    true,
+                )
+            })
             .collect();
         let health = self.health_commands();
         let r_index = self.rollings.len();
@@ -192,16 +259,23 @@ impl Compiler<'_> {
                     } else {
                         order.deps[i].iter().filter_map(|&j| exits[j]).collect()
                     };
-                    let batch_ref = BatchRef { rolling: r_index, batch: k };
+                    let batch_ref = BatchRef {
+                        rolling: r_index,
+                        batch: k,
+                    };
                     if let Some(task) = self.make_task(p, Some(host), Some(batch_ref)) {
-                        let node = self.push_node(needs, NodeKind::Task(task));
+                        let node = self.push_node(needs, NodeKind::Task(Box::new(task)));
                         exits[i] = Some(node);
                         step_nodes[i].push(node);
                         this_batch.push(node);
                     }
                 }
             }
-            previous = if this_batch.is_empty() { vec![gate] } else { this_batch };
+            previous = if this_batch.is_empty() {
+                vec![gate]
+            } else {
+                this_batch
+            };
         }
         let exit = join(self, previous);
         for host in &hosts {
@@ -218,7 +292,10 @@ impl Compiler<'_> {
                 action: inner.action().key().to_owned(),
                 description: inner.description.clone(),
                 on: step.id.clone(),
-                needs: order.deps[i].iter().map(|&d| format!("{}{}", cx.prefix, block.steps[d].id)).collect(),
+                needs: order.deps[i]
+                    .iter()
+                    .map(|&d| format!("{}{}", cx.prefix, block.steps[d].id))
+                    .collect(),
                 parent: Some(id.clone()),
                 nodes: std::mem::take(&mut step_nodes[i]),
                 rolling: None,
@@ -238,7 +315,14 @@ impl Compiler<'_> {
     ) -> Option<Vec<(String, Option<String>)>> {
         let empty = BTreeSet::new();
         let info = self.static_info(step, cx.scope, cx.scope_ids, &empty, true);
-        let field = match Field::prepare(by, by_pointer.to_owned(), "rolling.by", FieldKind::Plain, &info, cx.doc) {
+        let field = match Field::prepare(
+            by,
+            by_pointer.to_owned(),
+            "rolling.by",
+            FieldKind::Plain,
+            &info,
+            cx.doc,
+        ) {
             Ok(f) => f,
             Err(e) => {
                 self.errors.extend(e);
@@ -277,7 +361,13 @@ impl Compiler<'_> {
         if !blank.is_empty() {
             self.errors.push(
                 cx.doc
-                    .error_at(by_pointer, format!("the batch rule `by` cannot be met: it is empty for {}", blank.join(", ")))
+                    .error_at(
+                        by_pointer,
+                        format!(
+                            "the batch rule `by` cannot be met: it is empty for {}",
+                            blank.join(", ")
+                        ),
+                    )
                     .with_hint("give every host of the block a value (e.g. a `zone` variable)"),
             );
             return None;
@@ -291,8 +381,12 @@ impl Compiler<'_> {
             return h.clone();
         }
         let mut out = Vec::new();
-        let Some(cluster) = &self.inv.cluster else { return out };
-        let Some(source) = cluster.health.clone() else { return out };
+        let Some(cluster) = &self.inv.cluster else {
+            return out;
+        };
+        let Some(source) = cluster.health.clone() else {
+            return out;
+        };
         let members = cluster.members.clone();
         let doc = std::sync::Arc::clone(&self.inv.doc);
         let (params, ids, anc) = (Map::new(), HashSet::new(), BTreeSet::new());
@@ -305,7 +399,14 @@ impl Compiler<'_> {
             ancestors: &anc,
             on_host: true,
         };
-        let field = match Field::prepare(&source, "/cluster/health".to_owned(), "health", FieldKind::Command, &info, &doc) {
+        let field = match Field::prepare(
+            &source,
+            "/cluster/health".to_owned(),
+            "health",
+            FieldKind::Command,
+            &info,
+            &doc,
+        ) {
             Ok(f) => f,
             Err(e) => {
                 self.errors.extend(e);

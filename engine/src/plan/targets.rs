@@ -21,7 +21,12 @@ pub fn describe(target: &RawTarget) -> String {
     }
 }
 
-pub fn resolve(target: &RawTarget, inv: &Inventory, doc: &Document, pointer: &str) -> Result<Targets, Diagnostic> {
+pub fn resolve(
+    target: &RawTarget,
+    inv: &Inventory,
+    doc: &Document,
+    pointer: &str,
+) -> Result<Targets, Diagnostic> {
     if let RawTarget::One(name) = target {
         if name == "controller" {
             return Ok(Targets::Controller);
@@ -37,7 +42,10 @@ pub fn resolve(target: &RawTarget, inv: &Inventory, doc: &Document, pointer: &st
             hosts.extend(inv.hosts.keys().cloned());
         } else if name == "controller" {
             return Err(doc
-                .error_at(&item_pointer, "`controller` cannot be combined with hosts or groups")
+                .error_at(
+                    &item_pointer,
+                    "`controller` cannot be combined with hosts or groups",
+                )
                 .with_hint("use `on: controller` alone, or split the step in two"));
         } else if let Some(members) = inv.groups.get(name) {
             hosts.extend(members.iter().cloned());
@@ -50,7 +58,10 @@ pub fn resolve(target: &RawTarget, inv: &Inventory, doc: &Document, pointer: &st
             let d = doc.error_at(&item_pointer, format!("unknown host or group `{name}`"));
             return Err(match did_you_mean(name, &known) {
                 Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                None => d.with_hint(format!("inventory `{}` defines no host or group of that name", inv.name)),
+                None => d.with_hint(format!(
+                    "inventory `{}` defines no host or group of that name",
+                    inv.name
+                )),
             });
         }
     }

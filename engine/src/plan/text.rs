@@ -33,7 +33,10 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     let tasks = plan.tasks().count();
-    let mut hosts: Vec<&str> = plan.tasks().filter_map(|(_, t)| t.host.as_deref()).collect();
+    let mut hosts: Vec<&str> = plan
+        .tasks()
+        .filter_map(|(_, t)| t.host.as_deref())
+        .collect();
     hosts.sort_unstable();
     hosts.dedup();
     let controller = plan.tasks().any(|(_, t)| t.host.is_none());
@@ -42,7 +45,11 @@ pub fn render(plan: &Plan) -> String {
         "tasks: {tasks} on {} host{}{}",
         hosts.len(),
         if hosts.len() == 1 { "" } else { "s" },
-        if controller { " and the controller" } else { "" }
+        if controller {
+            " and the controller"
+        } else {
+            ""
+        }
     );
     let rolling_ids: Vec<&str> = plan.rollings.iter().map(|r| r.step.as_str()).collect();
     let mut by_batch: HashMap<(usize, usize, &str), Vec<&Task>> = HashMap::new();
@@ -53,7 +60,11 @@ pub fn render(plan: &Plan) -> String {
     }
     let mut number = 0;
     for step in &plan.steps {
-        if step.parent.as_deref().is_some_and(|p| rolling_ids.contains(&p)) {
+        if step
+            .parent
+            .as_deref()
+            .is_some_and(|p| rolling_ids.contains(&p))
+        {
             continue;
         }
         number += 1;
@@ -87,7 +98,12 @@ fn header(step: &PlanStep) -> String {
     h
 }
 
-fn render_rolling(out: &mut String, plan: &Plan, r: usize, by_batch: &HashMap<(usize, usize, &str), Vec<&Task>>) {
+fn render_rolling(
+    out: &mut String,
+    plan: &Plan,
+    r: usize,
+    by_batch: &HashMap<(usize, usize, &str), Vec<&Task>>,
+) {
     let rolling = &plan.rollings[r];
     let count = rolling.batches.len();
     let _ = write!(
@@ -120,12 +136,22 @@ fn render_rolling(out: &mut String, plan: &Plan, r: usize, by_batch: &HashMap<(u
             }
         }
         _ => {
-            let _ = writeln!(out, "   health gate: none (the inventory has no cluster.health command)");
+            let _ = writeln!(
+                out,
+                "   health gate: none (the inventory has no cluster.health command)"
+            );
         }
     }
     for (k, batch) in rolling.batches.iter().enumerate() {
-        let zone = batch.zone.as_ref().map(|z| format!(" [{z}]")).unwrap_or_default();
-        let f = plan.quorum.map(|q| format!(", f = {}", q.f)).unwrap_or_default();
+        let zone = batch
+            .zone
+            .as_ref()
+            .map(|z| format!(" [{z}]"))
+            .unwrap_or_default();
+        let f = plan
+            .quorum
+            .map(|q| format!(", f = {}", q.f))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "   batch {} of {count}{zone}: {}  ({} member{} down{f})",
@@ -153,14 +179,20 @@ fn render_rolling(out: &mut String, plan: &Plan, r: usize, by_batch: &HashMap<(u
 fn command(t: &Text) -> String {
     match t {
         Text::Ready(s) => format!("$ {}", mask_secrets(s)),
-        Text::Deferred { deferred } => format!("$ {}  (rendered when the task starts)", mask_secrets(deferred)),
+        Text::Deferred { deferred } => format!(
+            "$ {}  (rendered when the task starts)",
+            mask_secrets(deferred)
+        ),
     }
 }
 
 fn plain(t: &Text) -> String {
     match t {
         Text::Ready(s) => mask_secrets(s),
-        Text::Deferred { deferred } => format!("{}  (rendered when the task starts)", mask_secrets(deferred)),
+        Text::Deferred { deferred } => format!(
+            "{}  (rendered when the task starts)",
+            mask_secrets(deferred)
+        ),
     }
 }
 
@@ -169,11 +201,21 @@ fn write_task(out: &mut String, indent: &str, who: &str, t: &Task) {
     let first = match &t.action {
         Action::Run { command: c } => command(c),
         Action::Copy { src, dest, mode } => {
-            let mode = mode.as_ref().map(|m| format!(" (mode {m})")).unwrap_or_default();
+            let mode = mode
+                .as_ref()
+                .map(|m| format!(" (mode {m})"))
+                .unwrap_or_default();
             format!("copy {} -> {}{mode}", plain(src), plain(dest))
         }
         Action::Fetch { src, dest } => format!("fetch {} -> {}", plain(src), plain(dest)),
-        Action::Wait { until, every, timeout } => format!("wait until {} (every {every}, timeout {timeout})", command(until)),
+        Action::Wait {
+            until,
+            every,
+            timeout,
+        } => format!(
+            "wait until {} (every {every}, timeout {timeout})",
+            command(until)
+        ),
         Action::Approve { message } => format!("approve: {}", plain(message)),
         Action::Sleep { duration } => format!("sleep {duration}"),
     };
@@ -229,7 +271,11 @@ fn write_task(out: &mut String, indent: &str, who: &str, t: &Task) {
     if let Some(c) = &t.cwd {
         extra.push(format!("in {}", plain(c)));
     }
-    for (on, text) in [(t.sudo, "with sudo"), (t.capture, "stdout captured"), (t.idempotent, "idempotent")] {
+    for (on, text) in [
+        (t.sudo, "with sudo"),
+        (t.capture, "stdout captured"),
+        (t.idempotent, "idempotent"),
+    ] {
         if on {
             extra.push(text.to_owned());
         }

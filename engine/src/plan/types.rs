@@ -1,6 +1,8 @@
 //! The compiled plan: a graph of tasks with every template that can be rendered rendered.
 //! It is plain data (serde) so it can be saved, reviewed, compared and executed later.
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -53,7 +55,9 @@ pub fn mask_secrets(text: &str) -> String {
     for part in parts {
         if inside {
             match part.strip_prefix("secret:") {
-                Some(name) => out.push_str(&format!("(secret {name})")),
+                Some(name) => {
+                    let _ = write!(out, "(secret {name})");
+                }
                 None => out.push_str(part),
             }
         } else {
@@ -119,7 +123,10 @@ pub struct Guards {
 
 impl Guards {
     pub fn is_empty(&self) -> bool {
-        self.creates.is_none() && self.removes.is_none() && self.unless.is_none() && self.only_if.is_none()
+        self.creates.is_none()
+            && self.removes.is_none()
+            && self.unless.is_none()
+            && self.only_if.is_none()
     }
 }
 
@@ -209,10 +216,12 @@ pub struct Gate {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum NodeKind {
-    Task(Task),
+    Task(Box<Task>),
     Gate(Gate),
     /// Done when everything it needs is done: the end of a step that has many tasks.
-    Join { step: String },
+    Join {
+        step: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -316,7 +325,7 @@ pub struct Plan {
 impl Plan {
     pub fn tasks(&self) -> impl Iterator<Item = (&Node, &Task)> {
         self.nodes.iter().filter_map(|n| match &n.kind {
-            NodeKind::Task(t) => Some((n, t)),
+            NodeKind::Task(t) => Some((n, &**t)),
             _ => None,
         })
     }
@@ -329,7 +338,11 @@ impl Plan {
         }
         for n in &self.nodes {
             for &need in &n.needs {
-                g.add_edge(need.into(), n.id.into(), ());
+                g.add_edge(
+                    petgraph::graph::NodeIndex::new(need),
+                    petgraph::graph::NodeIndex::new(n.id),
+                    (),
+                );
             }
         }
         g

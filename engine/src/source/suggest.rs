@@ -16,7 +16,10 @@ mod tests {
 
     #[test]
     fn suggests_only_close_names() {
-        assert_eq!(did_you_mean("strat", &["stop", "start", "swap"]), Some("start"));
+        assert_eq!(
+            did_you_mean("strat", &["stop", "start", "swap"]),
+            Some("start")
+        );
         assert_eq!(did_you_mean("xyz", &["stop", "start"]), None);
     }
 }
