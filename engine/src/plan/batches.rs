@@ -72,7 +72,7 @@ fn fault_tolerance(
                 .to_owned(),
         });
     }
-    Ok((q.f, format!("fault-tolerance (f = {})", q.f)))
+    Ok((q.f, format!("fault-tolerance, f = {}", q.f)))
 }
 
 /// Splits hosts into batches of at most `size`, never mixing two zones. Zones keep the

@@ -77,11 +77,21 @@ pub fn render(plan: &Plan) -> String {
             render_rolling(&mut out, plan, r, &by_batch);
             continue;
         }
-        for &id in &step.nodes {
-            if let NodeKind::Task(t) = &plan.nodes[id].kind {
-                let who = t.host.as_deref().unwrap_or("controller");
-                write_task(&mut out, "   ", who, t);
-            }
+        let tasks: Vec<&Task> = step
+            .nodes
+            .iter()
+            .filter_map(|&id| match &plan.nodes[id].kind {
+                NodeKind::Task(t) => Some(&**t),
+                _ => None,
+            })
+            .collect();
+        let who: Vec<&str> = tasks
+            .iter()
+            .map(|t| t.host.as_deref().unwrap_or("controller"))
+            .collect();
+        let width = who.iter().map(|w| w.chars().count()).max().unwrap_or(0);
+        for (t, w) in tasks.iter().zip(who) {
+            write_task(&mut out, "   ", w, width, t);
         }
     }
     out
@@ -146,7 +156,7 @@ fn render_rolling(
         let zone = batch
             .zone
             .as_ref()
-            .map(|z| format!(" [{z}]"))
+            .map(|z| format!(" [by {z}]"))
             .unwrap_or_default();
         let f = plan
             .quorum
@@ -162,16 +172,29 @@ fn render_rolling(
         );
         for host in &batch.hosts {
             let _ = writeln!(out, "     {host}");
-            for t in by_batch.get(&(r, k, host.as_str())).into_iter().flatten() {
-                write_task(out, "       ", &t.step, t);
+            let tasks = by_batch
+                .get(&(r, k, host.as_str()))
+                .map_or(&[][..], Vec::as_slice);
+            let width = tasks
+                .iter()
+                .map(|t| t.step.chars().count())
+                .max()
+                .unwrap_or(0);
+            for t in tasks {
+                write_task(out, "       ", &t.step, width, t);
             }
         }
     }
     if !rolling.on_failure.is_empty() {
         let _ = writeln!(out, "   on failure, on the failed batch's hosts, in order:");
-        for t in &rolling.on_failure {
-            let who = format!("{} {}", t.host.as_deref().unwrap_or("controller"), t.step);
-            write_task(out, "     ", &who, t);
+        let who: Vec<String> = rolling
+            .on_failure
+            .iter()
+            .map(|t| format!("{} {}", t.host.as_deref().unwrap_or("controller"), t.step))
+            .collect();
+        let width = who.iter().map(|w| w.chars().count()).max().unwrap_or(0);
+        for (t, w) in rolling.on_failure.iter().zip(&who) {
+            write_task(out, "     ", w, width, t);
         }
     }
 }
@@ -197,7 +220,7 @@ fn plain(t: &Text) -> String {
 }
 
 /// One task: the action on the first line, then its conditions and options.
-fn write_task(out: &mut String, indent: &str, who: &str, t: &Task) {
+fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task) {
     let first = match &t.action {
         Action::Run { command: c } => command(c),
         Action::Copy { src, dest, mode } => {
@@ -219,9 +242,13 @@ fn write_task(out: &mut String, indent: &str, who: &str, t: &Task) {
         Action::Approve { message } => format!("approve: {}", plain(message)),
         Action::Sleep { duration } => format!("sleep {duration}"),
     };
-    let pad = " ".repeat(who.chars().count() + 2);
+    let pad = " ".repeat(width + 2);
     let mut lines = first.lines();
-    let _ = writeln!(out, "{indent}{who}  {}", lines.next().unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "{indent}{who:width$}  {}",
+        lines.next().unwrap_or_default()
+    );
     for l in lines {
         let _ = writeln!(out, "{indent}{pad}{l}");
     }

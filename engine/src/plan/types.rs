@@ -69,7 +69,7 @@ pub fn mask_secrets(text: &str) -> String {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "action")]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     Run {
         command: Text,
@@ -166,7 +166,6 @@ pub struct Task {
     pub host: Option<String>,
     /// Index into [`Plan::scopes`]: whose parameters and `steps.*` names apply.
     pub scope: usize,
-    #[serde(flatten)]
     pub action: Action,
     /// Skipped because `when` was false when the plan was made.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
