@@ -297,3 +297,60 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_shipped_file_validates() {
+    let mut files: Vec<String> = Vec::new();
+    for dir in ["runbooks", "examples", "tests/fixtures/valid"] {
+        for entry in std::fs::read_dir(support::root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                files.push(
+                    path.strip_prefix(support::root())
+                        .unwrap()
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 8, "{files:?}");
+    let out = Quorate::new()
+        .args(["validate"])
+        .args(&files)
+        .run()
+        .success();
+    for f in &files {
+        assert!(
+            out.contains(&format!("ok: {f}\n")),
+            "{f} not reported valid:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn plan_out_saves_the_plan_for_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let shown = Quorate::new()
+        .args([
+            "plan",
+            "health-check",
+            "-i",
+            "examples/inventory.yaml",
+            "--out",
+        ])
+        .arg(&file)
+        .run()
+        .success();
+    let saved: quorate::plan::Plan =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved.runbook, "health-check");
+    assert_eq!(saved.tasks().count(), 10, "status and disk on 5 hosts");
+    assert_eq!(
+        text::render(&saved),
+        shown,
+        "the saved plan shows exactly what was printed"
+    );
+}

@@ -414,13 +414,23 @@ fn template_error(
         _ => doc.index.value_pos(pointer),
     };
     let on = host.map(|h| format!(" on host `{h}`")).unwrap_or_default();
-    Diagnostic::at(
+    // The inventory's health command is not a step: name it by its field.
+    let place = if step.contains('.') {
+        format!("`{step}`")
+    } else {
+        format!("`{name}` of step `{step}`")
+    };
+    let d = Diagnostic::at(
         &doc.source,
         pos,
         width,
-        format!("{} in `{name}` of step `{step}`{on}", e.message),
+        format!("{} in {place}{on}", e.message),
     )
-    .with_pointer(pointer)
+    .with_pointer(pointer);
+    match &e.hint {
+        Some(h) => d.with_hint(h.clone()),
+        None => d,
+    }
 }
 
 /// Maps a position inside a template to the file: the template starts at the field's

@@ -20,3 +20,6 @@ pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, 
 pub use input::{parse_inventory, parse_runbook, sniff_kind};
 pub use params::{ParamInput, ParamOrigin, Secrets};
 pub use types::*;
+
+#[cfg(test)]
+mod tests;
