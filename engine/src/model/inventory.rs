@@ -127,40 +127,7 @@ impl Inventory {
             }
         }
         let cluster = raw.cluster.map(|c| {
-            let members = match &c.members {
-                RawTarget::One(group) => match raw.groups.get(group) {
-                    Some(list) => list.clone(),
-                    None if hosts.contains_key(group) => vec![group.clone()],
-                    None => {
-                        let groups: Vec<&str> = raw.groups.keys().map(String::as_str).collect();
-                        let mut d = doc.error_at(
-                            "/cluster/members",
-                            format!("unknown group `{group}` in cluster members"),
-                        );
-                        d = match crate::source::did_you_mean(group, &groups) {
-                            Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                            None => {
-                                d.with_hint("name a group from `groups`, or list the member hosts")
-                            }
-                        };
-                        errors.push(d);
-                        Vec::new()
-                    }
-                },
-                RawTarget::Many(list) => {
-                    for (i, member) in list.iter().enumerate() {
-                        if !hosts.contains_key(member) {
-                            errors.push(unknown_host(
-                                &doc,
-                                &format!("/cluster/members/{i}"),
-                                member,
-                                &host_names,
-                            ));
-                        }
-                    }
-                    list.clone()
-                }
-            };
+            let members = cluster_members(&c.members, &raw.groups, &hosts, &doc, &mut errors);
             Cluster {
                 quorum: Quorum::new(c.consensus, members.len()),
                 members,
@@ -192,6 +159,48 @@ impl Inventory {
             ssh,
             doc,
         })
+    }
+}
+
+/// The hosts `cluster.members` names: a group, one host, or a list of hosts.
+fn cluster_members(
+    members: &RawTarget,
+    groups: &IndexMap<String, Vec<String>>,
+    hosts: &IndexMap<String, Host>,
+    doc: &Document,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    match members {
+        RawTarget::One(group) => match groups.get(group) {
+            Some(list) => list.clone(),
+            None if hosts.contains_key(group) => vec![group.clone()],
+            None => {
+                let names: Vec<&str> = groups.keys().map(String::as_str).collect();
+                let d = doc.error_at(
+                    "/cluster/members",
+                    format!("unknown group `{group}` in cluster members"),
+                );
+                errors.push(match crate::source::did_you_mean(group, &names) {
+                    Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                    None => d.with_hint("name a group from `groups`, or list the member hosts"),
+                });
+                Vec::new()
+            }
+        },
+        RawTarget::Many(list) => {
+            let host_names: Vec<&str> = hosts.keys().map(String::as_str).collect();
+            for (i, member) in list.iter().enumerate() {
+                if !hosts.contains_key(member) {
+                    errors.push(unknown_host(
+                        doc,
+                        &format!("/cluster/members/{i}"),
+                        member,
+                        &host_names,
+                    ));
+                }
+            }
+            list.clone()
+        }
     }
 }
 

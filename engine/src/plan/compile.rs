@@ -535,7 +535,7 @@ impl<'a> Compiler<'a> {
                     "approve",
                     "approve",
                     FieldKind::Plain,
-                )
+                );
             }
             ActionKind::Sleep | ActionKind::Include | ActionKind::Rolling => {}
         }
