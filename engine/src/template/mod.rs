@@ -2,6 +2,7 @@
 
 mod check;
 mod compiled;
+mod context;
 mod error;
 mod helpers;
 mod lines;
@@ -15,7 +16,8 @@ mod values;
 mod variables;
 
 pub use compiled::CompiledTemplate;
+pub use context::TemplateContext;
 pub use error::TemplateError;
 pub use quote::{shell_quote, Quoting};
-pub use renderer::{Renderer, TemplateContext};
+pub use renderer::Renderer;
 pub use variables::VarRef;
