@@ -99,7 +99,37 @@ fn literal_text(template: &Template) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Any text parses or is refused with a message, and what parses renders or is
+        /// refused with a message; nothing panics, and errors point inside the text.
+        #[test]
+        fn parse_and_render_never_panic(
+            chars in prop::collection::vec(
+                prop_oneof![
+                    any::<char>(),
+                    prop::sample::select("{{}}#/^!~&>*()[]\"'. =a1\\|@-\n".chars().collect::<Vec<_>>()),
+                ],
+                0..48,
+            )
+        ) {
+            let source: String = chars.into_iter().collect();
+            let context = serde_json::json!({"a": "x", "1": [1, 2], "@": {"a": null}});
+            let result = CompiledTemplate::parse(&source).and_then(|t| {
+                super::super::Renderer::new().render(&t, super::super::Quoting::Shell, &context)
+            });
+            if let Err(e) = result {
+                prop_assert!(!e.message.is_empty());
+                if let (Some(line), Some(col)) = (e.line, e.col) {
+                    prop_assert!(line >= 1 && line <= source.lines().count().max(1) + 1);
+                    prop_assert!(col >= 1);
+                }
+            }
+        }
+    }
 
     /// The error parsing `source` gives, as `(message, line, col, hint)`.
     fn error(source: &str) -> (String, usize, usize, Option<String>) {
