@@ -2,6 +2,9 @@
 
 use handlebars::template::{Template, TemplateElement};
 
+use serde_json::Value;
+
+use super::context;
 use super::error::TemplateError;
 use super::scan::Scan;
 use super::variables::{self, VarRef};
@@ -18,6 +21,8 @@ pub struct CompiledTemplate {
     /// The output, when the template has no expressions.
     literal: Option<String>,
     variables: Vec<VarRef>,
+    /// Whether rendering may read the context's root itself, not only `variables`.
+    whole_context: bool,
 }
 
 impl CompiledTemplate {
@@ -26,14 +31,15 @@ impl CompiledTemplate {
             Template::compile(source).map_err(|e| TemplateError::from_parse(&e, source))?;
         let scan = Scan::new(source);
         check::check(&template, &scan)?;
-        let variables = variables::collect(&template, &scan);
+        let reads = variables::collect(&template, &scan);
         let literal = literal_text(&template);
         rewrite::route_values(&mut template);
         Ok(Self {
             source: source.to_owned(),
             template,
             literal,
-            variables,
+            variables: reads.variables,
+            whole_context: reads.whole_context,
         })
     }
 
@@ -53,8 +59,24 @@ impl CompiledTemplate {
         &self.variables
     }
 
+    /// Whether the template reads the context's root itself (`{{json this}}` outside
+    /// blocks, `{{json ../this}}` in one), so it may read any variable (every step, every secret), not
+    /// only those in [`variables`](Self::variables).
+    pub fn reads_whole_context(&self) -> bool {
+        self.whole_context
+    }
+
     pub(super) fn template(&self) -> &Template {
         &self.template
+    }
+
+    /// The part of `context` this template can read (see [`context::pruned`]).
+    pub(super) fn needed(&self, context: &Value) -> Value {
+        if self.whole_context {
+            return context.clone();
+        }
+        let paths: Vec<&[String]> = self.variables.iter().map(|v| v.path.as_slice()).collect();
+        context::pruned(context, &paths)
     }
 
     /// The rendered text of a literal template (`\{{` escapes already resolved).
@@ -77,7 +99,37 @@ fn literal_text(template: &Template) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Any text parses or is refused with a message, and what parses renders or is
+        /// refused with a message; nothing panics, and errors point inside the text.
+        #[test]
+        fn parse_and_render_never_panic(
+            chars in prop::collection::vec(
+                prop_oneof![
+                    any::<char>(),
+                    prop::sample::select("{{}}#/^!~&>*()[]\"'. =a1\\|@-\n".chars().collect::<Vec<_>>()),
+                ],
+                0..48,
+            )
+        ) {
+            let source: String = chars.into_iter().collect();
+            let context = serde_json::json!({"a": "x", "1": [1, 2], "@": {"a": null}});
+            let result = CompiledTemplate::parse(&source).and_then(|t| {
+                super::super::Renderer::new().render(&t, super::super::Quoting::Shell, &context)
+            });
+            if let Err(e) = result {
+                prop_assert!(!e.message.is_empty());
+                if let (Some(line), Some(col)) = (e.line, e.col) {
+                    prop_assert!(line >= 1 && line <= source.lines().count().max(1) + 1);
+                    prop_assert!(col >= 1);
+                }
+            }
+        }
+    }
 
     /// The error parsing `source` gives, as `(message, line, col, hint)`.
     fn error(source: &str) -> (String, usize, usize, Option<String>) {
@@ -102,6 +154,30 @@ mod tests {
         assert!(CompiledTemplate::parse(r"awk '\{{print}}'")
             .unwrap()
             .is_literal());
+    }
+
+    #[test]
+    fn reading_the_root_itself_is_flagged() {
+        for source in ["{{json this}}", "{{#each hosts}}{{json ../this}}{{/each}}"] {
+            assert!(
+                CompiledTemplate::parse(source)
+                    .unwrap()
+                    .reads_whole_context(),
+                "{source}"
+            );
+        }
+        for source in [
+            "{{json params}}",
+            "{{#each hosts}}{{json this}}{{/each}}",
+            "{{#with host}}{{json this}}{{/with}}",
+        ] {
+            assert!(
+                !CompiledTemplate::parse(source)
+                    .unwrap()
+                    .reads_whole_context(),
+                "{source}"
+            );
+        }
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 use std::io;
 
-use handlebars::{no_escape, Context, Handlebars, Output, RenderContext, Renderable};
+use handlebars::{no_escape, Handlebars, Output, RenderContext, Renderable};
 use serde_json::Value;
 
 use super::compiled::CompiledTemplate;
+use super::context::TemplateContext;
 use super::error::TemplateError;
 use super::helpers;
 use super::quote::{shell_quote, Quoting};
@@ -22,28 +23,6 @@ pub struct Renderer {
     plain: Handlebars<'static>,
 }
 
-/// A render context built once and used for several templates: rendering with
-/// [`Renderer::render_in`] does not copy it, where [`Renderer::render`] copies its
-/// `&Value` every time.
-#[derive(Clone, Debug)]
-pub struct TemplateContext(Context);
-
-impl TemplateContext {
-    pub fn new(value: Value) -> Self {
-        Self(Context::from(value))
-    }
-
-    pub fn value(&self) -> &Value {
-        self.0.data()
-    }
-}
-
-impl From<Value> for TemplateContext {
-    fn from(value: Value) -> Self {
-        Self::new(value)
-    }
-}
-
 impl Renderer {
     pub fn new() -> Self {
         Self {
@@ -53,6 +32,10 @@ impl Renderer {
     }
 
     /// Renders `template` against `context`.
+    ///
+    /// Copies the parts of `context` the template reads (handlebars owns the data it
+    /// renders); to render many templates against one large context without copying,
+    /// build a [`TemplateContext`] once and use [`Renderer::render_in`].
     pub fn render(
         &self,
         template: &CompiledTemplate,
@@ -62,7 +45,8 @@ impl Renderer {
         if let Some(text) = template.literal() {
             return Ok(text.to_owned());
         }
-        self.render_in(template, quoting, &TemplateContext::new(context.clone()))
+        let needed = TemplateContext::new(template.needed(context));
+        self.render_in(template, quoting, &needed)
     }
 
     /// Renders `template` against a context built once for many templates.
@@ -83,7 +67,7 @@ impl Renderer {
         let mut out = Text(String::with_capacity(template.source().len() + 64));
         template
             .template()
-            .render(registry, &context.0, &mut rc, &mut out)
+            .render(registry, context.handlebars(), &mut rc, &mut out)
             .map_err(|e| TemplateError::from_render(&e, template.source()))?;
         Ok(out.0)
     }
@@ -322,15 +306,37 @@ mod tests {
     }
 
     #[test]
-    fn a_context_built_once_renders_like_a_value() {
+    fn rendering_copies_only_what_the_template_reads_with_the_same_result() {
+        // `render` prunes the context to the template's variables; `render_in` uses it
+        // whole. Both must agree, errors included, for every way a template reads.
         let renderer = Renderer::new();
-        let context = TemplateContext::new(context());
-        let template = CompiledTemplate::parse("{{host.name}} {{host.vars.node_dir}}").unwrap();
-        for quoting in [Quoting::Shell, Quoting::Plain] {
-            assert_eq!(
-                renderer.render_in(&template, quoting, &context),
-                renderer.render(&template, quoting, context.value())
-            );
+        let full = TemplateContext::new(context());
+        for source in [
+            "{{host.name}} {{host.vars.node_dir}}",
+            "{{json this}}",
+            "{{json @root.host}}",
+            "{{#each hosts}}{{this}} {{@root.params.version}} {{../host.name}};{{/each}}",
+            "{{#each hosts}}{{#each ../hosts}}{{../../params.version}}{{/each}}{{/each}}",
+            "{{#each hosts}}{{json @root}}{{/each}}",
+            "{{#each hosts}}{{json ../this}}{{/each}}",
+            "{{#with host}}{{vars.node_dir}} {{name}}{{/with}}",
+            "{{#with host as |h|}}{{h.name}}{{/with}}",
+            "{{#each steps.list-checkpoints.hosts}}{{@key}}={{exit}};{{/each}}",
+            "{{lookup steps.list-checkpoints.hosts host.name}}",
+            "{{json (lookup steps.list-checkpoints.hosts host.name)}}",
+            "{{#if params.nope}}x{{else}}{{json params}}{{/if}}",
+            "{{params.nope}}",
+            "{{default params.missing host.vars}}",
+            "{{len hosts}} {{hosts.1}}",
+        ] {
+            let template = CompiledTemplate::parse(source).unwrap();
+            for quoting in [Quoting::Shell, Quoting::Plain] {
+                assert_eq!(
+                    renderer.render(&template, quoting, full.value()),
+                    renderer.render_in(&template, quoting, &full),
+                    "{source}"
+                );
+            }
         }
     }
 
@@ -344,7 +350,7 @@ mod tests {
             let mut rc = RenderContext::new(None);
             let mut out = Text(String::new());
             let error = template
-                .render(registry, &context.0, &mut rc, &mut out)
+                .render(registry, context.handlebars(), &mut rc, &mut out)
                 .unwrap_err();
             assert!(
                 matches!(error.reason(), handlebars::RenderErrorReason::HelperNotFound(name) if name == "log"),

@@ -170,7 +170,7 @@ impl<'a> Scan<'a> {
         let mut first = true;
         loop {
             let &b = bytes.get(j)?;
-            if self.source[j..].starts_with("}}") {
+            if bytes[j..].starts_with(b"}}") {
                 let end = j + 2;
                 self.tags.push(Tag {
                     span: start..end,

@@ -44,14 +44,25 @@ impl VarRef {
     }
 }
 
-/// Collects the variables of `template` (parsed from the text `scan` scanned), sorted
-/// by position.
+/// What a template reads from the root of its context.
+pub(super) struct Reads {
+    /// Sorted by position.
+    pub variables: Vec<VarRef>,
+    /// Whether it reads the root itself (`{{json this}}`), not only the paths in
+    /// `variables`.
+    pub whole_context: bool,
+}
+
+/// Collects the variables of `template` (parsed from the text `scan` scanned).
 ///
 /// Paths inside `#each` / `#with` bodies are relative to the block's item and cannot be
 /// checked statically, so they are left out, except `@root.x` and `../x` paths that climb
 /// back to the root context. `this`, `@index`-style locals, block params and literals
 /// are not variables.
-pub(super) fn collect(template: &Template, scan: &Scan<'_>) -> Vec<VarRef> {
+///
+/// Every read of the root context goes through a listed path or sets `whole_context`:
+/// relative paths in a block read under the block's own (listed) argument.
+pub(super) fn collect(template: &Template, scan: &Scan<'_>) -> Reads {
     let mut walk = Walk {
         scan,
         claimed: vec![false; scan.word_count()],
@@ -59,11 +70,15 @@ pub(super) fn collect(template: &Template, scan: &Scan<'_>) -> Vec<VarRef> {
         depth: 0,
         block_params: Vec::new(),
         found: Vec::new(),
+        whole_context: false,
     };
     walk.template(template);
-    let mut found = walk.found;
-    found.sort_by_key(|v| (v.line, v.col));
-    found
+    let mut variables = walk.found;
+    variables.sort_by_key(|v| (v.line, v.col));
+    Reads {
+        variables,
+        whole_context: walk.whole_context,
+    }
 }
 
 struct Walk<'s, 'a> {
@@ -77,6 +92,7 @@ struct Walk<'s, 'a> {
     /// Names bound by `as |x|` in enclosing blocks.
     block_params: Vec<String>,
     found: Vec<VarRef>,
+    whole_context: bool,
 }
 
 impl Walk<'_, '_> {
@@ -178,15 +194,17 @@ impl Walk<'_, '_> {
                 PathSeg::Ruled(rule) => match format!("{rule:?}").as_str() {
                     "path_root" => from_root = true,
                     "path_up" => ups += 1,
-                    _ => return,
+                    _ => return self.unknown_path(),
                 },
-                _ => return,
+                _ => return self.unknown_path(),
             }
         }
         // `..` climbs one `#each` / `#with` per step; at the top it stays at the root.
         let at_root = from_root || self.depth == 0 || ups == self.depth;
         let Some(first) = names.first() else {
-            return; // `this`
+            // `this`: in a block, its item; at the root, everything.
+            self.whole_context |= at_root;
+            return;
         };
         if !at_root || self.block_params.contains(first) {
             return;
@@ -199,6 +217,11 @@ impl Walk<'_, '_> {
             col,
             optional,
         });
+    }
+
+    /// A path form this walk does not know: it may read anything.
+    fn unknown_path(&mut self) {
+        self.whole_context = true;
     }
 
     /// The offset of the first unclaimed word `text` from the cursor on.
