@@ -91,6 +91,25 @@ impl Field {
             roots: Roots::default(),
         };
         let mut errors = Vec::new();
+        if field.template.reads_whole_context() {
+            // `{{this}}` or `{{json .}}` would print every value, secrets included, and
+            // cannot be checked: the template must name what it reads.
+            let (pos, width) = doc.index.value_pos(&field.pointer);
+            errors.push(
+                Diagnostic::at(
+                    &doc.source,
+                    pos,
+                    width,
+                    format!(
+                        "`{}` of step `{}` reads the whole template context",
+                        field.name, info.step
+                    ),
+                )
+                .with_pointer(field.pointer.clone())
+                .with_hint("name the variables it needs, e.g. {{params.version}}"),
+            );
+            return Err(errors);
+        }
         for var in field.template.variables() {
             let at = |message: String| {
                 let (pos, width) = pos_in_field(
@@ -98,7 +117,7 @@ impl Field {
                     &field.pointer,
                     var.line,
                     var.col,
-                    var.path.join(".").len(),
+                    var.dotted().chars().count(),
                 );
                 Diagnostic::at(&doc.source, pos, width, message).with_pointer(field.pointer.clone())
             };
@@ -138,9 +157,6 @@ impl Field {
             return Ok(Text::Deferred {
                 deferred: self.template.source().to_owned(),
             });
-        }
-        if self.template.is_literal() {
-            return Ok(Text::Ready(self.template.source().to_owned()));
         }
         let mut map = Map::new();
         let roots = self.roots;
