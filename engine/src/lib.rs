@@ -8,13 +8,19 @@
 //! - [`schema`]: the JSON Schemas that define the file formats.
 //! - [`template`]: handlebars rendering with shell quoting and fleet helpers.
 //! - [`plan`]: runbook + inventory -> plan (task graph, batches, quorum math).
+//! - [`store`]: the durable run store.
+//! - [`transport`]: SSH and local command execution, the remote task journal.
+//! - [`exec`]: running a plan: scheduling, attempts, retries, events.
 //! - [`catalog`]: built-in runbooks and user runbook directories.
 //! - [`cli`]: the `quorate` command line.
 
 pub mod catalog;
 pub mod cli;
+pub mod exec;
 pub mod model;
 pub mod plan;
 pub mod schema;
 pub mod source;
+pub mod store;
 pub mod template;
+pub mod transport;
