@@ -19,6 +19,7 @@ pub mod cli;
 pub mod exec;
 pub mod model;
 pub mod plan;
+pub mod report;
 pub mod schema;
 pub mod source;
 pub mod store;

@@ -13,6 +13,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Where runs are recorded.
+    #[arg(long, global = true, value_name = "DIR", env = "QUORATE_STATE", default_value = ".quorate")]
+    pub state: PathBuf,
+    /// More log output (-v info, -vv debug); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Log line format, on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -27,6 +42,85 @@ pub enum Command {
     List(CatalogArgs),
     /// Show a runbook's description, parameters and steps.
     Describe(DescribeArgs),
+    /// Compile a runbook and execute it, recording every step so it can be resumed.
+    Run(RunArgs),
+    /// Continue an unfinished run from where it stopped.
+    Resume(ResumeArgs),
+    /// List recorded runs, newest first.
+    Runs,
+    /// Show a run's tasks: host, step, state, attempts, duration.
+    Show(ShowArgs),
+    /// Show the output of a run's tasks.
+    Logs(LogsArgs),
+    /// Pass the approval gate a run is waiting at.
+    Approve(RunIdArgs),
+    /// Give up an unfinished run and release its cluster.
+    Abandon(RunIdArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Tasks running at once (over all hosts; one per host at a time).
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Plain progress lines even on a terminal.
+    #[arg(long)]
+    pub plain: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// The run to continue (`quorate runs` lists them).
+    pub run: String,
+    /// Run again guard-less tasks that were interrupted and whose outcome is unknown.
+    #[arg(long)]
+    pub rerun_interrupted: bool,
+    /// Declare an interrupted task done after checking it by hand: STEP@HOST (repeatable).
+    #[arg(long, value_name = "STEP@HOST")]
+    pub mark_done: Vec<String>,
+    /// A YAML file of parameter values, for secrets (or use `QUORATE_PARAM_NAME`).
+    #[arg(long = "params", value_name = "FILE")]
+    pub params_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RunIdArgs {
+    pub run: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TableFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    pub run: String,
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    pub run: String,
+    /// Only this host's tasks.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only this step's tasks.
+    #[arg(long)]
+    pub step: Option<String>,
 }
 
 #[derive(Args, Debug)]

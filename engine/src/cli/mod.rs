@@ -2,9 +2,12 @@
 //! the library, prints, and picks the exit code.
 
 mod args;
+mod execute;
 mod exit;
+mod history;
 mod inputs;
 mod list;
+mod logging;
 mod plan;
 mod validate;
 
@@ -25,7 +28,15 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: &Cli) -> u8 {
+    logging::init(cli.verbose, cli.log_format);
     let result = match &cli.command {
+        Command::Run(a) => execute::run(cli, a),
+        Command::Resume(a) => execute::resume(cli, a),
+        Command::Approve(a) => execute::approve(cli, a),
+        Command::Abandon(a) => execute::abandon(cli, a),
+        Command::Runs => history::runs(cli),
+        Command::Show(a) => history::show(cli, a),
+        Command::Logs(a) => history::logs(cli, a),
         Command::Validate(a) => validate::run(a),
         Command::Plan(a) => plan::run_plan(a),
         Command::Graph(a) => plan::run_graph(a),

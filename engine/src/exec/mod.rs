@@ -1,1 +1,21 @@
-//! Executing a plan: the dispatcher, one task attempt, retries, and the events they emit.
+//! Executing a plan: the dispatcher, one task attempt, retries, batch gates, settling
+//! interrupted tasks on resume, and the events they emit.
+
+mod attempt;
+mod context;
+mod dispatcher;
+mod events;
+mod gate;
+mod hosts;
+mod join;
+mod retry;
+mod run;
+mod settle;
+
+pub use attempt::{check_expect, journal_key, Outcome};
+pub use context::{fill_secrets, Results};
+pub use dispatcher::{final_status, state_name, Dispatcher, ExecOptions, RunOutcome};
+pub use events::{ExecEvent, Observer, Silent};
+pub use hosts::{host_spec, ssh_settings};
+pub use run::{approve, create_run, drive_run, plan_digest, Drive, DriveError};
+pub use settle::{settle, InDoubt, SettleOptions};

@@ -99,6 +99,10 @@ impl ParamInput {
 pub struct Secrets(BTreeMap<String, String>);
 
 impl Secrets {
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.insert(name.into(), value.into());
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

@@ -319,6 +319,33 @@ pub struct Plan {
     /// What deferred templates are rendered against, besides params, host and steps:
     /// `vars`, `hosts`, `groups`, `cluster`.
     pub context: Value,
+    /// How to reach each host, frozen with the plan so a resumed run never re-reads files.
+    pub connection: Connection,
+}
+
+/// How the hosts of a plan are reached.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub hosts: Vec<HostAddress>,
+    /// Extra OpenSSH config from the inventory (absolute path).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ssh_config: Option<String>,
+    /// `true` for `host_keys: accept-new`; strict otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub accept_new_host_keys: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostAddress {
+    pub name: String,
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user: Option<String>,
+    /// Runs on the controller itself (`transport: local`).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub local: bool,
 }
 
 impl Plan {

@@ -1,0 +1,36 @@
+//! Which transport reaches a task's host, from the plan's frozen connection settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::plan::Plan;
+use crate::transport::{HostKeys, HostSpec, SshSettings, TransportKind};
+
+/// The host a task runs on; `None` is the controller itself.
+pub fn host_spec(plan: &Plan, host: Option<&str>) -> HostSpec {
+    let found = host.and_then(|h| plan.connection.hosts.iter().find(|a| a.name == h));
+    match found {
+        Some(a) => HostSpec {
+            name: a.name.clone(),
+            address: a.address.clone(),
+            port: a.port,
+            user: a.user.clone(),
+            kind: if a.local { TransportKind::Local } else { TransportKind::Ssh },
+        },
+        None => HostSpec {
+            name: host.unwrap_or(super::context::CONTROLLER).to_owned(),
+            address: "localhost".to_owned(),
+            port: None,
+            user: None,
+            kind: TransportKind::Local,
+        },
+    }
+}
+
+pub fn ssh_settings(plan: &Plan) -> SshSettings {
+    SshSettings {
+        config: plan.connection.ssh_config.as_ref().map(PathBuf::from),
+        host_keys: if plan.connection.accept_new_host_keys { HostKeys::AcceptNew } else { HostKeys::Strict },
+        connect_timeout: Duration::from_secs(10),
+    }
+}

@@ -1,0 +1,169 @@
+//! A run's life: created with its frozen plan, driven (and resumed) to an end, approved,
+//! with its final status recorded.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::dispatcher::{final_status, Dispatcher, ExecOptions, RunOutcome};
+use super::events::{ExecEvent, Observer};
+use super::settle::{settle, InDoubt, SettleOptions};
+use crate::plan::{NodeKind, Plan, Secrets};
+use crate::store::{new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore, StoreError, TaskRecord, TaskState};
+use crate::template::Renderer;
+use crate::transport::Connections;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{} task(s) were running when the controller stopped and their outcome cannot be known", .0.len())]
+    InDoubt(Vec<InDoubt>),
+    #[error("run {0} is already finished ({1}); nothing to do")]
+    Finished(String, String),
+    #[error("no run {0} in this store")]
+    NoRun(String),
+    #[error("the stored plan of run {0} cannot be read: {1}")]
+    BadPlan(String, String),
+}
+
+pub fn plan_digest(plan_json: &str) -> String {
+    Sha256::digest(plan_json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn controller() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
+    let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    format!("{user}@{host} pid {}", std::process::id())
+}
+
+/// Records a new run with its frozen plan, every task pending, and takes the cluster lock.
+pub fn create_run<S: RunStore>(store: &S, plan: &Plan) -> Result<String, StoreError> {
+    let plan_json = serde_json::to_string(plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let id = new_run_id();
+    let tasks: Vec<TaskRecord> = plan
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Task(t) => Some(TaskRecord::pending(n.id, t.step.clone(), t.host.clone())),
+            _ => None,
+        })
+        .collect();
+    let now = now_ms();
+    let record = RunRecord {
+        id: id.clone(),
+        runbook: plan.runbook.clone(),
+        cluster: plan.cluster.clone(),
+        status: RunStatus::Running,
+        created_ms: now,
+        updated_ms: now,
+        paused: None,
+        controller: controller(),
+        plan_digest: plan_digest(&plan_json),
+        tasks: tasks.len(),
+    };
+    store.create_run(&record, &plan_json, &tasks)?;
+    Ok(id)
+}
+
+/// Everything a drive needs besides the store.
+pub struct Drive {
+    pub conns: Arc<Connections>,
+    pub secrets: Arc<Secrets>,
+    pub observer: Arc<dyn Observer>,
+    pub options: ExecOptions,
+    /// Set when resuming: how to settle interrupted tasks.
+    pub settle: Option<SettleOptions>,
+}
+
+/// Drives run `run_id` from its recorded state to an end and records its final status.
+pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
+    store: Arc<S>,
+    run_id: &str,
+    drive: Drive,
+    interrupts: watch::Receiver<u32>,
+) -> Result<RunOutcome, DriveError> {
+    let mut run = store.run(run_id)?.ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    if run.status.is_finished() {
+        return Err(DriveError::Finished(run_id.to_owned(), format!("{:?}", run.status).to_lowercase()));
+    }
+    let plan_json = store.plan_json(run_id)?.ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    let plan: Plan = serde_json::from_str(&plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e.to_string()))?;
+    let plan = Arc::new(plan);
+    let mut records = store.tasks(run_id)?;
+    let resumed = drive.settle.is_some();
+    let mut changes = Vec::new();
+    if let Some(options) = &drive.settle {
+        changes = settle(&plan, &mut records, run_id, &drive.conns, options, &*drive.observer)
+            .await
+            .map_err(DriveError::InDoubt)?;
+    }
+    let approved: HashSet<usize> = store.events(run_id)?.into_iter().filter(|e| e.kind == "approved").filter_map(|e| e.node).collect();
+    run.status = RunStatus::Running;
+    run.paused = None;
+    run.updated_ms = now_ms();
+    changes.push(Change::Run(run.clone()));
+    changes.push(Change::Event { node: None, kind: if resumed { "resumed" } else { "started" }.to_owned(), message: run.controller.clone() });
+    store.commit(run_id, changes)?;
+    drive.observer.event(&ExecEvent::RunStarted {
+        run: run_id.to_owned(),
+        runbook: plan.runbook.clone(),
+        cluster: plan.cluster.clone(),
+        tasks: records.len(),
+        resumed,
+    });
+    let dispatcher = Dispatcher {
+        store: Arc::clone(&store),
+        plan: Arc::clone(&plan),
+        run_id: run_id.to_owned(),
+        conns: drive.conns,
+        secrets: drive.secrets,
+        observer: Arc::clone(&drive.observer),
+        options: drive.options,
+        renderer: Arc::new(Renderer::new()),
+        approved,
+    };
+    let outcome = dispatcher.drive(records, interrupts).await?;
+    let (status, paused) = final_status(&outcome);
+    run.status = status;
+    run.paused = paused;
+    run.updated_ms = now_ms();
+    let message = match &outcome {
+        RunOutcome::Failed(reasons) => reasons.join("; "),
+        RunOutcome::AwaitingApproval(m) => format!("awaiting approval: {m}"),
+        RunOutcome::Interrupted => "interrupted".to_owned(),
+        RunOutcome::Done => "done".to_owned(),
+    };
+    store.commit(run_id, vec![Change::Run(run), Change::Event { node: None, kind: "finished".to_owned(), message }])?;
+    let tasks = store.tasks(run_id)?;
+    let count = |s: TaskState| tasks.iter().filter(|t| t.state == s).count();
+    drive.observer.event(&ExecEvent::RunFinished {
+        run: run_id.to_owned(),
+        status,
+        done: count(TaskState::Done),
+        skipped: count(TaskState::Skipped),
+        failed: count(TaskState::Failed),
+    });
+    Ok(outcome)
+}
+
+/// Records the approval of every approval gate the run is waiting at; returns their steps.
+pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, DriveError> {
+    let run = store.run(run_id)?.ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    if run.status.is_finished() {
+        return Err(DriveError::Finished(run_id.to_owned(), format!("{:?}", run.status).to_lowercase()));
+    }
+    let waiting: Vec<TaskRecord> = store
+        .tasks(run_id)?
+        .into_iter()
+        .filter(|t| t.state == TaskState::Pending && t.reason.as_deref() == Some("awaiting approval"))
+        .collect();
+    let changes = waiting
+        .iter()
+        .map(|t| Change::Event { node: Some(t.node), kind: "approved".to_owned(), message: format!("{} approved by {}", t.step, controller()) })
+        .collect();
+    store.commit(run_id, changes)?;
+    Ok(waiting.into_iter().map(|t| t.step).collect())
+}

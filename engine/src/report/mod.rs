@@ -1,0 +1,8 @@
+//! Consumers of execution events: live progress on a terminal, plain lines otherwise,
+//! and structured log lines through tracing.
+
+mod log;
+mod progress;
+
+pub use log::LogObserver;
+pub use progress::{Fanout, Progress};

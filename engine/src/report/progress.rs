@@ -1,0 +1,125 @@
+//! Live progress: on a terminal an overall bar plus each host's current step
+//! (indicatif); otherwise one plain line per task transition.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::exec::{state_name, ExecEvent, Observer};
+use crate::store::TaskState;
+
+/// Sends every event to several observers.
+pub struct Fanout(pub Vec<Arc<dyn Observer>>);
+
+impl Observer for Fanout {
+    fn event(&self, event: &ExecEvent) {
+        for o in &self.0 {
+            o.event(event);
+        }
+    }
+}
+
+pub struct Progress {
+    bars: Option<Bars>,
+    plain: Mutex<()>,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    hosts: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+impl Progress {
+    /// Bars when stdout is a terminal (and `plain` is not asked for), lines otherwise.
+    pub fn new(total: usize, plain: bool) -> Self {
+        let color = std::env::var_os("NO_COLOR").is_none();
+        let bars = (!plain && std::io::stdout().is_terminal()).then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+            let template = if color {
+                "{spinner:.green} [{elapsed_precise}] {bar:40.cyan/blue} {pos}/{len} tasks {msg}"
+            } else {
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} tasks {msg}"
+            };
+            let overall = multi.add(ProgressBar::new(total as u64));
+            overall.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+            Bars { multi, overall, hosts: Mutex::new(BTreeMap::new()) }
+        });
+        Self { bars, plain: Mutex::new(()) }
+    }
+
+    fn line(&self, text: &str) {
+        if let Some(b) = &self.bars {
+            b.multi.suspend(|| println!("{text}"));
+        } else {
+            let _guard = self.plain.lock();
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn event(&self, event: &ExecEvent) {
+        match event {
+            ExecEvent::RunStarted { run, runbook, cluster, tasks, resumed } => {
+                let verb = if *resumed { "resuming" } else { "starting" };
+                self.line(&format!("{verb} run {run}: {runbook} on {cluster}, {tasks} tasks"));
+            }
+            ExecEvent::Task { step, host, state, attempt, exit, reason, .. } => {
+                if let Some(b) = &self.bars {
+                    let mut hosts = b.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let bar = hosts.entry(host.clone()).or_insert_with(|| {
+                        let bar = b.multi.add(ProgressBar::new_spinner());
+                        bar.set_style(ProgressStyle::with_template("  {prefix:>12} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                        bar.set_prefix(host.clone());
+                        bar
+                    });
+                    bar.set_message(format!("{step}: {}", state_name(*state)));
+                    if matches!(state, TaskState::Done | TaskState::Skipped | TaskState::Failed) {
+                        b.overall.inc(1);
+                    }
+                    if *state == TaskState::Failed {
+                        drop(hosts);
+                        self.line(&format!("FAILED {step}@{host}: {}", reason.as_deref().unwrap_or("")));
+                    }
+                } else if *state != TaskState::Pending {
+                    let mut text = format!("{host:>12}  {step}  {}", state_name(*state));
+                    if *attempt > 1 {
+                        text.push_str(&format!(" (attempt {attempt})"));
+                    }
+                    if let Some(code) = exit {
+                        if *state != TaskState::Running {
+                            text.push_str(&format!(" exit {code}"));
+                        }
+                    }
+                    if let Some(r) = reason {
+                        if *state != TaskState::Running {
+                            text.push_str(&format!(": {r}"));
+                        }
+                    }
+                    self.line(&text);
+                }
+            }
+            ExecEvent::BatchGate { rolling, batch, batches, healthy, needed, members, .. } => {
+                self.line(&format!("{rolling}: batch {batch} of {batches}: {healthy} of {members} members healthy, {needed} needed"));
+            }
+            ExecEvent::Retry { step, host, attempt, delay_ms, reason, .. } => {
+                self.line(&format!("{host:>12}  {step}  retry {attempt} in {delay_ms} ms: {reason}"));
+            }
+            ExecEvent::Settled { step, host, outcome, .. } => self.line(&format!("{host:>12}  {step}  {outcome}")),
+            ExecEvent::Paused { reason, .. } => self.line(&format!("paused: {reason}")),
+            ExecEvent::RunFinished { run, status, done, skipped, failed } => {
+                if let Some(b) = &self.bars {
+                    b.overall.finish_and_clear();
+                    for bar in b.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values() {
+                        bar.finish_and_clear();
+                    }
+                }
+                self.line(&format!("run {run} {}: {done} done, {skipped} skipped, {failed} failed", format!("{status:?}").to_lowercase()));
+            }
+        }
+    }
+}
