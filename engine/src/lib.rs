@@ -16,10 +16,10 @@
 
 pub mod catalog;
 pub mod cli;
-pub mod exec;
+//TMP pub mod exec;
 pub mod model;
 pub mod plan;
-pub mod report;
+//TMP pub mod report;
 pub mod schema;
 pub mod source;
 pub mod store;

@@ -91,7 +91,7 @@ impl Catalog {
     pub fn source(&self, name: &str, base: Option<&Path>) -> Result<Arc<SourceFile>, Diagnostic> {
         if looks_like_path(name) {
             let path = base.map_or_else(|| PathBuf::from(name), |b| b.join(name));
-            return read(&path);
+            return read(&normalize(&path));
         }
         let (entries, _) = self.list();
         match entries.iter().find(|e| e.name == name) {
@@ -166,6 +166,25 @@ fn looks_like_path(name: &str) -> bool {
         .and_then(|x| x.to_str())
         .unwrap_or("");
     name.contains('/') || ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml")
+}
+
+/// `a/./b/../c` -> `a/c`, so that one file always has one name (include cycles through
+/// `../` are then seen as cycles).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {

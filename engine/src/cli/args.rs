@@ -14,7 +14,13 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Where runs are recorded.
-    #[arg(long, global = true, value_name = "DIR", env = "QUORATE_STATE", default_value = ".quorate")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "QUORATE_STATE",
+        default_value = ".quorate"
+    )]
     pub state: PathBuf,
     /// More log output (-v info, -vv debug); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -4,7 +4,8 @@ use super::args::ValidateArgs;
 use super::exit::{BAD_INPUT, DONE};
 use super::inputs::read_source;
 use super::report;
-use crate::plan::{check_runbook, parse_inventory, parse_runbook, sniff_kind};
+use crate::model::load;
+use crate::plan::{check_runbook, kind_of, parse_inventory, parse_runbook};
 use crate::schema::SchemaKind;
 use crate::source::Diagnostic;
 
@@ -17,20 +18,7 @@ pub fn run(args: &ValidateArgs) -> Result<u8, Vec<Diagnostic>> {
     for path in &args.files {
         let problems = match read_source(path) {
             Err(e) => e,
-            Ok(source) => match sniff_kind(&source.text) {
-                Some(SchemaKind::Inventory) => parse_inventory(source).err().unwrap_or_default(),
-                Some(SchemaKind::Runbook) => match parse_runbook(source) {
-                    Ok(rb) => check_runbook(&rb),
-                    Err(e) => e,
-                },
-                None => vec![Diagnostic::in_file(
-                    &source.name,
-                    "neither a runbook nor an inventory",
-                )
-                .with_hint(
-                    "a runbook starts with `runbook: NAME`; an inventory has `name:` and `hosts:`",
-                )],
-            },
+            Ok(source) => check_file(source),
         };
         if problems.is_empty() {
             println!("ok: {}", path.display());
@@ -42,5 +30,31 @@ pub fn run(args: &ValidateArgs) -> Result<u8, Vec<Diagnostic>> {
     } else {
         report(&all);
         Ok(BAD_INPUT)
+    }
+}
+
+/// Schema and meaning of one file, whichever kind it is.
+fn check_file(source: std::sync::Arc<crate::source::SourceFile>) -> Vec<Diagnostic> {
+    let doc = match load(std::sync::Arc::clone(&source)) {
+        Ok(doc) => doc,
+        Err(e) => return e,
+    };
+    match kind_of(&doc.value) {
+        Some(SchemaKind::Inventory) => parse_inventory(source).err().unwrap_or_default(),
+        Some(SchemaKind::Runbook) => match parse_runbook(source) {
+            Ok(rb) => check_runbook(&rb),
+            Err(e) => e,
+        },
+        None => {
+            let found = match &doc.value {
+                serde_json::Value::Object(_) => "a mapping without `runbook:` or `hosts:`",
+                serde_json::Value::Array(_) => "a list",
+                serde_json::Value::Null => "an empty document",
+                _ => "a single value",
+            };
+            vec![doc
+                .error_at("", format!("neither a runbook nor an inventory: found {found}"))
+                .with_hint("a runbook is a mapping that starts with `runbook: NAME`; an inventory has `name:` and `hosts:`")]
+        }
     }
 }

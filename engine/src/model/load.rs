@@ -13,6 +13,16 @@ use serde_json::{Map, Number, Value};
 
 use crate::source::{pointer_push, Diagnostic, Pos, SourceFile};
 
+/// Why the position pass stopped early.
+enum Stop {
+    Syntax(Diagnostic),
+    /// Too deep to be worth a second parser's opinion (which would take long).
+    TooDeep(Diagnostic),
+}
+
+/// Deeper nesting is refused at once: no runbook needs it, and parsers slow down on it.
+const MAX_DEPTH: usize = 64;
+
 /// Where a node sits in the source: its value, and its key when it is a mapping value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NodePos {
@@ -90,7 +100,8 @@ pub fn load(source: Arc<SourceFile>) -> Result<Document, Vec<Diagnostic>> {
     // error, without the first definition's position.
     let (index, mut diagnostics) = match index_positions(&source) {
         Ok((index, diagnostics)) => (index, diagnostics),
-        Err(scan_error) => {
+        Err(Stop::TooDeep(d)) => return Err(vec![d]),
+        Err(Stop::Syntax(scan_error)) => {
             // Prefer serde_yaml's wording for syntax errors when it agrees there is one.
             return Err(
                 match serde_yaml::from_str::<serde_yaml::Value>(&source.text) {
@@ -163,7 +174,7 @@ enum Frame {
 
 /// Walks the event stream once, recording the position of every node under its pointer.
 #[expect(clippy::too_many_lines, reason = "one match over the event kinds")]
-fn index_positions(source: &SourceFile) -> Result<(PointerIndex, Vec<Diagnostic>), Diagnostic> {
+fn index_positions(source: &SourceFile) -> Result<(PointerIndex, Vec<Diagnostic>), Stop> {
     let mut index = PointerIndex::default();
     let mut diagnostics = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -173,12 +184,12 @@ fn index_positions(source: &SourceFile) -> Result<(PointerIndex, Vec<Diagnostic>
             Ok(e) => e,
             Err(e) => {
                 let m = e.marker();
-                return Err(Diagnostic::at(
+                return Err(Stop::Syntax(Diagnostic::at(
                     source,
                     Pos::new(m.line(), m.col() + 1),
                     1,
                     format!("invalid YAML: {}", e.info()),
-                ));
+                )));
             }
         };
         match event {
@@ -238,6 +249,13 @@ fn index_positions(source: &SourceFile) -> Result<(PointerIndex, Vec<Diagnostic>
                 record_value(&mut stack, &mut index, node);
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if stack.len() >= MAX_DEPTH {
+                    let (pos, width) = pos_of(span);
+                    return Err(Stop::TooDeep(
+                        Diagnostic::at(source, pos, width, format!("nesting deeper than {MAX_DEPTH} levels"))
+                            .with_hint("runbooks and inventories need only a few levels; check for unclosed brackets"),
+                    ));
+                }
                 let node = pos_of(span);
                 if let Some(Frame::Map {
                     pending_key: None, ..

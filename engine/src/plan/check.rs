@@ -3,11 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::compile::option_errors;
+use super::fields::pos_in_field;
 use super::order::order_list;
 use super::LoadedRunbook;
 use crate::model::raw::RawStep;
 use crate::model::Document;
-use crate::source::Diagnostic;
+use crate::source::{did_you_mean, Diagnostic};
 use crate::template::CompiledTemplate;
 
 const ROOTS: [&str; 8] = [
@@ -59,6 +61,7 @@ fn collect<'r>(
     }
 }
 
+#[expect(clippy::too_many_lines, reason = "one pass over each step's fields")]
 fn check_list(
     steps: &[RawStep],
     pointer: &str,
@@ -66,11 +69,41 @@ fn check_list(
     ids: &HashSet<&str>,
     errors: &mut Vec<Diagnostic>,
 ) {
-    if let Err(e) = order_list(steps, pointer, &rb.doc, &HashMap::new()) {
+    let mut elsewhere = HashMap::new();
+    for step in steps {
+        if let Some(r) = &step.rolling {
+            for inner in r.steps.iter().chain(&r.on_failure) {
+                elsewhere.insert(
+                    inner.id.clone(),
+                    format!("inside rolling block `{}`", step.id),
+                );
+            }
+        }
+    }
+    if let Err(e) = order_list(steps, pointer, &rb.doc, &elsewhere) {
         errors.extend(e);
     }
     for (i, s) in steps.iter().enumerate() {
         let p = format!("{pointer}/{i}");
+        errors.extend(option_errors(s, &p, &rb.doc));
+        if let Some(e) = &s.expect {
+            for (key, re) in [("stdout", &e.stdout), ("stderr", &e.stderr)] {
+                if let Some(Err(err)) = re.as_ref().map(|re| regex::Regex::new(re)) {
+                    let first = err
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned();
+                    errors.push(
+                        rb.doc
+                            .error_at(&format!("{p}/expect/{key}"), format!("`expect.{key}` is not a valid regular expression: {first}"))
+                            .with_hint("regular expressions follow Rust's regex syntax; escape special characters with \\"),
+                    );
+                }
+            }
+        }
         for (field, text) in template_fields(s) {
             let fp = format!("{p}/{field}");
             match CompiledTemplate::parse(text) {
@@ -80,6 +113,12 @@ fn check_list(
                 )),
                 Ok(t) => {
                     for v in t.variables() {
+                        let (pos, width) =
+                            pos_in_field(&rb.doc, &fp, v.line, v.col, v.dotted().chars().count());
+                        let at = |message: String| {
+                            Diagnostic::at(&rb.doc.source, pos, width, message)
+                                .with_pointer(fp.clone())
+                        };
                         let root = v.path.first().map_or("", String::as_str);
                         if !ROOTS.contains(&root) {
                             errors.push(
@@ -98,6 +137,12 @@ fn check_list(
                             && v.path.len() > 1
                             && !rb.raw.params.contains_key(&v.path[1])
                         {
+                            let names: Vec<&str> =
+                                rb.raw.params.keys().map(String::as_str).collect();
+                            let hint = did_you_mean(&v.path[1], &names).map_or_else(
+                                || "declare it under `params:`".to_owned(),
+                                |n| format!("did you mean `params.{n}`?"),
+                            );
                             errors.push(
                                 rb.doc
                                     .error_at(
@@ -108,19 +153,32 @@ fn check_list(
                                             s.id
                                         ),
                                     )
-                                    .with_hint("declare it under `params:`"),
+                                    .with_hint(hint),
+                            );
+                        } else if root == "params"
+                            && v.path.len() > 1
+                            && rb.raw.params.get(&v.path[1]).is_some_and(|p| p.secret)
+                        {
+                            errors.push(
+                                at(format!("secret parameter `{}` used where it would be printed, in `{field}` of step `{}`", v.path[1], s.id))
+                                    .with_hint("secrets may reach commands only through `env:`"),
                             );
                         } else if root == "steps"
                             && v.path.len() > 1
                             && !ids.contains(v.path[1].as_str())
                         {
-                            errors.push(rb.doc.error_at(
+                            let known: Vec<&str> = ids.iter().copied().collect();
+                            let d = rb.doc.error_at(
                                 &fp,
                                 format!(
                                     "unknown step `{}` in `{field}` of step `{}`",
                                     v.path[1], s.id
                                 ),
-                            ));
+                            );
+                            errors.push(match did_you_mean(&v.path[1], &known) {
+                                Some(n) => d.with_hint(format!("did you mean `steps.{n}`?")),
+                                None => d.with_hint("steps are named by their `id`"),
+                            });
                         }
                     }
                 }

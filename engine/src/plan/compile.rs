@@ -13,10 +13,13 @@ use super::order::order_list;
 use super::params::{resolve, ParamInput, Secrets};
 use super::targets::{self, Targets};
 use super::types::{
-    Action, BatchRef, Connection, Expect, Guards, HostAddress, Node, NodeKind, Plan, PlanParam, PlanStep, Retries, Rolling,
-    Scope, Task, Text, PLAN_FORMAT,
+    Action, BatchRef, Connection, Expect, Guards, HostAddress, Node, NodeKind, Plan, PlanParam,
+    PlanStep, Retries, Rolling, Scope, Task, Text, PLAN_FORMAT,
 };
-use crate::model::raw::{HostKeyPolicy, Transport, ActionKind, RawExit, RawRetries, RawRunbook, RawStep, RawTarget, RawWhen};
+use crate::model::raw::{
+    ActionKind, HostKeyPolicy, RawExit, RawRetries, RawRunbook, RawStep, RawTarget, RawWhen,
+    Transport,
+};
 use crate::model::{Document, Duration, Inventory};
 use crate::source::{Diagnostic, SourceFile};
 use crate::template::Renderer;
@@ -72,6 +75,7 @@ pub fn compile(
     });
     c.scope_params
         .push(Value::Object(c.scopes[0].params.clone()));
+    c.scope_captures.push(captured_steps(&runbook.raw.steps));
     c.include_stack.push(runbook.doc.source.name.clone());
     let scope_ids = c.collect_ids(&runbook.raw.steps, "/steps", &runbook.doc);
     let default_on = runbook.raw.on.as_ref().map(|t| DefaultOn {
@@ -157,6 +161,8 @@ pub(super) struct Compiler<'a> {
     pub(super) rollings: Vec<Rolling>,
     pub(super) scopes: Vec<Scope>,
     pub(super) scope_params: Vec<Value>,
+    /// Per scope, the steps whose output is captured (readable as `steps.ID.stdout`).
+    pub(super) scope_captures: Vec<HashSet<String>>,
     pub(super) secrets: Secrets,
     pub(super) include_stack: Vec<String>,
     pub(super) var_names: HashSet<String>,
@@ -236,6 +242,7 @@ impl<'a> Compiler<'a> {
             rollings: Vec::new(),
             scopes: Vec::new(),
             scope_params: Vec::new(),
+            scope_captures: Vec::new(),
             secrets: Secrets::default(),
             include_stack: Vec::new(),
             var_names,
@@ -292,7 +299,12 @@ impl<'a> Compiler<'a> {
                     local: h.transport == Transport::Local,
                 })
                 .collect(),
-            ssh_config: self.inv.ssh.config.as_ref().map(|c| ssh_config_path(&self.inv.doc.source.name, c)),
+            ssh_config: self
+                .inv
+                .ssh
+                .config
+                .as_ref()
+                .map(|c| ssh_config_path(&self.inv.doc.source.name, c)),
             accept_new_host_keys: self.inv.ssh.host_keys == HostKeyPolicy::AcceptNew,
         };
         let plan = Plan {
@@ -431,40 +443,9 @@ impl<'a> Compiler<'a> {
     }
 
     pub(super) fn check_options(&mut self, step: &RawStep, pointer: &str, doc: &Document) -> bool {
-        let action = step.action();
-        let allowed = allowed_options(action);
-        let mut ok = true;
-        for option in step.options_set() {
-            if !allowed.contains(&option) {
-                ok = false;
-                let applies: Vec<&str> = [
-                    ActionKind::Run,
-                    ActionKind::Copy,
-                    ActionKind::Wait,
-                    ActionKind::Sleep,
-                    ActionKind::Include,
-                ]
-                .iter()
-                .filter(|a| allowed_options(**a).contains(&option))
-                .map(|a| a.key())
-                .collect();
-                let hint = if applies.is_empty() {
-                    "remove it".to_owned()
-                } else {
-                    format!(
-                        "remove it; `{option}` applies to {} steps",
-                        applies.join(", ")
-                    )
-                };
-                self.errors.push(
-                    doc.error_at_key(
-                        &format!("{pointer}/{option}"),
-                        format!("`{option}` does not apply to a `{}` step", action.key()),
-                    )
-                    .with_hint(hint),
-                );
-            }
-        }
+        let errors = option_errors(step, pointer, doc);
+        let ok = errors.is_empty();
+        self.errors.extend(errors);
         ok
     }
 
@@ -484,6 +465,7 @@ impl<'a> Compiler<'a> {
             scope_ids,
             ancestors,
             on_host,
+            captures: &self.scope_captures[scope],
         }
     }
 
@@ -854,9 +836,80 @@ impl<'a> Compiler<'a> {
 
 /// The inventory's `ssh.config`, relative to the inventory file, as an absolute path.
 fn ssh_config_path(inventory_file: &str, config: &str) -> String {
-    let base = std::path::Path::new(inventory_file).parent().unwrap_or_else(|| std::path::Path::new("."));
+    let base = std::path::Path::new(inventory_file)
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
     let joined = base.join(config);
-    std::path::absolute(&joined).unwrap_or(joined).display().to_string()
+    std::path::absolute(&joined)
+        .unwrap_or(joined)
+        .display()
+        .to_string()
+}
+
+/// Options a step sets that its action does not take.
+pub(super) fn option_errors(step: &RawStep, pointer: &str, doc: &Document) -> Vec<Diagnostic> {
+    let action = step.action();
+    let allowed = allowed_options(action);
+    let all = [
+        ActionKind::Run,
+        ActionKind::Copy,
+        ActionKind::Fetch,
+        ActionKind::Wait,
+        ActionKind::Approve,
+        ActionKind::Sleep,
+        ActionKind::Include,
+        ActionKind::Rolling,
+    ];
+    let mut errors = Vec::new();
+    for option in step.options_set() {
+        if allowed.contains(&option) {
+            continue;
+        }
+        let applies: Vec<&str> = all
+            .iter()
+            .filter(|a| allowed_options(**a).contains(&option))
+            .map(|a| a.key())
+            .collect();
+        let hint = if applies.is_empty() {
+            "remove it".to_owned()
+        } else {
+            format!(
+                "remove it; `{option}` applies to {} steps",
+                applies.join(", ")
+            )
+        };
+        let article = if matches!(action, ActionKind::Approve | ActionKind::Include) {
+            "an"
+        } else {
+            "a"
+        };
+        errors.push(
+            doc.error_at_key(
+                &format!("{pointer}/{option}"),
+                format!(
+                    "`{option}` does not apply to {article} `{}` step",
+                    action.key()
+                ),
+            )
+            .with_hint(hint),
+        );
+    }
+    errors
+}
+
+/// Ids of the steps (rolling blocks included) that set `capture: true`.
+pub(super) fn captured_steps(steps: &[RawStep]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for s in steps {
+        if s.capture == Some(true) {
+            out.insert(s.id.clone());
+        }
+        if let Some(r) = &s.rolling {
+            out.extend(captured_steps(&r.steps));
+            out.extend(captured_steps(&r.on_failure));
+        }
+    }
+    out
 }
 
 /// `when` results that mean "skip": empty, `false`, `0`, `no` (any case, trimmed).

@@ -35,6 +35,8 @@ pub struct StaticInfo<'a> {
     /// Steps (of the scope) this step needs, directly or not.
     pub ancestors: &'a BTreeSet<String>,
     pub on_host: bool,
+    /// Steps of the scope with `capture: true`: only their output can be read.
+    pub captures: &'a HashSet<String>,
 }
 
 /// A parsed, checked template field.
@@ -125,10 +127,13 @@ impl Field {
                 Ok(Use::Deferred) => field.deferred = true,
                 Ok(Use::Root(root)) => field.roots.mark(root),
                 Err((message, hint)) => {
-                    let d = at(format!(
-                        "{message} in `{}` of step `{}`",
-                        field.name, info.step
-                    ));
+                    let d = at(if message.contains("step `") {
+                        message
+                    } else if info.step.contains('.') {
+                        format!("{message} in `{}`", info.step)
+                    } else {
+                        format!("{message} in `{}` of step `{}`", field.name, info.step)
+                    });
                     errors.push(match hint {
                         Some(h) => d.with_hint(h),
                         None => d,
@@ -246,12 +251,17 @@ fn check_path<'p>(
                 )));
             };
             if value.as_str().is_some_and(|s| s.starts_with('\u{1}')) && kind != FieldKind::Env {
-                return Err((
-                    format!("secret parameter `{name}` used where it would be printed"),
-                    Some(format!(
+                let hint = if kind == FieldKind::Command {
+                    format!(
                         "pass it through `env:` (e.g. env: {{ {upper}: \"{{{{params.{name}}}}}\" }}) and use \"${upper}\"",
                         upper = name.to_ascii_uppercase()
-                    )),
+                    )
+                } else {
+                    "secrets may reach commands only through `env:`; never messages, paths or conditions".to_owned()
+                };
+                return Err((
+                    format!("secret parameter `{name}` used where it would be printed"),
+                    Some(hint),
                 ));
             }
             if path.len() > 2 && resolve(value, &path[2..]).is_none() {
@@ -365,6 +375,31 @@ fn check_path<'p>(
                     )),
                 ));
             }
+            let reads_stdout = path.get(2).map(String::as_str) == Some("stdout")
+                || path.get(4).map(String::as_str) == Some("stdout");
+            if reads_stdout && !info.captures.contains(id) {
+                return Err((
+                    format!(
+                        "step `{}` reads the output of `{id}`, which does not capture it",
+                        info.step
+                    ),
+                    Some(format!("add `capture: true` to step `{id}`")),
+                ));
+            }
+            if let (Some("hosts"), Some(host)) = (path.get(2).map(String::as_str), path.get(3)) {
+                if !info.inv.hosts.contains_key(host) {
+                    let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
+                    return Err((
+                        format!("unknown host `{host}` in `steps.{id}.hosts`"),
+                        Some(suggest(
+                            host,
+                            &names,
+                            "hosts",
+                            "name a host of the inventory",
+                        )),
+                    ));
+                }
+            }
             match path.get(2).map(String::as_str) {
                 None | Some("stdout" | "exit") => Ok(Use::Deferred),
                 Some("hosts") => match path.get(4).map(String::as_str) {
@@ -451,7 +486,7 @@ fn template_error(
 
 /// Maps a position inside a template to the file: the template starts at the field's
 /// value (after its opening quote), or on the next line for a block scalar (`|`, `>`).
-fn pos_in_field(
+pub(super) fn pos_in_field(
     doc: &Document,
     pointer: &str,
     line: usize,

@@ -167,6 +167,8 @@ impl Compiler<'_> {
         });
         self.scope_params
             .push(Value::Object(self.scopes[scope].params.clone()));
+        self.scope_captures
+            .push(super::compile::captured_steps(&loaded.raw.steps));
         let inner_ids = self.collect_ids(&loaded.raw.steps, "/steps", &loaded.doc);
         // An `on` inherited from the include step points into the including file.
         let default_on = step
@@ -182,6 +184,15 @@ impl Compiler<'_> {
                     target: t.clone(),
                     pointer: "/on".to_owned(),
                     doc: Arc::clone(&loaded.doc),
+                })
+            })
+            // Last, the including runbook's default: an included procedure runs where
+            // the including one does unless it says otherwise.
+            .or_else(|| {
+                cx.default_on.map(|d| DefaultOn {
+                    target: d.target.clone(),
+                    pointer: d.pointer.clone(),
+                    doc: Arc::clone(&d.doc),
                 })
             });
         self.steps.push(PlanStep {

@@ -15,6 +15,29 @@ fn typed<T: DeserializeOwned>(
     source: Arc<SourceFile>,
 ) -> Result<(T, Arc<Document>), Vec<Diagnostic>> {
     let doc = load(source)?;
+    if let Some(actual) = kind_of(&doc.value) {
+        if actual != kind {
+            let (is, wanted) = (actual.noun(), kind.noun());
+            let hint = match kind {
+                SchemaKind::Inventory => {
+                    "give the inventory with -i, and the runbook as the first argument"
+                }
+                SchemaKind::Runbook => {
+                    "give the runbook as the first argument, and the inventory with -i"
+                }
+            };
+            return Err(vec![doc
+                .error_at(
+                    "",
+                    format!(
+                        "this file is {} {is}, not {} {wanted}",
+                        article(is),
+                        article(wanted)
+                    ),
+                )
+                .with_hint(hint)]);
+        }
+    }
     let violations = validate(kind, &doc);
     if !violations.is_empty() {
         return Err(violations);
@@ -39,15 +62,23 @@ pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, Vec<Diagnos
     Inventory::from_raw(raw, doc)
 }
 
-/// Which kind of file a document is, by its top-level key.
-pub fn sniff_kind(text: &str) -> Option<SchemaKind> {
-    for line in text.lines() {
-        if line.starts_with("runbook:") {
-            return Some(SchemaKind::Runbook);
-        }
-        if line.starts_with("hosts:") || line.starts_with("cluster:") {
-            return Some(SchemaKind::Inventory);
-        }
+/// Which kind of file a document is, by its top-level keys.
+pub fn kind_of(value: &serde_json::Value) -> Option<SchemaKind> {
+    let map = value.as_object()?;
+    if map.contains_key("runbook") || map.contains_key("steps") {
+        Some(SchemaKind::Runbook)
+    } else if map.contains_key("hosts") || map.contains_key("cluster") || map.contains_key("groups")
+    {
+        Some(SchemaKind::Inventory)
+    } else {
+        None
     }
-    None
+}
+
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }

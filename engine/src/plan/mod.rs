@@ -17,7 +17,7 @@ mod types;
 
 pub use check::check_runbook;
 pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
-pub use input::{parse_inventory, parse_runbook, sniff_kind};
+pub use input::{kind_of, parse_inventory, parse_runbook};
 pub use params::{ParamInput, ParamOrigin, Secrets};
 pub use types::*;
 

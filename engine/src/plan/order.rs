@@ -86,14 +86,24 @@ pub fn order_list(
         members.sort_unstable();
         let cycle = walk_cycle(members[0], &members, &deps);
         let names: Vec<&str> = cycle.iter().map(|&i| steps[i].id.as_str()).collect();
-        let first = members[0];
-        let pointer = if steps[first].needs.is_some() {
-            format!("{list_pointer}/{first}/needs")
+        let (first, next) = (cycle[0], cycle[1]);
+        // Point at the `needs` entry that closes the cycle, or at the id when the need
+        // is the implicit "the step before".
+        let pointer = match steps[first]
+            .needs
+            .as_ref()
+            .and_then(|n| n.iter().position(|x| *x == steps[next].id))
+        {
+            Some(j) => format!("{list_pointer}/{first}/needs/{j}"),
+            None => format!("{list_pointer}/{first}/id"),
+        };
+        let message = if cycle.len() == 2 && first == next {
+            format!("step `{}` needs itself", steps[first].id)
         } else {
-            format!("{list_pointer}/{first}/id")
+            format!("dependency cycle: {}", names.join(" -> "))
         };
         errors.push(
-            doc.error_at(&pointer, format!("dependency cycle: {}", names.join(" -> ")))
+            doc.error_at(&pointer, message)
                 .with_note("`a -> b` means step a needs step b (a step without `needs` needs the one before it)")
                 .with_hint("remove one of these needs"),
         );

@@ -398,6 +398,7 @@ impl Compiler<'_> {
             scope_ids: &ids,
             ancestors: &anc,
             on_host: true,
+            captures: &ids,
         };
         let field = match Field::prepare(
             &source,

@@ -117,14 +117,24 @@ impl Diagnostic {
             (Some(file), Some(pos)) => {
                 let _ = writeln!(out, "{pad}--> {file}:{pos}");
                 if let Some(text) = &self.line_text {
+                    let (shown, col) = excerpt(text.trim_end(), pos.col);
                     let _ = writeln!(out, "{pad} |");
-                    let _ = writeln!(out, "{} | {}", pos.line, text.trim_end());
-                    let indent: String = text
+                    let _ = writeln!(out, "{} | {shown}", pos.line);
+                    let indent: String = shown
                         .chars()
-                        .take(pos.col.saturating_sub(1))
+                        .take(col.saturating_sub(1))
                         .map(|c| if c == '\t' { '\t' } else { ' ' })
                         .collect();
-                    let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(self.width.max(1)));
+                    let room = shown
+                        .chars()
+                        .count()
+                        .saturating_sub(col.saturating_sub(1))
+                        .max(1);
+                    let _ = writeln!(
+                        out,
+                        "{pad} | {indent}{}",
+                        "^".repeat(self.width.clamp(1, room))
+                    );
                 }
             }
             (Some(file), None) => {
@@ -143,6 +153,24 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Longest source line shown whole; longer ones are cut around the column.
+const MAX_EXCERPT: usize = 160;
+
+/// The part of a long line around `col`, and `col` within that part.
+fn excerpt(line: &str, col: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= MAX_EXCERPT {
+        return (line.to_owned(), col);
+    }
+    let start = col
+        .saturating_sub(MAX_EXCERPT / 2)
+        .min(len.saturating_sub(MAX_EXCERPT));
+    let body: String = line.chars().skip(start).take(MAX_EXCERPT).collect();
+    let head = if start > 0 { "..." } else { "" };
+    let tail = if start + MAX_EXCERPT < len { "..." } else { "" };
+    (format!("{head}{body}{tail}"), col - start + head.len())
 }
 
 /// Renders several diagnostics separated by blank lines, with a closing count.

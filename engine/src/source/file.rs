@@ -32,9 +32,14 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
+        let mut text = text.into();
+        // Editors on some systems start UTF-8 files with a byte-order mark; it is not content.
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         Arc::new(Self {
             name: name.into(),
-            text: text.into(),
+            text,
         })
     }
 
