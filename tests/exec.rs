@@ -1,1 +1,395 @@
+//! Running plans on real hosts: real `sshd` processes on 127.0.0.x, a real sled store,
+//! the `quorate` binary as operators run it. Every test checks what a user cares about:
+//! files on the hosts, task states in the store, exit codes.
 
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::sshd::SshCluster;
+use support::{Output, Quorate};
+
+/// A cluster of fake hosts plus a controller directory (state, runbook, inventory).
+struct Lab {
+    cluster: SshCluster,
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn new(hosts: usize, inventory_extra: &str) -> Self {
+        let cluster = SshCluster::start(hosts);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("inventory.yaml"), cluster.inventory_yaml(inventory_extra)).unwrap();
+        for h in &cluster.hosts {
+            std::fs::create_dir_all(h.home.join("node")).unwrap();
+        }
+        Self { cluster, dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn runbook(&self, text: &str) -> PathBuf {
+        let p = self.path("runbook.yaml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn node_dir(&self, i: usize) -> PathBuf {
+        self.cluster.hosts[i].home.join("node")
+    }
+
+    fn read(&self, i: usize, file: &str) -> String {
+        std::fs::read_to_string(self.node_dir(i).join(file)).unwrap_or_default()
+    }
+
+    /// `quorate` with this lab's store and a home of its own (the controller's journal).
+    fn quorate(&self) -> Quorate {
+        Quorate::new()
+            .arg("--state")
+            .arg(self.path("state"))
+            .env("HOME", self.dir.path().to_str().unwrap())
+            .env("NO_COLOR", "1")
+    }
+
+    fn run(&self, runbook: &Path, extra: &[&str]) -> Output {
+        self.quorate()
+            .args(["run"])
+            .arg(runbook)
+            .arg("-i")
+            .arg(self.path("inventory.yaml"))
+            .args(["--plain"])
+            .args(extra)
+            .run()
+    }
+
+    fn show(&self, run: &str) -> Value {
+        let out = self.quorate().args(["show", run, "--format", "json"]).run().success();
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// Starts `quorate run` in the background with JSON logs on a pipe.
+    fn spawn_run(&self, runbook: &Path) -> (Child, BufReader<std::process::ChildStderr>) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .current_dir(support::root())
+            .arg("--state")
+            .arg(self.path("state"))
+            .args(["--log-format", "json", "run"])
+            .arg(runbook)
+            .arg("-i")
+            .arg(self.path("inventory.yaml"))
+            .arg("--plain")
+            .env("HOME", self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        (child, err)
+    }
+}
+
+/// The run id in a `quorate run` transcript (`starting run ID: ...`).
+fn run_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("starting run "))
+        .and_then(|l| l.split(':').next())
+        .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
+        .to_owned()
+}
+
+fn task<'v>(show: &'v Value, step: &str, host: &str) -> &'v Value {
+    show["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["step"] == step && t["host"].as_str().unwrap_or("controller") == host)
+        .unwrap_or_else(|| panic!("no task {step}@{host} in {show}"))
+}
+
+const FLOW: &str = r#"
+runbook: flow
+params:
+  out: { schema: { type: string } }
+on: all
+steps:
+  - id: prepare
+    run: echo {{host.name}}-v1 > {{host.vars.node_dir}}/version
+  - id: version
+    run: cat {{host.vars.node_dir}}/version
+    capture: true
+  - id: checkpoints
+    run: printf '10\n20\n30\n'; [ {{host.name}} = node0 ] || echo 40
+    capture: true
+  - id: summary
+    on: controller
+    needs: [version, checkpoints]
+    run: echo newest={{max (common_lines steps.checkpoints)}} node1={{steps.version.hosts.node1.stdout}} > {{params.out}}
+  - id: per-host
+    needs: [version]
+    run: echo "mine={{steps.version.stdout}}" > {{host.vars.node_dir}}/seen
+"#;
+
+fn outputs_flow(hosts: usize) {
+    let lab = Lab::new(hosts, "");
+    let rb = lab.runbook(FLOW);
+    let out_file = lab.path("summary.txt");
+    let out = lab.run(&rb, &["-p", &format!("out={}", out_file.display())]);
+    let stdout = out.success();
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "newest=30 node1=node1-v1\n");
+    for i in 0..hosts {
+        assert_eq!(lab.read(i, "seen"), format!("mine=node{i}-v1\n"));
+    }
+    let show = lab.show(&run_id(&stdout));
+    assert_eq!(show["run"]["status"], "done");
+    assert_eq!(show["tasks"].as_array().unwrap().len(), 4 * hosts + 1);
+    assert!(show["tasks"].as_array().unwrap().iter().all(|t| t["state"] == "done"), "{show}");
+}
+
+#[test]
+fn outputs_and_captures_flow_between_steps_on_4_hosts() {
+    outputs_flow(4);
+}
+
+#[test]
+fn outputs_and_captures_flow_between_steps_on_8_hosts() {
+    outputs_flow(8);
+}
+
+#[test]
+fn guards_skip_retries_recover_and_failures_name_host_step_exit_and_stderr() {
+    let lab = Lab::new(4, "");
+    let rb = lab.runbook(
+        r#"
+runbook: guards
+on: all
+steps:
+  - id: once
+    run: echo x >> {{host.vars.node_dir}}/count && touch {{host.vars.node_dir}}/once.done
+    creates: "{{host.vars.node_dir}}/once.done"
+  - id: flaky
+    run: n=$(cat {{host.vars.node_dir}}/tries 2>/dev/null || echo 0); n=$((n+1)); echo $n > {{host.vars.node_dir}}/tries; [ $n -ge 3 ]
+    retries: { count: 3, delay: 100ms }
+  - id: marked
+    run: echo ran > {{host.vars.node_dir}}/marked
+    unless: test {{host.name}} = node2
+"#,
+    );
+    let first = lab.run(&rb, &[]).success();
+    let second = lab.run(&rb, &[]).success();
+    for i in 0..4 {
+        assert_eq!(lab.read(i, "count"), "x\n", "the guarded effect ran once on node{i}");
+        assert_eq!(lab.read(i, "tries"), "3\n", "flaky failed twice then passed on node{i}");
+    }
+    assert_eq!(lab.read(2, "marked"), "", "`unless` skipped node2");
+    assert_eq!(lab.read(1, "marked"), "ran\n");
+    let show = lab.show(&run_id(&first));
+    assert_eq!(task(&show, "flaky", "node3")["attempts"], 3);
+    assert_eq!(task(&show, "marked", "node2")["state"], "skipped");
+    let show = lab.show(&run_id(&second));
+    assert_eq!(task(&show, "once", "node0")["state"], "skipped");
+    assert_eq!(task(&show, "once", "node0")["reason"].as_str().unwrap(), format!("`creates`: {}/once.done exists", lab.node_dir(0).display()));
+
+    let rb = lab.runbook("runbook: boom\non: node1\nsteps:\n  - id: explode\n    run: echo partial; echo 'disk full' >&2; exit 3\n");
+    let out = lab.run(&rb, &[]);
+    let err = out.failure(1);
+    assert!(err.contains("explode on node1: exit 3 (expected 0): disk full"), "{err}");
+}
+
+#[test]
+fn a_timeout_kills_the_remote_command() {
+    let lab = Lab::new(1, "");
+    let rb = lab.runbook(
+        "runbook: slow\non: node0\nsteps:\n  - id: hang\n    run: sleep 300 & echo $! > {{host.vars.node_dir}}/pid; wait\n    timeout: 2s\n",
+    );
+    let start = Instant::now();
+    let err = lab.run(&rb, &[]).failure(1);
+    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert!(err.contains("hang on node0: timed out after 2s"), "{err}");
+    let pid: u32 = lab.read(0, "pid").trim().parse().unwrap();
+    assert!(!support::sshd::alive(pid), "sleep {pid} still runs on the host after the timeout");
+}
+
+/// The files a run leaves in each host's node directory, for comparing final states.
+fn host_state(lab: &Lab, hosts: usize) -> Vec<Vec<(String, String)>> {
+    (0..hosts)
+        .map(|i| {
+            let mut files: Vec<(String, String)> = std::fs::read_dir(lab.node_dir(i))
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default())
+                })
+                .collect();
+            files.sort();
+            files
+        })
+        .collect()
+}
+
+fn reset_nodes(lab: &Lab, hosts: usize) {
+    for i in 0..hosts {
+        let _ = std::fs::remove_dir_all(lab.node_dir(i));
+        std::fs::create_dir_all(lab.node_dir(i)).unwrap();
+    }
+}
+
+const ROLLING: &str = r#"
+runbook: crashy
+on: all
+steps:
+  - id: roll
+    rolling:
+      batch: 1
+      steps:
+        - id: bump
+          run: echo bump >> {{host.vars.node_dir}}/effects && touch {{host.vars.node_dir}}/bump.done
+          creates: "{{host.vars.node_dir}}/bump.done"
+        - id: write-version
+          run: sleep 0.2 && echo v2 > {{host.vars.node_dir}}/version
+          idempotent: true
+        - id: swap
+          run: echo swap >> {{host.vars.node_dir}}/effects && touch {{host.vars.node_dir}}/swap.done
+          creates: "{{host.vars.node_dir}}/swap.done"
+  - id: final
+    run: cat {{host.vars.node_dir}}/version
+    capture: true
+"#;
+
+/// Reads JSON log lines until `n` task transitions were acknowledged; returns them.
+fn read_transitions(err: &mut BufReader<std::process::ChildStderr>, n: usize) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let mut line = String::new();
+    while seen.len() < n {
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+            if v.get("state").is_some() && v.get("seq").is_some() {
+                seen.push(v);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn killed_at_20_points_and_resumed_the_hosts_end_as_after_an_uninterrupted_run() {
+    let lab = Lab::new(4, "");
+    let rb = lab.runbook(ROLLING);
+    lab.run(&rb, &[]).success();
+    let reference = host_state(&lab, 4);
+    for i in 0..4 {
+        assert_eq!(lab.read(i, "effects"), "bump\nswap\n");
+    }
+    // 4 hosts x 4 tasks, each running then done (or skipped): 32 transitions.
+    for point in 0..20 {
+        reset_nodes(&lab, 4);
+        let kill_after = 1 + point * 31 / 19;
+        let (mut child, mut err) = lab.spawn_run(&rb);
+        let seen = read_transitions(&mut err, kill_after);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let run = seen[0]["run"].as_str().unwrap().to_owned();
+        let out = lab.quorate().args(["resume", &run, "--plain"]).run();
+        assert_eq!(out.code, 0, "resume after kill point {point} ({kill_after} transitions):\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(host_state(&lab, 4), reference, "kill point {point}");
+    }
+}
+
+#[test]
+fn resume_settles_an_interrupted_guardless_task_from_the_host_journal() {
+    let lab = Lab::new(2, "");
+    // `append` has no guard: only the journal can tell whether it ran.
+    let rb = lab.runbook(
+        "runbook: journal\non: node0\nsteps:\n  - id: append\n    run: sleep 2; echo once >> {{host.vars.node_dir}}/log\n  - id: after\n    run: echo after >> {{host.vars.node_dir}}/log\n",
+    );
+    // Still running when the controller dies: resume waits for it, does not run it again.
+    let (mut child, mut err) = lab.spawn_run(&rb);
+    let seen = read_transitions(&mut err, 1);
+    assert_eq!(seen[0]["state"], "running");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = seen[0]["run"].as_str().unwrap().to_owned();
+    let out = lab.quorate().args(["resume", &run, "--plain"]).run().success();
+    assert!(out.contains("was still running: waited for it"), "{out}");
+    assert_eq!(lab.read(0, "log"), "once\nafter\n");
+
+    // Finished while the controller was away: its result is taken, it does not run again.
+    reset_nodes(&lab, 2);
+    let (mut child, mut err) = lab.spawn_run(&rb);
+    let seen = read_transitions(&mut err, 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let run = seen[0]["run"].as_str().unwrap().to_owned();
+    let out = lab.quorate().args(["resume", &run, "--plain"]).run().success();
+    assert!(out.contains("finished while the controller was away"), "{out}");
+    assert_eq!(lab.read(0, "log"), "once\nafter\n");
+}
+
+#[test]
+fn every_acknowledged_transition_survives_sigkill() {
+    let lab = Lab::new(4, "");
+    let rb = lab.runbook(ROLLING);
+    let (mut child, mut err) = lab.spawn_run(&rb);
+    let seen = read_transitions(&mut err, 17);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = seen[0]["run"].as_str().unwrap();
+    let show = lab.show(run);
+    let events = show["events"].as_array().unwrap();
+    for t in &seen {
+        let seq = t["seq"].as_u64().unwrap();
+        let stored = events.iter().find(|e| e["seq"].as_u64() == Some(seq));
+        assert!(stored.is_some(), "acknowledged transition {t} is missing from the store");
+        assert!(stored.unwrap()["message"].as_str().unwrap().starts_with(t["state"].as_str().unwrap()));
+    }
+}
+
+#[test]
+fn a_host_that_goes_away_fails_the_run_by_name_and_resume_completes_after_it_returns() {
+    let mut lab = Lab::new(3, "");
+    let rb = lab.runbook(
+        "runbook: fault\non: all\nsteps:\n  - id: first\n    run: echo 1 >> {{host.vars.node_dir}}/steps\n  - id: second\n    run: echo 2 >> {{host.vars.node_dir}}/steps\n",
+    );
+    lab.cluster.stop(1);
+    let out = lab.run(&rb, &[]);
+    let stdout = out.stdout.clone();
+    let err = out.failure(1);
+    assert!(err.contains("on node1"), "{err}");
+    assert_eq!(lab.read(1, "steps"), "");
+    assert_eq!(lab.read(0, "steps"), "1\n", "node0 did its first step and nothing after the failure");
+    lab.cluster.restart(1);
+    let run = run_id(&stdout);
+    lab.quorate().args(["resume", &run, "--plain"]).run().success();
+    for i in 0..3 {
+        assert_eq!(lab.read(i, "steps"), "1\n2\n", "node{i}");
+    }
+}
+
+#[test]
+fn an_unfinished_run_locks_its_cluster() {
+    let lab = Lab::new(1, "");
+    let rb = lab.runbook("runbook: gated\non: node0\nsteps:\n  - id: ask\n    approve: go?\n  - id: act\n    run: echo acted > {{host.vars.node_dir}}/acted\n");
+    let out = lab.run(&rb, &[]);
+    let stdout = out.stdout.clone();
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    let run = run_id(&stdout);
+    let err = lab.run(&rb, &[]).failure(4);
+    assert!(err.contains(&format!("cluster `sshd-test` is locked by unfinished run {run}")), "{err}");
+    lab.quorate().args(["approve", &run]).run().success();
+    lab.quorate().args(["resume", &run, "--plain"]).run().success();
+    assert_eq!(lab.read(0, "acted"), "acted\n");
+    // Finished: the cluster is free again, and resuming says there is nothing to do.
+    let out = lab.quorate().args(["resume", &run]).run().success();
+    assert!(out.contains("already done"), "{out}");
+    assert_eq!(lab.run(&rb, &[]).code, 3);
+}

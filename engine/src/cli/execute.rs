@@ -1,0 +1,264 @@
+//! `quorate run`, `resume`, `approve` and `abandon`: the commands that change a run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::args::{Cli, ExecArgs, ResumeArgs, RunArgs, RunIdArgs};
+use super::exit::{BAD_INPUT, DONE, FAILED, LOCKED, PAUSED};
+use super::inputs::{compile_from_args, read_source};
+use super::warn;
+use crate::exec::{
+    approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, ExecOptions, Observer, RunOutcome,
+    SettleOptions,
+};
+use crate::model::load;
+use crate::plan::{ParamInput, Plan, Secrets};
+use crate::report::{Fanout, LogObserver, Progress};
+use crate::source::Diagnostic;
+use crate::store::{now_ms, Change, RunStatus, RunStore, SledStore, StoreError};
+use crate::transport::Connections;
+
+fn store_error(e: &StoreError) -> (u8, Vec<Diagnostic>) {
+    let code = match e {
+        StoreError::Busy { .. } | StoreError::Locked { .. } => LOCKED,
+        _ => FAILED,
+    };
+    (code, vec![Diagnostic::error(e.to_string())])
+}
+
+fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
+    SledStore::open(&cli.state).map(Arc::new).map_err(|e| store_error(&e))
+}
+
+/// A short control directory for SSH master sockets (socket paths are limited to ~100 bytes).
+fn control_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("qr-{}", std::process::id()))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the async runtime starts")
+}
+
+/// Counts Ctrl-C presses for the dispatcher.
+fn interrupts() -> watch::Receiver<u32> {
+    let (tx, rx) = watch::channel(0u32);
+    tokio::spawn(async move {
+        let mut n = 0;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            n += 1;
+            if tx.send(n).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn observer(plan: &Plan, exec: &ExecArgs) -> Arc<dyn Observer> {
+    let tasks = plan.tasks().count();
+    Arc::new(Fanout(vec![Arc::new(Progress::new(tasks, exec.plain)), Arc::new(LogObserver)]))
+}
+
+fn options(exec: &ExecArgs) -> ExecOptions {
+    ExecOptions { concurrency: exec.concurrency.max(1), ..ExecOptions::default() }
+}
+
+/// The exit code of a drive, with what to tell the operator.
+fn finish(result: Result<RunOutcome, DriveError>, run_id: &str) -> u8 {
+    match result {
+        Ok(RunOutcome::Done) => DONE,
+        Ok(RunOutcome::Failed(reasons)) => {
+            let mut d = Diagnostic::error(format!("run {run_id} failed"));
+            for r in reasons {
+                d = d.with_note(r);
+            }
+            warn(&[d.with_hint(format!("fix the cause, then `quorate resume {run_id}`"))]);
+            FAILED
+        }
+        Ok(RunOutcome::AwaitingApproval(message)) => {
+            println!("run {run_id} awaits approval: {message}");
+            println!("approve with `quorate approve {run_id}`, then `quorate resume {run_id}`");
+            PAUSED
+        }
+        Ok(RunOutcome::Interrupted) => {
+            println!("run {run_id} interrupted; continue with `quorate resume {run_id}`");
+            PAUSED
+        }
+        Err(DriveError::InDoubt(tasks)) => {
+            let mut d = Diagnostic::error(format!(
+                "{} task(s) were running when the controller stopped, have no guard, and their hosts' journals cannot tell how they ended",
+                tasks.len()
+            ));
+            for t in &tasks {
+                d = d.with_note(format!("{}@{}", t.step, t.host));
+            }
+            warn(&[d.with_hint(format!(
+                "check them by hand, then `quorate resume {run_id} --mark-done STEP@HOST`, or `--rerun-interrupted` to run them again"
+            ))]);
+            FAILED
+        }
+        Err(DriveError::Finished(id, status)) => {
+            println!("run {id} is already {status}; nothing to do");
+            DONE
+        }
+        Err(e @ DriveError::Store(StoreError::Busy { .. } | StoreError::Locked { .. })) => {
+            warn(&[Diagnostic::error(e.to_string())]);
+            LOCKED
+        }
+        Err(e) => {
+            warn(&[Diagnostic::error(e.to_string())]);
+            FAILED
+        }
+    }
+}
+
+pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
+    let compiled = compile_from_args(&args.compile, true)?;
+    warn(&compiled.warnings);
+    let store = match open_store(cli) {
+        Ok(s) => s,
+        Err((code, d)) => {
+            warn(&d);
+            return Ok(code);
+        }
+    };
+    let run_id = match create_run(&*store, &compiled.plan) {
+        Ok(id) => id,
+        Err(e) => {
+            let (code, d) = store_error(&e);
+            warn(&d);
+            return Ok(code);
+        }
+    };
+    let plan = compiled.plan;
+    let observer = observer(&plan, &args.exec);
+    let rt = runtime();
+    let code = rt.block_on(async {
+        let conns = match Connections::new(ssh_settings(&plan), control_dir()) {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                warn(&[Diagnostic::error(e.to_string())]);
+                return BAD_INPUT;
+            }
+        };
+        let drive = Drive {
+            conns: Arc::clone(&conns),
+            secrets: Arc::new(compiled.secrets),
+            observer,
+            options: options(&args.exec),
+            settle: None,
+        };
+        let result = drive_run(Arc::clone(&store), &run_id, drive, interrupts()).await;
+        conns.close().await;
+        finish(result, &run_id)
+    });
+    Ok(code)
+}
+
+/// Secret values for a resumed run: from the environment or a params file, never stored.
+fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets, Vec<Diagnostic>> {
+    let mut secrets = Secrets::default();
+    let mut from_file = Vec::new();
+    if let Some(path) = params_file {
+        let doc = read_source(path).and_then(load)?;
+        from_file = ParamInput::from_file(&Arc::new(doc)).map_err(|d| vec![d])?;
+    }
+    for p in plan.params.iter().filter(|p| p.secret) {
+        let value = from_file
+            .iter()
+            .find(|i| i.name == p.name)
+            .map(|i| i.value.as_str().map_or_else(|| i.value.to_string(), str::to_owned))
+            .or_else(|| std::env::var(ParamInput::env_var(&p.name)).ok());
+        if let Some(v) = value {
+            secrets.insert(p.name.clone(), v);
+        }
+    }
+    Ok(secrets)
+}
+
+pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
+    let store = match open_store(cli) {
+        Ok(s) => s,
+        Err((code, d)) => {
+            warn(&d);
+            return Ok(code);
+        }
+    };
+    let plan_json = store.plan_json(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let Some(plan_json) = plan_json else {
+        return Err(vec![Diagnostic::error(format!("no run {} in {}", args.run, cli.state.display()))
+            .with_hint("`quorate runs` lists the recorded runs")]);
+    };
+    let plan: Plan = serde_json::from_str(&plan_json).map_err(|e| vec![Diagnostic::error(format!("the stored plan cannot be read: {e}"))])?;
+    let secrets = resume_secrets(&plan, args.params_file.as_ref())?;
+    let observer = observer(&plan, &args.exec);
+    let rt = runtime();
+    let code = rt.block_on(async {
+        let conns = match Connections::new(ssh_settings(&plan), control_dir()) {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                warn(&[Diagnostic::error(e.to_string())]);
+                return BAD_INPUT;
+            }
+        };
+        let drive = Drive {
+            conns: Arc::clone(&conns),
+            secrets: Arc::new(secrets),
+            observer,
+            options: options(&args.exec),
+            settle: Some(SettleOptions { rerun_interrupted: args.rerun_interrupted, mark_done: args.mark_done.clone() }),
+        };
+        let result = drive_run(Arc::clone(&store), &args.run, drive, interrupts()).await;
+        conns.close().await;
+        finish(result, &args.run)
+    });
+    Ok(code)
+}
+
+pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
+    let store = match open_store(cli) {
+        Ok(s) => s,
+        Err((code, d)) => {
+            warn(&d);
+            return Ok(code);
+        }
+    };
+    match approve_run(&*store, &args.run) {
+        Ok(steps) if steps.is_empty() => {
+            println!("run {} is not waiting for an approval", args.run);
+            Ok(DONE)
+        }
+        Ok(steps) => {
+            println!("approved {} in run {}; continue with `quorate resume {}`", steps.join(", "), args.run, args.run);
+            Ok(DONE)
+        }
+        Err(e) => Ok(finish(Err(e), &args.run)),
+    }
+}
+
+pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
+    let store = match open_store(cli) {
+        Ok(s) => s,
+        Err((code, d)) => {
+            warn(&d);
+            return Ok(code);
+        }
+    };
+    let Some(mut run) = store.run(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])? else {
+        return Err(vec![Diagnostic::error(format!("no run {} in {}", args.run, cli.state.display()))]);
+    };
+    if run.status.is_finished() {
+        println!("run {} is already {}", args.run, format!("{:?}", run.status).to_lowercase());
+        return Ok(DONE);
+    }
+    run.status = RunStatus::Abandoned;
+    run.updated_ms = now_ms();
+    let cluster = run.cluster.clone();
+    store
+        .commit(&args.run, vec![Change::Run(run), Change::Event { node: None, kind: "abandoned".to_owned(), message: "abandoned by the operator".to_owned() }])
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    println!("run {} abandoned; cluster {cluster} is free", args.run);
+    Ok(DONE)
+}
