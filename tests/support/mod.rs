@@ -89,3 +89,5 @@ impl Output {
         self.stderr
     }
 }
+
+pub mod sshd;

@@ -1,2 +1,21 @@
 //! How commands reach hosts: SSH (one multiplexed master per host) or the local machine,
 //! and the remote task journal that makes interrupted tasks decidable.
+
+mod connections;
+mod control_dir;
+mod error;
+mod host;
+pub mod journal;
+mod local;
+mod pipes;
+mod quote;
+mod ssh;
+mod transfer;
+
+pub use connections::{Connections, MAX_CHANNELS_PER_HOST};
+pub use control_dir::MAX_CONTROL_DIR_LEN;
+pub use error::TransportError;
+pub use host::{HostKeys, HostSpec, SshSettings, TransportKind};
+pub use journal::{probe, remove_run, run_task, wait_task, JournalState, TaskOutcome, TaskSpec};
+pub use pipes::Output;
+pub use transfer::Upload;

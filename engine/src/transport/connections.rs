@@ -1,0 +1,173 @@
+//! The connection pool: one SSH master per host, opened on first use, reused by every
+//! command to that host, and reopened after it breaks.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use openssh::Session;
+use tokio::sync::{Mutex as AsyncMutex, Semaphore};
+
+use super::pipes::Output;
+use super::ssh::RunError;
+use super::{control_dir, local, ssh, HostSpec, SshSettings, TransportError, TransportKind};
+
+/// Channels open at once over one master. sshd allows 10 sessions per connection by
+/// default (`MaxSessions`); staying under it keeps a burst of commands queueing here
+/// instead of failing there.
+pub const MAX_CHANNELS_PER_HOST: usize = 8;
+
+/// Every host's connection, for the duration of a run.
+pub struct Connections {
+    settings: SshSettings,
+    control_dir: PathBuf,
+    /// The generated client config, when the inventory brings its own.
+    client_config: Option<PathBuf>,
+    hosts: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+/// One host's master and its channel budget.
+struct Slot {
+    /// Held while connecting, so concurrent first commands share one new master.
+    master: AsyncMutex<Option<Arc<Session>>>,
+    channels: Semaphore,
+}
+
+impl Connections {
+    /// Prepares the control directory (short path, 0700, stale sockets removed) and the
+    /// client config. Connects to nothing yet.
+    pub fn new(settings: SshSettings, control_dir: PathBuf) -> Result<Self, TransportError> {
+        let control_dir = control_dir::prepare(control_dir)?;
+        let client_config = match &settings.config {
+            Some(inventory) => Some(control_dir::write_client_config(&control_dir, inventory)?),
+            None => None,
+        };
+        Ok(Self {
+            settings,
+            control_dir,
+            client_config,
+            hosts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn control_dir(&self) -> &Path {
+        &self.control_dir
+    }
+
+    /// Runs `sh -c SCRIPT` on `host` with `stdin` piped in, and returns what it printed
+    /// and its exit code. There is no timeout here: callers bound the wait, and tasks
+    /// bound themselves on the host (see the journal).
+    pub async fn run(
+        &self,
+        host: &HostSpec,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<Output, TransportError> {
+        match host.kind {
+            TransportKind::Local => local::run(script, stdin).await,
+            TransportKind::Ssh => self.run_ssh(host, script, stdin).await,
+        }
+    }
+
+    async fn run_ssh(
+        &self,
+        host: &HostSpec,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<Output, TransportError> {
+        let slot = self.slot(host);
+        let _channel = slot
+            .channels
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let session = self.master(host, &slot).await?;
+        match ssh::run(&session, script, stdin).await {
+            Ok(output) => Ok(output),
+            Err(RunError::Lost(message)) => {
+                // The next command gets a fresh master instead of this broken one.
+                Self::forget(&slot, &session).await;
+                Err(TransportError::Lost {
+                    host: host.name.clone(),
+                    message,
+                })
+            }
+            Err(RunError::Io(e)) => Err(e.into()),
+        }
+    }
+
+    fn slot(&self, host: &HostSpec) -> Arc<Slot> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(hosts.entry(host.name.clone()).or_insert_with(|| {
+            Arc::new(Slot {
+                master: AsyncMutex::new(None),
+                channels: Semaphore::new(MAX_CHANNELS_PER_HOST),
+            })
+        }))
+    }
+
+    /// The host's master, checked alive, or a new one. A master can be gone without us
+    /// having seen an error: idle past `ControlPersist`, or its connection dropped between
+    /// commands. The check costs one round trip on the local socket and runs nothing on
+    /// the host, so reconnecting after a failed check is always safe.
+    async fn master(&self, host: &HostSpec, slot: &Slot) -> Result<Arc<Session>, TransportError> {
+        let mut master = slot.master.lock().await;
+        if let Some(session) = master.as_ref() {
+            if session.check().await.is_ok() {
+                return Ok(Arc::clone(session));
+            }
+            tracing::debug!(host = %host.name, "SSH master gone; reconnecting");
+            *master = None;
+        }
+        let session = Arc::new(
+            ssh::connect(
+                host,
+                &self.settings,
+                &self.control_dir,
+                self.client_config.as_deref(),
+            )
+            .await?,
+        );
+        *master = Some(Arc::clone(&session));
+        Ok(session)
+    }
+
+    async fn forget(slot: &Slot, broken: &Arc<Session>) {
+        let mut master = slot.master.lock().await;
+        if master.as_ref().is_some_and(|s| Arc::ptr_eq(s, broken)) {
+            *master = None;
+        }
+    }
+
+    /// Closes every master. Commands still running keep theirs until they finish (the
+    /// master stops accepting new channels and exits after the last one).
+    pub async fn close(&self) {
+        let slots: Vec<Arc<Slot>> = self
+            .hosts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+            .map(|(_, slot)| slot)
+            .collect();
+        for slot in slots {
+            let Some(session) = slot.master.lock().await.take() else {
+                continue;
+            };
+            // Shared means a command is still running: its session handle closes the
+            // master when that command is done (the crate's Drop asks it to stop).
+            if let Ok(session) = Arc::try_unwrap(session) {
+                if let Err(e) = session.close().await {
+                    tracing::debug!(error = %e, "closing an SSH master");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        if let Some(config) = &self.client_config {
+            let _ = std::fs::remove_file(config);
+        }
+    }
+}
