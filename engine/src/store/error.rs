@@ -1,0 +1,44 @@
+//! Errors of the run store.
+
+use std::path::PathBuf;
+
+use super::STORE_FORMAT;
+
+#[derive(thiserror::Error, Debug)]
+pub enum StoreError {
+    /// Another quorate process has the store open.
+    #[error("the store {} is in use by {holder}", dir.display())]
+    Busy { dir: PathBuf, holder: String },
+    /// An unfinished run holds the cluster.
+    #[error(
+        "cluster `{cluster}` is locked by unfinished run {run}: resume it or `quorate abandon` it"
+    )]
+    Locked { cluster: String, run: String },
+    #[error("no run `{0}` in the store")]
+    NoRun(String),
+    /// The store was written by a newer quorate: left untouched.
+    #[error(
+        "the store has format {found}, newer than the format {STORE_FORMAT} this quorate \
+         understands: it was written by a newer quorate; use that one, or another state directory"
+    )]
+    Format { found: u64 },
+    #[error("store i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("store database error: {0}")]
+    Db(String),
+    #[error("the store is damaged: {0}")]
+    Corrupt(String),
+    /// The caller asked for something the store refuses to record (a bug in the caller).
+    #[error("refused by the store: {0}")]
+    Invalid(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        match error {
+            sled::Error::Io(io) => Self::Io(io),
+            sled::Error::Corruption { .. } => Self::Corrupt(error.to_string()),
+            other => Self::Db(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The store interface the executor and the command line use; sled stays behind it.
+
+use super::{Change, Event, RunRecord, StoreError, TaskRecord};
+
+/// The durable record of runs. Every method that writes returns only once the write is
+/// durable (flushed), so a caller may act on it: a task may start once `running` is recorded.
+pub trait RunStore {
+    /// Records a new run with its frozen plan (JSON text) and its task records, and takes the
+    /// cluster lock (unless the run is already finished), in one transaction, then flushes.
+    /// Refuses an id that is taken, and a cluster held by another unfinished run (`Locked`).
+    fn create_run(
+        &self,
+        run: &RunRecord,
+        plan_json: &str,
+        tasks: &[TaskRecord],
+    ) -> Result<(), StoreError>;
+
+    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError>;
+
+    fn plan_json(&self, id: &str) -> Result<Option<String>, StoreError>;
+
+    /// All runs, newest first.
+    fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// The run's task records, ordered by node; `NoRun` for an unknown run.
+    fn tasks(&self, id: &str) -> Result<Vec<TaskRecord>, StoreError>;
+
+    /// The run's event log, ordered by seq; `NoRun` for an unknown run.
+    fn events(&self, id: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// Group commit: applies all `changes` of run `id` in one transaction (task records, the
+    /// run record, events with the next sequence numbers), then flushes once; durable when it
+    /// returns Ok. Returns the seqs given to the events, in order.
+    ///
+    /// A run record with a finished status (done, abandoned) releases the cluster lock in the
+    /// same transaction; failed, paused and running keep it (and take it back, if a finished
+    /// run is reopened and the cluster is free).
+    fn commit(&self, id: &str, changes: Vec<Change>) -> Result<Vec<u64>, StoreError>;
+
+    /// The run that holds `cluster`, if any.
+    fn lock_holder(&self, cluster: &str) -> Result<Option<String>, StoreError>;
+}
