@@ -5,10 +5,8 @@
 
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::codec::{aborting, decode, encode};
+use super::codec::{aborting, decode, encode, TxResult};
 use super::{RunRecord, StoreError};
-
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 /// Gives `cluster` to run `id`, unless another unfinished run holds it.
 pub(crate) fn take(

@@ -18,9 +18,10 @@ pub(crate) fn decode<T: DeserializeOwned>(
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", what())))
 }
 
+/// What a transaction closure returns: a store error aborts the transaction.
+pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
 /// Inside a transaction closure a store error aborts the transaction.
-pub(crate) fn aborting<T>(
-    result: Result<T, StoreError>,
-) -> Result<T, ConflictableTransactionError<StoreError>> {
+pub(crate) fn aborting<T>(result: Result<T, StoreError>) -> TxResult<T> {
     result.map_err(ConflictableTransactionError::Abort)
 }

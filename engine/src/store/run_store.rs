@@ -30,7 +30,9 @@ pub trait RunStore {
 
     /// Group commit: applies all `changes` of run `id` in one transaction (task records, the
     /// run record, events with the next sequence numbers), then flushes once; durable when it
-    /// returns Ok. Returns the seqs given to the events, in order.
+    /// returns Ok. Returns the seqs given to the events, in order. An error means the changes
+    /// are not known to be durable: the caller must not act on them (if the flush failed after
+    /// the transaction, they may still reach the disk later).
     ///
     /// A run record with a finished status (done, abandoned) releases the cluster lock in the
     /// same transaction; failed, paused and running keep it (and take it back, if a finished

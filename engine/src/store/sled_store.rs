@@ -8,7 +8,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Tree;
 
 use super::bounded::bound_output;
-use super::codec::{aborting, decode, encode};
+use super::codec::{aborting, decode, encode, TxResult};
 use super::format::check_format;
 use super::keys::{self, check_name, node_number, numbered, run_prefix};
 use super::lock_file::ProcessLock;
@@ -42,8 +42,6 @@ impl std::fmt::Debug for SledStore {
     }
 }
 
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
 impl SledStore {
     /// Opens (creating if needed) the store in `dir`. Fails with `Busy` if another process has
     /// it open, and with `Format` if a newer quorate wrote it.
@@ -67,8 +65,9 @@ impl SledStore {
         })
     }
 
-    /// Makes every write so far durable. Called after each transaction, never inside one:
-    /// sled's transactions hold a process-wide lock that a flush would wait on.
+    /// Makes every write so far durable. Called after each transaction, never inside its
+    /// closure: the closure may run more than once, and its writes reach sled's log only when
+    /// the transaction commits, after the closure returns.
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
