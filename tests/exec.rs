@@ -23,7 +23,11 @@ impl Lab {
     fn new(hosts: usize, inventory_extra: &str) -> Self {
         let cluster = SshCluster::start(hosts);
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("inventory.yaml"), cluster.inventory_yaml(inventory_extra)).unwrap();
+        std::fs::write(
+            dir.path().join("inventory.yaml"),
+            cluster.inventory_yaml(inventory_extra),
+        )
+        .unwrap();
         for h in &cluster.hosts {
             std::fs::create_dir_all(h.home.join("node")).unwrap();
         }
@@ -69,7 +73,11 @@ impl Lab {
     }
 
     fn show(&self, run: &str) -> Value {
-        let out = self.quorate().args(["show", run, "--format", "json"]).run().success();
+        let out = self
+            .quorate()
+            .args(["show", run, "--format", "json"])
+            .run()
+            .success();
         serde_json::from_str(&out).unwrap()
     }
 
@@ -142,14 +150,24 @@ fn outputs_flow(hosts: usize) {
     let out_file = lab.path("summary.txt");
     let out = lab.run(&rb, &["-p", &format!("out={}", out_file.display())]);
     let stdout = out.success();
-    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "newest=30 node1=node1-v1\n");
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "newest=30 node1=node1-v1\n"
+    );
     for i in 0..hosts {
         assert_eq!(lab.read(i, "seen"), format!("mine=node{i}-v1\n"));
     }
     let show = lab.show(&run_id(&stdout));
     assert_eq!(show["run"]["status"], "done");
     assert_eq!(show["tasks"].as_array().unwrap().len(), 4 * hosts + 1);
-    assert!(show["tasks"].as_array().unwrap().iter().all(|t| t["state"] == "done"), "{show}");
+    assert!(
+        show["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["state"] == "done"),
+        "{show}"
+    );
 }
 
 #[test]
@@ -184,8 +202,16 @@ steps:
     let first = lab.run(&rb, &[]).success();
     let second = lab.run(&rb, &[]).success();
     for i in 0..4 {
-        assert_eq!(lab.read(i, "count"), "x\n", "the guarded effect ran once on node{i}");
-        assert_eq!(lab.read(i, "tries"), "3\n", "flaky failed twice then passed on node{i}");
+        assert_eq!(
+            lab.read(i, "count"),
+            "x\n",
+            "the guarded effect ran once on node{i}"
+        );
+        assert_eq!(
+            lab.read(i, "tries"),
+            "3\n",
+            "flaky failed twice then passed on node{i}"
+        );
     }
     assert_eq!(lab.read(2, "marked"), "", "`unless` skipped node2");
     assert_eq!(lab.read(1, "marked"), "ran\n");
@@ -194,12 +220,18 @@ steps:
     assert_eq!(task(&show, "marked", "node2")["state"], "skipped");
     let show = lab.show(&run_id(&second));
     assert_eq!(task(&show, "once", "node0")["state"], "skipped");
-    assert_eq!(task(&show, "once", "node0")["reason"].as_str().unwrap(), format!("`creates`: {}/once.done exists", lab.node_dir(0).display()));
+    assert_eq!(
+        task(&show, "once", "node0")["reason"].as_str().unwrap(),
+        format!("`creates`: {}/once.done exists", lab.node_dir(0).display())
+    );
 
     let rb = lab.runbook("runbook: boom\non: node1\nsteps:\n  - id: explode\n    run: echo partial; echo 'disk full' >&2; exit 3\n");
     let out = lab.run(&rb, &[]);
     let err = out.failure(1);
-    assert!(err.contains("explode on node1: exit 3 (expected 0): disk full"), "{err}");
+    assert!(
+        err.contains("explode on node1: exit 3 (expected 0): disk full"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -210,10 +242,17 @@ fn a_timeout_kills_the_remote_command() {
     );
     let start = Instant::now();
     let err = lab.run(&rb, &[]).failure(1);
-    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
     assert!(err.contains("hang on node0: timed out after 2s"), "{err}");
     let pid: u32 = lab.read(0, "pid").trim().parse().unwrap();
-    assert!(!support::sshd::alive(pid), "sleep {pid} still runs on the host after the timeout");
+    assert!(
+        !support::sshd::alive(pid),
+        "sleep {pid} still runs on the host after the timeout"
+    );
 }
 
 /// The files a run leaves in each host's node directory, for comparing final states.
@@ -224,7 +263,10 @@ fn host_state(lab: &Lab, hosts: usize) -> Vec<Vec<(String, String)>> {
                 .unwrap()
                 .map(|e| {
                     let e = e.unwrap();
-                    (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default())
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read_to_string(e.path()).unwrap_or_default(),
+                    )
                 })
                 .collect();
             files.sort();
@@ -299,7 +341,11 @@ fn killed_at_20_points_and_resumed_the_hosts_end_as_after_an_uninterrupted_run()
         child.wait().unwrap();
         let run = seen[0]["run"].as_str().unwrap().to_owned();
         let out = lab.quorate().args(["resume", &run, "--plain"]).run();
-        assert_eq!(out.code, 0, "resume after kill point {point} ({kill_after} transitions):\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code, 0,
+            "resume after kill point {point} ({kill_after} transitions):\n{}\n{}",
+            out.stdout, out.stderr
+        );
         assert_eq!(host_state(&lab, 4), reference, "kill point {point}");
     }
 }
@@ -318,7 +364,11 @@ fn resume_settles_an_interrupted_guardless_task_from_the_host_journal() {
     child.kill().unwrap();
     child.wait().unwrap();
     let run = seen[0]["run"].as_str().unwrap().to_owned();
-    let out = lab.quorate().args(["resume", &run, "--plain"]).run().success();
+    let out = lab
+        .quorate()
+        .args(["resume", &run, "--plain"])
+        .run()
+        .success();
     assert!(out.contains("was still running: waited for it"), "{out}");
     assert_eq!(lab.read(0, "log"), "once\nafter\n");
 
@@ -330,8 +380,15 @@ fn resume_settles_an_interrupted_guardless_task_from_the_host_journal() {
     child.wait().unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let run = seen[0]["run"].as_str().unwrap().to_owned();
-    let out = lab.quorate().args(["resume", &run, "--plain"]).run().success();
-    assert!(out.contains("finished while the controller was away"), "{out}");
+    let out = lab
+        .quorate()
+        .args(["resume", &run, "--plain"])
+        .run()
+        .success();
+    assert!(
+        out.contains("finished while the controller was away"),
+        "{out}"
+    );
     assert_eq!(lab.read(0, "log"), "once\nafter\n");
 }
 
@@ -349,8 +406,14 @@ fn every_acknowledged_transition_survives_sigkill() {
     for t in &seen {
         let seq = t["seq"].as_u64().unwrap();
         let stored = events.iter().find(|e| e["seq"].as_u64() == Some(seq));
-        assert!(stored.is_some(), "acknowledged transition {t} is missing from the store");
-        assert!(stored.unwrap()["message"].as_str().unwrap().starts_with(t["state"].as_str().unwrap()));
+        assert!(
+            stored.is_some(),
+            "acknowledged transition {t} is missing from the store"
+        );
+        assert!(stored.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(t["state"].as_str().unwrap()));
     }
 }
 
@@ -366,10 +429,17 @@ fn a_host_that_goes_away_fails_the_run_by_name_and_resume_completes_after_it_ret
     let err = out.failure(1);
     assert!(err.contains("on node1"), "{err}");
     assert_eq!(lab.read(1, "steps"), "");
-    assert_eq!(lab.read(0, "steps"), "1\n", "node0 did its first step and nothing after the failure");
+    assert_eq!(
+        lab.read(0, "steps"),
+        "1\n",
+        "node0 did its first step and nothing after the failure"
+    );
     lab.cluster.restart(1);
     let run = run_id(&stdout);
-    lab.quorate().args(["resume", &run, "--plain"]).run().success();
+    lab.quorate()
+        .args(["resume", &run, "--plain"])
+        .run()
+        .success();
     for i in 0..3 {
         assert_eq!(lab.read(i, "steps"), "1\n2\n", "node{i}");
     }
@@ -384,9 +454,17 @@ fn an_unfinished_run_locks_its_cluster() {
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     let run = run_id(&stdout);
     let err = lab.run(&rb, &[]).failure(4);
-    assert!(err.contains(&format!("cluster `sshd-test` is locked by unfinished run {run}")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cluster `sshd-test` is locked by unfinished run {run}"
+        )),
+        "{err}"
+    );
     lab.quorate().args(["approve", &run]).run().success();
-    lab.quorate().args(["resume", &run, "--plain"]).run().success();
+    lab.quorate()
+        .args(["resume", &run, "--plain"])
+        .run()
+        .success();
     assert_eq!(lab.read(0, "acted"), "acted\n");
     // Finished: the cluster is free again, and resuming says there is nothing to do.
     let out = lab.quorate().args(["resume", &run]).run().success();

@@ -16,10 +16,10 @@
 
 pub mod catalog;
 pub mod cli;
-//TMP pub mod exec;
+pub mod exec;
 pub mod model;
 pub mod plan;
-//TMP pub mod report;
+pub mod report;
 pub mod schema;
 pub mod source;
 pub mod store;

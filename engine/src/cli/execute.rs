@@ -10,8 +10,8 @@ use super::exit::{BAD_INPUT, DONE, FAILED, LOCKED, PAUSED};
 use super::inputs::{compile_from_args, read_source};
 use super::warn;
 use crate::exec::{
-    approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, ExecOptions, Observer, RunOutcome,
-    SettleOptions,
+    approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, ExecOptions,
+    Observer, RunOutcome, SettleOptions,
 };
 use crate::model::load;
 use crate::plan::{ParamInput, Plan, Secrets};
@@ -29,7 +29,9 @@ fn store_error(e: &StoreError) -> (u8, Vec<Diagnostic>) {
 }
 
 fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
-    SledStore::open(&cli.state).map(Arc::new).map_err(|e| store_error(&e))
+    SledStore::open(&cli.state)
+        .map(Arc::new)
+        .map_err(|e| store_error(&e))
 }
 
 /// A short control directory for SSH master sockets (socket paths are limited to ~100 bytes).
@@ -38,7 +40,10 @@ fn control_dir() -> PathBuf {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the async runtime starts")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
 }
 
 /// Counts Ctrl-C presses for the dispatcher.
@@ -58,11 +63,17 @@ fn interrupts() -> watch::Receiver<u32> {
 
 fn observer(plan: &Plan, exec: &ExecArgs) -> Arc<dyn Observer> {
     let tasks = plan.tasks().count();
-    Arc::new(Fanout(vec![Arc::new(Progress::new(tasks, exec.plain)), Arc::new(LogObserver)]))
+    Arc::new(Fanout(vec![
+        Arc::new(Progress::new(tasks, exec.plain)),
+        Arc::new(LogObserver),
+    ]))
 }
 
 fn options(exec: &ExecArgs) -> ExecOptions {
-    ExecOptions { concurrency: exec.concurrency.max(1), ..ExecOptions::default() }
+    ExecOptions {
+        concurrency: exec.concurrency.max(1),
+        ..ExecOptions::default()
+    }
 }
 
 /// The exit code of a drive, with what to tell the operator.
@@ -169,7 +180,11 @@ fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets,
         let value = from_file
             .iter()
             .find(|i| i.name == p.name)
-            .map(|i| i.value.as_str().map_or_else(|| i.value.to_string(), str::to_owned))
+            .map(|i| {
+                i.value
+                    .as_str()
+                    .map_or_else(|| i.value.to_string(), str::to_owned)
+            })
             .or_else(|| std::env::var(ParamInput::env_var(&p.name)).ok());
         if let Some(v) = value {
             secrets.insert(p.name.clone(), v);
@@ -186,12 +201,22 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
             return Ok(code);
         }
     };
-    let plan_json = store.plan_json(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let plan_json = store
+        .plan_json(&args.run)
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
     let Some(plan_json) = plan_json else {
-        return Err(vec![Diagnostic::error(format!("no run {} in {}", args.run, cli.state.display()))
-            .with_hint("`quorate runs` lists the recorded runs")]);
+        return Err(vec![Diagnostic::error(format!(
+            "no run {} in {}",
+            args.run,
+            cli.state.display()
+        ))
+        .with_hint("`quorate runs` lists the recorded runs")]);
     };
-    let plan: Plan = serde_json::from_str(&plan_json).map_err(|e| vec![Diagnostic::error(format!("the stored plan cannot be read: {e}"))])?;
+    let plan: Plan = serde_json::from_str(&plan_json).map_err(|e| {
+        vec![Diagnostic::error(format!(
+            "the stored plan cannot be read: {e}"
+        ))]
+    })?;
     let secrets = resume_secrets(&plan, args.params_file.as_ref())?;
     let observer = observer(&plan, &args.exec);
     let rt = runtime();
@@ -208,7 +233,10 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
             secrets: Arc::new(secrets),
             observer,
             options: options(&args.exec),
-            settle: Some(SettleOptions { rerun_interrupted: args.rerun_interrupted, mark_done: args.mark_done.clone() }),
+            settle: Some(SettleOptions {
+                rerun_interrupted: args.rerun_interrupted,
+                mark_done: args.mark_done.clone(),
+            }),
         };
         let result = drive_run(Arc::clone(&store), &args.run, drive, interrupts()).await;
         conns.close().await;
@@ -231,7 +259,12 @@ pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             Ok(DONE)
         }
         Ok(steps) => {
-            println!("approved {} in run {}; continue with `quorate resume {}`", steps.join(", "), args.run, args.run);
+            println!(
+                "approved {} in run {}; continue with `quorate resume {}`",
+                steps.join(", "),
+                args.run,
+                args.run
+            );
             Ok(DONE)
         }
         Err(e) => Ok(finish(Err(e), &args.run)),
@@ -246,18 +279,39 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             return Ok(code);
         }
     };
-    let Some(mut run) = store.run(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])? else {
-        return Err(vec![Diagnostic::error(format!("no run {} in {}", args.run, cli.state.display()))]);
+    let Some(mut run) = store
+        .run(&args.run)
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?
+    else {
+        return Err(vec![Diagnostic::error(format!(
+            "no run {} in {}",
+            args.run,
+            cli.state.display()
+        ))]);
     };
     if run.status.is_finished() {
-        println!("run {} is already {}", args.run, format!("{:?}", run.status).to_lowercase());
+        println!(
+            "run {} is already {}",
+            args.run,
+            format!("{:?}", run.status).to_lowercase()
+        );
         return Ok(DONE);
     }
     run.status = RunStatus::Abandoned;
     run.updated_ms = now_ms();
     let cluster = run.cluster.clone();
     store
-        .commit(&args.run, vec![Change::Run(run), Change::Event { node: None, kind: "abandoned".to_owned(), message: "abandoned by the operator".to_owned() }])
+        .commit(
+            &args.run,
+            vec![
+                Change::Run(run),
+                Change::Event {
+                    node: None,
+                    kind: "abandoned".to_owned(),
+                    message: "abandoned by the operator".to_owned(),
+                },
+            ],
+        )
         .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
     println!("run {} abandoned; cluster {cluster} is free", args.run);
     Ok(DONE)

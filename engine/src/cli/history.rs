@@ -28,15 +28,27 @@ pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let runs = store.runs().map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let runs = store
+        .runs()
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
     if runs.is_empty() {
         println!("no runs in {}", cli.state.display());
         return Ok(DONE);
     }
-    let mut out = format!("{:22}  {:10}  {:20}  {:16}  {}\n", "RUN", "STATUS", "RUNBOOK", "CLUSTER", "NOTE");
+    let mut out = format!(
+        "{:22}  {:10}  {:20}  {:16}  {}\n",
+        "RUN", "STATUS", "RUNBOOK", "CLUSTER", "NOTE"
+    );
     for r in runs {
         let status = format!("{:?}", r.status).to_lowercase();
-        let _ = writeln!(out, "{:22}  {status:10}  {:20}  {:16}  {}", r.id, r.runbook, r.cluster, r.paused.unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{:22}  {status:10}  {:20}  {:16}  {}",
+            r.id,
+            r.runbook,
+            r.cluster,
+            r.paused.unwrap_or_default()
+        );
     }
     print!("{out}");
     Ok(DONE)
@@ -47,14 +59,28 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Some(run) = store.run(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])? else {
-        return Err(vec![Diagnostic::error(format!("no run {} in {}", args.run, cli.state.display()))]);
+    let Some(run) = store
+        .run(&args.run)
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?
+    else {
+        return Err(vec![Diagnostic::error(format!(
+            "no run {} in {}",
+            args.run,
+            cli.state.display()
+        ))]);
     };
-    let tasks = store.tasks(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let tasks = store
+        .tasks(&args.run)
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
     if args.format == TableFormat::Json {
-        let events = store.events(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+        let events = store
+            .events(&args.run)
+            .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
         let value = serde_json::json!({ "run": run, "tasks": tasks, "events": events });
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
         return Ok(DONE);
     }
     let mut out = format!(
@@ -65,15 +91,28 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
         format!("{:?}", run.status).to_lowercase(),
         run.paused.map(|p| format!(" ({p})")).unwrap_or_default()
     );
-    let hw = tasks.iter().filter_map(|t| t.host.as_ref().map(String::len)).max().unwrap_or(10).max(10);
+    let hw = tasks
+        .iter()
+        .filter_map(|t| t.host.as_ref().map(String::len))
+        .max()
+        .unwrap_or(10)
+        .max(10);
     let sw = tasks.iter().map(|t| t.step.len()).max().unwrap_or(4).max(4);
-    let _ = writeln!(out, "{:hw$}  {:sw$}  {:8}  {:8}  {:>9}  {}", "HOST", "STEP", "STATE", "ATTEMPTS", "DURATION", "NOTE");
+    let _ = writeln!(
+        out,
+        "{:hw$}  {:sw$}  {:8}  {:8}  {:>9}  {}",
+        "HOST", "STEP", "STATE", "ATTEMPTS", "DURATION", "NOTE"
+    );
     for t in &tasks {
         let duration = match (t.started_ms, t.ended_ms) {
             (Some(s), Some(e)) => seconds(e.saturating_sub(s)),
             _ => String::new(),
         };
-        let note = t.reason.clone().or_else(|| t.exit.map(|c| format!("exit {c}"))).unwrap_or_default();
+        let note = t
+            .reason
+            .clone()
+            .or_else(|| t.exit.map(|c| format!("exit {c}")))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "{:hw$}  {:sw$}  {:8}  {:8}  {duration:>9}  {note}",
@@ -92,20 +131,37 @@ pub fn logs(cli: &Cli, args: &LogsArgs) -> Result<u8, Vec<Diagnostic>> {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if store.run(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])?.is_none() {
-        return Err(vec![Diagnostic::error(format!("no run {} in {}", args.run, cli.state.display()))]);
+    if store
+        .run(&args.run)
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?
+        .is_none()
+    {
+        return Err(vec![Diagnostic::error(format!(
+            "no run {} in {}",
+            args.run,
+            cli.state.display()
+        ))]);
     }
-    let tasks = store.tasks(&args.run).map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let tasks = store
+        .tasks(&args.run)
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
     let mut out = String::new();
     for t in tasks {
         let host = t.host.as_deref().unwrap_or("controller");
-        if args.host.as_deref().is_some_and(|h| h != host) || args.step.as_deref().is_some_and(|s| s != t.step) {
+        if args.host.as_deref().is_some_and(|h| h != host)
+            || args.step.as_deref().is_some_and(|s| s != t.step)
+        {
             continue;
         }
         if t.stdout.is_empty() && t.stderr.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "==> {} on {host} ({}) <==", t.step, state_name(t.state));
+        let _ = writeln!(
+            out,
+            "==> {} on {host} ({}) <==",
+            t.step,
+            state_name(t.state)
+        );
         out.push_str(&t.stdout);
         if !t.stdout.is_empty() && !t.stdout.ends_with('\n') {
             out.push('\n');

@@ -2,9 +2,9 @@
 //! the library, prints, and picks the exit code.
 
 mod args;
-//TMP mod execute;
+mod execute;
 mod exit;
-//TMP mod history;
+mod history;
 mod inputs;
 mod list;
 mod logging;
@@ -30,14 +30,18 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> u8 {
     logging::init(cli.verbose, cli.log_format);
     let result = match &cli.command {
+        Command::Run(a) => execute::run(cli, a),
+        Command::Resume(a) => execute::resume(cli, a),
+        Command::Approve(a) => execute::approve(cli, a),
+        Command::Abandon(a) => execute::abandon(cli, a),
+        Command::Runs => history::runs(cli),
+        Command::Show(a) => history::show(cli, a),
+        Command::Logs(a) => history::logs(cli, a),
         Command::Validate(a) => validate::run(a),
         Command::Plan(a) => plan::run_plan(a),
         Command::Graph(a) => plan::run_graph(a),
         Command::List(a) => list::run_list(a),
         Command::Describe(a) => list::run_describe(a),
-        //TMP-BEGIN
-        _ => Ok(0),
-        //TMP-END
     };
     match result {
         Ok(code) => code,

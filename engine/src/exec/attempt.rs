@@ -14,11 +14,25 @@ use crate::transport::{Connections, HostSpec, TransportError, Upload};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Done { exit: Option<i32>, stdout: String, stderr: String },
-    Skipped { reason: String },
-    Failed { exit: Option<i32>, stdout: String, stderr: String, reason: String, connect: bool },
+    Done {
+        exit: Option<i32>,
+        stdout: String,
+        stderr: String,
+    },
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        exit: Option<i32>,
+        stdout: String,
+        stderr: String,
+        reason: String,
+        connect: bool,
+    },
     /// An approval gate not yet approved.
-    AwaitingApproval { message: String },
+    AwaitingApproval {
+        message: String,
+    },
 }
 
 /// Everything an attempt needs, borrowed from the dispatcher.
@@ -43,7 +57,15 @@ pub fn journal_key(node: usize, attempt: u32) -> String {
 
 impl Attempt<'_> {
     fn text(&self, t: &Text, quoting: Quoting) -> Result<String, String> {
-        render(t, quoting, self.task, self.plan, self.results, self.run_id, self.renderer)
+        render(
+            t,
+            quoting,
+            self.task,
+            self.plan,
+            self.results,
+            self.run_id,
+            self.renderer,
+        )
     }
 
     pub async fn run(&self) -> Outcome {
@@ -54,11 +76,19 @@ impl Attempt<'_> {
     }
 
     async fn run_inner(&self) -> Result<Outcome, Outcome> {
-        let fail = |reason: String| Outcome::Failed { exit: None, stdout: String::new(), stderr: String::new(), reason, connect: false };
+        let fail = |reason: String| Outcome::Failed {
+            exit: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            reason,
+            connect: false,
+        };
         if let Some(when) = &self.task.when {
             let value = self.text(when, Quoting::Plain).map_err(fail)?;
             if is_false(&value) {
-                return Ok(Outcome::Skipped { reason: format!("`when` is {:?}", value.trim()) });
+                return Ok(Outcome::Skipped {
+                    reason: format!("`when` is {:?}", value.trim()),
+                });
             }
         }
         if let Some(reason) = self.guards().await? {
@@ -68,40 +98,74 @@ impl Attempt<'_> {
             Action::Run { command } => {
                 let command = self.text(command, Quoting::Shell).map_err(fail)?;
                 let outcome = self.journaled(&command).await?;
-                Ok(check_expect(self.task.expect.as_ref(), outcome, self.task.timeout))
+                Ok(check_expect(
+                    self.task.expect.as_ref(),
+                    outcome,
+                    self.task.timeout,
+                ))
             }
             Action::Copy { src, dest, mode } => {
                 let src = self.text(src, Quoting::Plain).map_err(fail)?;
                 let dest = self.text(dest, Quoting::Plain).map_err(fail)?;
-                let data = tokio::fs::read(&src).await.map_err(|e| fail(format!("cannot read {src} on the controller: {e}")))?;
+                let data = tokio::fs::read(&src)
+                    .await
+                    .map_err(|e| fail(format!("cannot read {src} on the controller: {e}")))?;
                 let mode = mode.as_deref().and_then(|m| u32::from_str_radix(m, 8).ok());
-                match self.conns.upload(&self.host, &data, &dest, mode).await.map_err(transport_failure)? {
-                    Upload::Skipped => Ok(Outcome::Skipped { reason: format!("{dest} already has this content") }),
+                match self
+                    .conns
+                    .upload(&self.host, &data, &dest, mode)
+                    .await
+                    .map_err(transport_failure)?
+                {
+                    Upload::Skipped => Ok(Outcome::Skipped {
+                        reason: format!("{dest} already has this content"),
+                    }),
                     _ => Ok(done(format!("copied {} bytes to {dest}", data.len()))),
                 }
             }
             Action::Fetch { src, dest } => {
                 let src = self.text(src, Quoting::Plain).map_err(fail)?;
                 let dest = self.text(dest, Quoting::Plain).map_err(fail)?;
-                let data = self.conns.download(&self.host, &src).await.map_err(transport_failure)?;
+                let data = self
+                    .conns
+                    .download(&self.host, &src)
+                    .await
+                    .map_err(transport_failure)?;
                 if let Ok(existing) = tokio::fs::read(&dest).await {
                     if Sha256::digest(&existing) == Sha256::digest(&data) {
-                        return Ok(Outcome::Skipped { reason: format!("{dest} already has this content") });
+                        return Ok(Outcome::Skipped {
+                            reason: format!("{dest} already has this content"),
+                        });
                     }
                 }
-                if let Some(parent) = Path::new(&dest).parent().filter(|p| !p.as_os_str().is_empty()) {
-                    tokio::fs::create_dir_all(parent).await.map_err(|e| fail(format!("cannot create {}: {e}", parent.display())))?;
+                if let Some(parent) = Path::new(&dest)
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                {
+                    tokio::fs::create_dir_all(parent)
+                        .await
+                        .map_err(|e| fail(format!("cannot create {}: {e}", parent.display())))?;
                 }
-                tokio::fs::write(&dest, &data).await.map_err(|e| fail(format!("cannot write {dest}: {e}")))?;
+                tokio::fs::write(&dest, &data)
+                    .await
+                    .map_err(|e| fail(format!("cannot write {dest}: {e}")))?;
                 Ok(done(format!("fetched {} bytes to {dest}", data.len())))
             }
-            Action::Wait { until, every, timeout } => {
+            Action::Wait {
+                until,
+                every,
+                timeout,
+            } => {
                 let until = self.text(until, Quoting::Shell).map_err(fail)?;
                 let start = Instant::now();
                 loop {
                     let out = self.shell(&until).await?;
                     if out.0 == Some(0) {
-                        return Ok(Outcome::Done { exit: Some(0), stdout: out.1, stderr: out.2 });
+                        return Ok(Outcome::Done {
+                            exit: Some(0),
+                            stdout: out.1,
+                            stderr: out.2,
+                        });
                     }
                     if start.elapsed() >= timeout.as_duration() {
                         return Ok(Outcome::Failed {
@@ -133,16 +197,32 @@ impl Attempt<'_> {
     /// Evaluates the guards (read-only by contract); `Some(reason)` means skip.
     async fn guards(&self) -> Result<Option<String>, Outcome> {
         let g = &self.task.guards;
-        let fail = |reason: String| Outcome::Failed { exit: None, stdout: String::new(), stderr: String::new(), reason, connect: false };
+        let fail = |reason: String| Outcome::Failed {
+            exit: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            reason,
+            connect: false,
+        };
         if let Some(path) = &g.creates {
             let path = self.text(path, Quoting::Plain).map_err(fail)?;
-            if self.shell(&format!("test -e {}", shell_quote(&path))).await?.0 == Some(0) {
+            if self
+                .shell(&format!("test -e {}", shell_quote(&path)))
+                .await?
+                .0
+                == Some(0)
+            {
                 return Ok(Some(format!("`creates`: {path} exists")));
             }
         }
         if let Some(path) = &g.removes {
             let path = self.text(path, Quoting::Plain).map_err(fail)?;
-            if self.shell(&format!("test -e {}", shell_quote(&path))).await?.0 != Some(0) {
+            if self
+                .shell(&format!("test -e {}", shell_quote(&path)))
+                .await?
+                .0
+                != Some(0)
+            {
                 return Ok(Some(format!("`removes`: {path} does not exist")));
             }
         }
@@ -163,7 +243,13 @@ impl Attempt<'_> {
 
     /// A read-only command (guards, `wait`), run directly rather than through the journal.
     async fn shell(&self, command: &str) -> Result<(Option<i32>, String, String), Outcome> {
-        let env = self.env().map_err(|reason| Outcome::Failed { exit: None, stdout: String::new(), stderr: String::new(), reason, connect: false })?;
+        let env = self.env().map_err(|reason| Outcome::Failed {
+            exit: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            reason,
+            connect: false,
+        })?;
         let mut script = String::new();
         for (k, v) in &env {
             script.push_str(&format!("export {k}={}\n", shell_quote(v)));
@@ -174,8 +260,16 @@ impl Attempt<'_> {
         }
         script.push_str(command);
         script.push('\n');
-        let runner = if self.task.sudo { "sudo -n sh -s" } else { "sh -s" };
-        let out = self.conns.run(&self.host, runner, script.as_bytes()).await.map_err(transport_failure)?;
+        let runner = if self.task.sudo {
+            "sudo -n sh -s"
+        } else {
+            "sh -s"
+        };
+        let out = self
+            .conns
+            .run(&self.host, runner, script.as_bytes())
+            .await
+            .map_err(transport_failure)?;
         Ok((out.code, lossy(&out.stdout), lossy(&out.stderr)))
     }
 
@@ -194,9 +288,24 @@ impl Attempt<'_> {
     /// journal, not a guess, says whether it ran: finished results are taken, a running
     /// command is waited for, and only a command that never started is sent again.
     async fn journaled(&self, command: &str) -> Result<TaskOutcome, Outcome> {
-        let env = self.env().map_err(|reason| Outcome::Failed { exit: None, stdout: String::new(), stderr: String::new(), reason, connect: false })?;
+        let env = self.env().map_err(|reason| Outcome::Failed {
+            exit: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            reason,
+            connect: false,
+        })?;
         let cwd = match &self.task.cwd {
-            Some(c) => Some(self.text(c, Quoting::Plain).map_err(|reason| Outcome::Failed { exit: None, stdout: String::new(), stderr: String::new(), reason, connect: false })?),
+            Some(c) => Some(
+                self.text(c, Quoting::Plain)
+                    .map_err(|reason| Outcome::Failed {
+                        exit: None,
+                        stdout: String::new(),
+                        stderr: String::new(),
+                        reason,
+                        connect: false,
+                    })?,
+            ),
             None => None,
         };
         let key = journal_key(self.node, self.attempt);
@@ -217,23 +326,38 @@ impl Attempt<'_> {
     }
 
     async fn settle(&self, key: &str) -> Result<TaskOutcome, Outcome> {
-        match probe(self.conns, &self.host, self.run_id, key).await.map_err(transport_failure)? {
+        match probe(self.conns, &self.host, self.run_id, key)
+            .await
+            .map_err(transport_failure)?
+        {
             JournalState::Finished(o) => Ok(o),
-            JournalState::Running { .. } => wait_task(self.conns, &self.host, self.run_id, key, Duration::from_millis(500))
-                .await
-                .map_err(transport_failure),
+            JournalState::Running { .. } => wait_task(
+                self.conns,
+                &self.host,
+                self.run_id,
+                key,
+                Duration::from_millis(500),
+            )
+            .await
+            .map_err(transport_failure),
             JournalState::NotStarted => Err(Outcome::Failed {
                 exit: None,
                 stdout: String::new(),
                 stderr: String::new(),
-                reason: format!("the connection to {} dropped before the command started", self.host.name),
+                reason: format!(
+                    "the connection to {} dropped before the command started",
+                    self.host.name
+                ),
                 connect: true,
             }),
             JournalState::Vanished => Err(Outcome::Failed {
                 exit: None,
                 stdout: String::new(),
                 stderr: String::new(),
-                reason: format!("the command on {} stopped without recording an exit code", self.host.name),
+                reason: format!(
+                    "the command on {} stopped without recording an exit code",
+                    self.host.name
+                ),
                 connect: false,
             }),
         }
@@ -241,7 +365,11 @@ impl Attempt<'_> {
 }
 
 fn done(note: String) -> Outcome {
-    Outcome::Done { exit: None, stdout: note, stderr: String::new() }
+    Outcome::Done {
+        exit: None,
+        stdout: note,
+        stderr: String::new(),
+    }
 }
 
 pub fn lossy(bytes: &[u8]) -> String {
@@ -250,34 +378,75 @@ pub fn lossy(bytes: &[u8]) -> String {
 
 fn transport_failure(e: TransportError) -> Outcome {
     let connect = matches!(e, TransportError::Connect { .. });
-    Outcome::Failed { exit: None, stdout: String::new(), stderr: String::new(), reason: e.to_string(), connect }
+    Outcome::Failed {
+        exit: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        reason: e.to_string(),
+        connect,
+    }
 }
 
 /// Judges a finished command by the step's `expect` (exit 0 when none is given).
-pub fn check_expect(expect: Option<&Expect>, o: TaskOutcome, timeout: Option<crate::model::Duration>) -> Outcome {
+pub fn check_expect(
+    expect: Option<&Expect>,
+    o: TaskOutcome,
+    timeout: Option<crate::model::Duration>,
+) -> Outcome {
     let (stdout, stderr) = (lossy(&o.stdout), lossy(&o.stderr));
     if o.timed_out {
         let after = timeout.map(|t| format!(" after {t}")).unwrap_or_default();
-        return Outcome::Failed { exit: Some(o.exit), stdout, stderr, reason: format!("timed out{after}; the command was killed"), connect: false };
+        return Outcome::Failed {
+            exit: Some(o.exit),
+            stdout,
+            stderr,
+            reason: format!("timed out{after}; the command was killed"),
+            connect: false,
+        };
     }
     let codes = expect.map_or(&[0][..], |e| e.exit.as_slice());
     if !codes.iter().any(|&c| i64::from(o.exit) == c) {
         let wanted: Vec<String> = codes.iter().map(ToString::to_string).collect();
-        let reason = format!("exit {} (expected {}){}", o.exit, wanted.join(" or "), tail(&stderr));
-        return Outcome::Failed { exit: Some(o.exit), stdout, stderr, reason, connect: false };
+        let reason = format!(
+            "exit {} (expected {}){}",
+            o.exit,
+            wanted.join(" or "),
+            tail(&stderr)
+        );
+        return Outcome::Failed {
+            exit: Some(o.exit),
+            stdout,
+            stderr,
+            reason,
+            connect: false,
+        };
     }
     if let Some(e) = expect {
-        for (name, re, text) in [("stdout", &e.stdout, &stdout), ("stderr", &e.stderr, &stderr)] {
-            if let Some(re) = re {
-                let matched = regex::Regex::new(re).map(|r| r.is_match(text)).unwrap_or(false);
-                if !matched {
-                    let reason = format!("{name} does not match /{re}/{}", tail(text));
-                    return Outcome::Failed { exit: Some(o.exit), stdout, stderr, reason, connect: false };
-                }
-            }
+        let mismatch = [
+            ("stdout", &e.stdout, &stdout),
+            ("stderr", &e.stderr, &stderr),
+        ]
+        .into_iter()
+        .find_map(|(name, re, text)| {
+            let re = re.as_ref()?;
+            let matched = regex::Regex::new(re).is_ok_and(|r| r.is_match(text));
+            (!matched).then(|| format!("{name} does not match /{re}/{}", tail(text)))
+        });
+        if let Some(reason) = mismatch {
+            return Outcome::Failed {
+                exit: Some(o.exit),
+                stdout,
+                stderr,
+                reason,
+                connect: false,
+            };
         }
     }
-    Outcome::Done { exit: Some(o.exit), stdout, stderr }
+    Outcome::Done {
+        exit: Some(o.exit),
+        stdout,
+        stderr,
+    }
 }
 
 /// The last lines of an output, for failure messages.

@@ -20,10 +20,10 @@ pub const CONTROLLER: &str = "controller";
 
 impl Results {
     pub fn record(&mut self, step: &str, host: Option<&str>, stdout: &str, exit: i32) {
-        self.by_step
-            .entry(step.to_owned())
-            .or_default()
-            .insert(host.unwrap_or(CONTROLLER).to_owned(), (stdout.to_owned(), exit));
+        self.by_step.entry(step.to_owned()).or_default().insert(
+            host.unwrap_or(CONTROLLER).to_owned(),
+            (stdout.to_owned(), exit),
+        );
     }
 
     /// `steps.ID` as templates see it, for the task's host: `stdout` and `exit` of the same
@@ -36,10 +36,14 @@ impl Results {
             .iter()
             .map(|(h, (out, exit))| (h.clone(), json!({ "stdout": out, "exit": exit })))
             .collect();
-        let own = host
-            .and_then(|h| per_host.get(h))
-            .or_else(|| (per_host.len() == 1).then(|| per_host.values().next()).flatten());
-        let (stdout, exit) = own.map_or((Value::from(""), Value::Null), |(o, e)| (Value::from(o.as_str()), Value::from(*e)));
+        let own = host.and_then(|h| per_host.get(h)).or_else(|| {
+            (per_host.len() == 1)
+                .then(|| per_host.values().next())
+                .flatten()
+        });
+        let (stdout, exit) = own.map_or((Value::from(""), Value::Null), |(o, e)| {
+            (Value::from(o.as_str()), Value::from(*e))
+        });
         json!({ "stdout": stdout, "exit": exit, "hosts": hosts })
     }
 }
@@ -60,8 +64,14 @@ pub fn render(
     };
     let template = CompiledTemplate::parse(source).map_err(|e| e.message)?;
     let scope = &plan.scopes[task.scope];
-    let host_value = task.host.as_deref().and_then(|h| plan.context["hosts"].get(h)).cloned();
-    let vars = host_value.as_ref().map_or_else(|| plan.context["vars"].clone(), |h| h["vars"].clone());
+    let host_value = task
+        .host
+        .as_deref()
+        .and_then(|h| plan.context["hosts"].get(h))
+        .cloned();
+    let vars = host_value
+        .as_ref()
+        .map_or_else(|| plan.context["vars"].clone(), |h| h["vars"].clone());
     let mut steps = Map::new();
     for var in template.variables() {
         if var.path.first().map(String::as_str) == Some("steps") {
@@ -83,7 +93,9 @@ pub fn render(
     if let Some(h) = host_value {
         context["host"] = h;
     }
-    renderer.render(&template, quoting, &context).map_err(|e| e.message)
+    renderer
+        .render(&template, quoting, &context)
+        .map_err(|e| e.message)
 }
 
 /// Replaces secret markers in an `env` value with the secrets' values.
@@ -98,7 +110,10 @@ pub fn fill_secrets(text: &str, secrets: &Secrets) -> Result<String, String> {
         } else {
             let name = part.strip_prefix("secret:").unwrap_or(part);
             let value = secrets.get(name).ok_or_else(|| {
-                format!("secret parameter `{name}` has no value: set {}", crate::plan::ParamInput::env_var(name))
+                format!(
+                    "secret parameter `{name}` has no value: set {}",
+                    crate::plan::ParamInput::env_var(name)
+                )
             })?;
             out.push_str(value);
         }

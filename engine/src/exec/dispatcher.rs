@@ -13,8 +13,8 @@ use super::attempt::{Attempt, Outcome};
 use super::context::Results;
 use super::events::{ExecEvent, Observer};
 use super::gate::run_gate;
-use super::join::join_all;
 use super::hosts::host_spec;
+use super::join::join_all;
 use super::retry::{delay, CONNECT_RETRIES};
 use crate::plan::{NodeKind, Plan, Retries, Secrets, Task};
 use crate::store::{now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, TaskState};
@@ -32,7 +32,11 @@ pub struct ExecOptions {
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        Self { concurrency: 16, gate_timeout: Duration::from_secs(600), gate_poll: Duration::from_secs(2) }
+        Self {
+            concurrency: 16,
+            gate_timeout: Duration::from_secs(600),
+            gate_poll: Duration::from_secs(2),
+        }
     }
 }
 
@@ -109,14 +113,37 @@ impl Sched {
         // A gate some of whose tasks already started was passed in an earlier drive.
         for node in &plan.nodes {
             if matches!(node.kind, NodeKind::Gate(_))
-                && dependents[node.id].iter().any(|&d| by_node[d].as_ref().is_some_and(|r| r.state != TaskState::Pending))
+                && dependents[node.id].iter().any(|&d| {
+                    by_node[d]
+                        .as_ref()
+                        .is_some_and(|r| r.state != TaskState::Pending)
+                })
             {
                 state[node.id] = State::Done;
             }
         }
-        let waiting: Vec<usize> = plan.nodes.iter().map(|nd| nd.needs.iter().filter(|&&d| state[d] != State::Done).count()).collect();
-        let ready = (0..n).filter(|&i| waiting[i] == 0 && state[i] == State::Pending).collect();
-        Self { state, waiting, dependents, ready, records: by_node, busy: HashSet::new(), running: 0 }
+        let waiting: Vec<usize> = plan
+            .nodes
+            .iter()
+            .map(|nd| {
+                nd.needs
+                    .iter()
+                    .filter(|&&d| state[d] != State::Done)
+                    .count()
+            })
+            .collect();
+        let ready = (0..n)
+            .filter(|&i| waiting[i] == 0 && state[i] == State::Pending)
+            .collect();
+        Self {
+            state,
+            waiting,
+            dependents,
+            ready,
+            records: by_node,
+            busy: HashSet::new(),
+            running: 0,
+        }
     }
 
     fn complete(&mut self, node: usize) {
@@ -132,7 +159,9 @@ impl Sched {
 }
 
 fn host_of(task: &Task) -> String {
-    task.host.clone().unwrap_or_else(|| super::context::CONTROLLER.to_owned())
+    task.host
+        .clone()
+        .unwrap_or_else(|| super::context::CONTROLLER.to_owned())
 }
 
 impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
@@ -160,7 +189,11 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         for c in &changes {
             match c {
                 Change::Task(r) => last_task = Some(r.clone()),
-                Change::Event { node: Some(_), kind, .. } if kind == "task" => {
+                Change::Event {
+                    node: Some(_),
+                    kind,
+                    ..
+                } if kind == "task" => {
                     if let Some(r) = last_task.take() {
                         pending_events.push(r);
                     }
@@ -186,16 +219,32 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
     }
 
     fn transition(changes: &mut Vec<Change>, record: TaskRecord) {
-        let message = format!("{} {}@{}", state_name(record.state), record.step, record.host.as_deref().unwrap_or("controller"));
+        let message = format!(
+            "{} {}@{}",
+            state_name(record.state),
+            record.step,
+            record.host.as_deref().unwrap_or("controller")
+        );
         let node = record.node;
         changes.push(Change::Task(record));
-        changes.push(Change::Event { node: Some(node), kind: "task".to_owned(), message });
+        changes.push(Change::Event {
+            node: Some(node),
+            kind: "task".to_owned(),
+            message,
+        });
     }
 
     /// Runs the plan from its recorded state until it finishes, fails, pauses or is
     /// interrupted. `interrupts` counts Ctrl-C presses.
-    #[expect(clippy::too_many_lines, reason = "the scheduling loop reads best in one place")]
-    pub async fn drive(&self, records: Vec<TaskRecord>, mut interrupts: watch::Receiver<u32>) -> Result<RunOutcome, StoreError> {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the scheduling loop reads best in one place"
+    )]
+    pub async fn drive(
+        &self,
+        records: Vec<TaskRecord>,
+        mut interrupts: watch::Receiver<u32>,
+    ) -> Result<RunOutcome, StoreError> {
         let mut sched = Sched::new(&self.plan, records);
         let mut results = Results::default();
         for r in sched.records.iter().flatten() {
@@ -214,6 +263,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         let mut failed_batches: BTreeSet<(usize, usize)> = BTreeSet::new();
         let mut approval: Option<String> = None;
         let mut interrupted = false;
+        let mut signals_open = true;
         let mut completed: Vec<(usize, u32, JobResult)> = Vec::new();
         loop {
             let mut changes = Vec::new();
@@ -225,7 +275,11 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     JobResult::Gate(Err(reason)) => {
                         sched.state[node] = State::Failed;
                         failures.push(reason.clone());
-                        changes.push(Change::Event { node: Some(node), kind: "gate-failed".to_owned(), message: reason });
+                        changes.push(Change::Event {
+                            node: Some(node),
+                            kind: "gate-failed".to_owned(),
+                            message: reason,
+                        });
                         stopping = true;
                     }
                     JobResult::Task(outcome) => {
@@ -233,9 +287,18 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                         let host = host_of(&task);
                         let mut rec = self.record_of(&sched, node);
                         match outcome {
-                            Outcome::Done { exit, stdout, stderr } => {
+                            Outcome::Done {
+                                exit,
+                                stdout,
+                                stderr,
+                            } => {
                                 if task.capture {
-                                    results.write().await.record(&task.step, task.host.as_deref(), &stdout, exit.unwrap_or(0));
+                                    results.write().await.record(
+                                        &task.step,
+                                        task.host.as_deref(),
+                                        &stdout,
+                                        exit.unwrap_or(0),
+                                    );
                                 }
                                 rec.state = TaskState::Done;
                                 rec.exit = exit;
@@ -261,18 +324,36 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                                 approval = Some(message);
                                 stopping = true;
                             }
-                            Outcome::Failed { exit, stdout, stderr, reason, connect } => {
-                                let policy = task.retries.clone().unwrap_or(Retries { count: 0, ..Retries::default() });
-                                let allowed = if connect { policy.count.max(CONNECT_RETRIES) } else { policy.count };
+                            Outcome::Failed {
+                                exit,
+                                stdout,
+                                stderr,
+                                reason,
+                                connect,
+                            } => {
+                                let policy = task.retries.clone().unwrap_or(Retries {
+                                    count: 0,
+                                    ..Retries::default()
+                                });
+                                let allowed = if connect {
+                                    policy.count.max(CONNECT_RETRIES)
+                                } else {
+                                    policy.count
+                                };
                                 if attempt <= allowed && !stopping {
-                                    let wait = delay(&policy, attempt, now_ms().wrapping_mul(node as u64 + 1));
+                                    let wait = delay(
+                                        &policy,
+                                        attempt,
+                                        now_ms().wrapping_mul(node as u64 + 1),
+                                    );
                                     self.observer.event(&ExecEvent::Retry {
                                         run: self.run_id.clone(),
                                         node,
                                         step: task.step.clone(),
                                         host: host.clone(),
                                         attempt: attempt + 1,
-                                        delay_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                                        delay_ms: u64::try_from(wait.as_millis())
+                                            .unwrap_or(u64::MAX),
                                         reason: reason.clone(),
                                     });
                                     // The next attempt is recorded (running, attempt + 1) before it starts.
@@ -311,7 +392,9 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 progressed = false;
                 let candidates: Vec<usize> = sched.ready.iter().copied().collect();
                 for node in candidates {
-                    if sched.running >= self.options.concurrency.max(1) && matches!(self.plan.nodes[node].kind, NodeKind::Task(_)) {
+                    if sched.running >= self.options.concurrency.max(1)
+                        && matches!(self.plan.nodes[node].kind, NodeKind::Task(_))
+                    {
                         continue;
                     }
                     match &self.plan.nodes[node].kind {
@@ -374,19 +457,21 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                         completed.push(more);
                     }
                 }
-                changed = interrupts.changed(), if !interrupted => {
-                    if changed.is_ok() {
-                        interrupted = true;
-                        stopping = true;
-                        self.observer.event(&ExecEvent::Paused { run: self.run_id.clone(), reason: "interrupted: finishing running tasks (Ctrl-C again to stop at once)".to_owned() });
-                    }
-                }
-                changed = interrupts.changed(), if interrupted => {
-                    if changed.is_ok() {
+                changed = interrupts.changed(), if signals_open => {
+                    if changed.is_err() {
+                        signals_open = false;
+                    } else if interrupted {
                         // Second Ctrl-C: leave running tasks to their hosts' journals;
                         // resume settles them.
                         jobs.abort_all();
                         return Ok(RunOutcome::Interrupted);
+                    } else {
+                        interrupted = true;
+                        stopping = true;
+                        self.observer.event(&ExecEvent::Paused {
+                            run: self.run_id.clone(),
+                            reason: "interrupted: finishing running tasks (Ctrl-C again to stop at once)".to_owned(),
+                        });
                     }
                 }
             }
@@ -405,7 +490,14 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         })
     }
 
-    fn spawn(&self, jobs: &mut JoinSet<(usize, u32, JobResult)>, node: usize, attempt: u32, wait: Duration, results: &Arc<tokio::sync::RwLock<Results>>) {
+    fn spawn(
+        &self,
+        jobs: &mut JoinSet<(usize, u32, JobResult)>,
+        node: usize,
+        attempt: u32,
+        wait: Duration,
+        results: &Arc<tokio::sync::RwLock<Results>>,
+    ) {
         let plan = Arc::clone(&self.plan);
         let conns = Arc::clone(&self.conns);
         let secrets = Arc::clone(&self.secrets);
@@ -455,7 +547,11 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             let hosts = &rolling.batches[b].hosts;
             let mut per_host = Vec::new();
             for host in hosts {
-                let tasks: Vec<&Task> = rolling.on_failure.iter().filter(|t| t.host.as_deref() == Some(host)).collect();
+                let tasks: Vec<&Task> = rolling
+                    .on_failure
+                    .iter()
+                    .filter(|t| t.host.as_deref() == Some(host))
+                    .collect();
                 per_host.push(async {
                     let mut lines = Vec::new();
                     for (i, task) in tasks.into_iter().enumerate() {
@@ -486,11 +582,19 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             let mut changes = Vec::new();
             for (step, host, outcome) in done.into_iter().flatten() {
                 let message = match &outcome {
-                    Outcome::Failed { reason, .. } => format!("on_failure {step}@{host} failed: {reason}"),
-                    Outcome::Skipped { reason } => format!("on_failure {step}@{host} skipped: {reason}"),
+                    Outcome::Failed { reason, .. } => {
+                        format!("on_failure {step}@{host} failed: {reason}")
+                    }
+                    Outcome::Skipped { reason } => {
+                        format!("on_failure {step}@{host} skipped: {reason}")
+                    }
                     _ => format!("on_failure {step}@{host} done"),
                 };
-                changes.push(Change::Event { node: None, kind: "on_failure".to_owned(), message });
+                changes.push(Change::Event {
+                    node: None,
+                    kind: "on_failure".to_owned(),
+                    message,
+                });
             }
             self.store.commit(&self.run_id, changes)?;
         }
@@ -513,7 +617,9 @@ pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Option<String>) {
     match outcome {
         RunOutcome::Done => (RunStatus::Done, None),
         RunOutcome::Failed(_) => (RunStatus::Failed, None),
-        RunOutcome::AwaitingApproval(m) => (RunStatus::Paused, Some(format!("awaiting approval: {m}"))),
+        RunOutcome::AwaitingApproval(m) => {
+            (RunStatus::Paused, Some(format!("awaiting approval: {m}")))
+        }
         RunOutcome::Interrupted => (RunStatus::Paused, Some("interrupted".to_owned())),
     }
 }

@@ -7,7 +7,13 @@ use crate::store::TaskState;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ExecEvent {
-    RunStarted { run: String, runbook: String, cluster: String, tasks: usize, resumed: bool },
+    RunStarted {
+        run: String,
+        runbook: String,
+        cluster: String,
+        tasks: usize,
+        resumed: bool,
+    },
     /// A task state change, reported after it is durable in the store.
     Task {
         run: String,
@@ -23,11 +29,42 @@ pub enum ExecEvent {
         /// Sequence number of the transition in the run's event log.
         seq: u64,
     },
-    BatchGate { run: String, rolling: String, batch: usize, batches: usize, healthy: usize, needed: usize, members: usize },
-    Retry { run: String, node: usize, step: String, host: String, attempt: u32, delay_ms: u64, reason: String },
-    Settled { run: String, node: usize, step: String, host: String, outcome: String },
-    Paused { run: String, reason: String },
-    RunFinished { run: String, status: crate::store::RunStatus, done: usize, skipped: usize, failed: usize },
+    BatchGate {
+        run: String,
+        rolling: String,
+        batch: usize,
+        batches: usize,
+        healthy: usize,
+        needed: usize,
+        members: usize,
+    },
+    Retry {
+        run: String,
+        node: usize,
+        step: String,
+        host: String,
+        attempt: u32,
+        delay_ms: u64,
+        reason: String,
+    },
+    Settled {
+        run: String,
+        node: usize,
+        step: String,
+        host: String,
+        outcome: String,
+    },
+    Paused {
+        run: String,
+        reason: String,
+    },
+    RunFinished {
+        run: String,
+        status: crate::store::RunStatus,
+        done: usize,
+        skipped: usize,
+        failed: usize,
+    },
 }
 
 /// Receives events; implementations print progress or log lines.

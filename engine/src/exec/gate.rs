@@ -30,11 +30,18 @@ pub async fn run_gate(
     loop {
         let checks = rolling.health.iter().map(|(host, cmd)| async move {
             let spec = host_spec(plan, Some(host));
-            let healthy = conns.run(&spec, cmd.as_str(), &[]).await.is_ok_and(|o| o.code == Some(0));
+            let healthy = conns
+                .run(&spec, cmd.as_str(), &[])
+                .await
+                .is_ok_and(|o| o.code == Some(0));
             (host.clone(), healthy)
         });
         let answers = join_all(checks.collect()).await;
-        let healthy: Vec<&String> = answers.iter().filter(|(_, ok)| *ok).map(|(h, _)| h).collect();
+        let healthy: Vec<&String> = answers
+            .iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(h, _)| h)
+            .collect();
         let going_down = healthy.iter().filter(|h| batch.hosts.contains(h)).count();
         let left = healthy.len() - going_down;
         observer.event(&ExecEvent::BatchGate {
@@ -50,7 +57,11 @@ pub async fn run_gate(
             return Ok(());
         }
         if start.elapsed() >= options.gate_timeout {
-            let unhealthy: Vec<&str> = answers.iter().filter(|(_, ok)| !*ok).map(|(h, _)| h.as_str()).collect();
+            let unhealthy: Vec<&str> = answers
+                .iter()
+                .filter(|(_, ok)| !*ok)
+                .map(|(h, _)| h.as_str())
+                .collect();
             return Err(format!(
                 "batch {} of `{}` would leave {left} healthy members, fewer than the {} needed ({} of {} healthy now; unhealthy: {})",
                 gate.batch + 1,

@@ -15,7 +15,11 @@ pub fn host_spec(plan: &Plan, host: Option<&str>) -> HostSpec {
             address: a.address.clone(),
             port: a.port,
             user: a.user.clone(),
-            kind: if a.local { TransportKind::Local } else { TransportKind::Ssh },
+            kind: if a.local {
+                TransportKind::Local
+            } else {
+                TransportKind::Ssh
+            },
         },
         None => HostSpec {
             name: host.unwrap_or(super::context::CONTROLLER).to_owned(),
@@ -30,7 +34,11 @@ pub fn host_spec(plan: &Plan, host: Option<&str>) -> HostSpec {
 pub fn ssh_settings(plan: &Plan) -> SshSettings {
     SshSettings {
         config: plan.connection.ssh_config.as_ref().map(PathBuf::from),
-        host_keys: if plan.connection.accept_new_host_keys { HostKeys::AcceptNew } else { HostKeys::Strict },
+        host_keys: if plan.connection.accept_new_host_keys {
+            HostKeys::AcceptNew
+        } else {
+            HostKeys::Strict
+        },
         connect_timeout: Duration::from_secs(10),
     }
 }

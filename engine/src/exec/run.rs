@@ -11,7 +11,9 @@ use super::dispatcher::{final_status, Dispatcher, ExecOptions, RunOutcome};
 use super::events::{ExecEvent, Observer};
 use super::settle::{settle, InDoubt, SettleOptions};
 use crate::plan::{NodeKind, Plan, Secrets};
-use crate::store::{new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore, StoreError, TaskRecord, TaskState};
+use crate::store::{
+    new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore, StoreError, TaskRecord, TaskState,
+};
 use crate::template::Renderer;
 use crate::transport::Connections;
 
@@ -30,12 +32,17 @@ pub enum DriveError {
 }
 
 pub fn plan_digest(plan_json: &str) -> String {
-    Sha256::digest(plan_json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(plan_json.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn controller() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
-    let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
     format!("{user}@{host} pid {}", std::process::id())
 }
 
@@ -85,27 +92,51 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     drive: Drive,
     interrupts: watch::Receiver<u32>,
 ) -> Result<RunOutcome, DriveError> {
-    let mut run = store.run(run_id)?.ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    let mut run = store
+        .run(run_id)?
+        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
     if run.status.is_finished() {
-        return Err(DriveError::Finished(run_id.to_owned(), format!("{:?}", run.status).to_lowercase()));
+        return Err(DriveError::Finished(
+            run_id.to_owned(),
+            format!("{:?}", run.status).to_lowercase(),
+        ));
     }
-    let plan_json = store.plan_json(run_id)?.ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
-    let plan: Plan = serde_json::from_str(&plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e.to_string()))?;
+    let plan_json = store
+        .plan_json(run_id)?
+        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    let plan: Plan = serde_json::from_str(&plan_json)
+        .map_err(|e| DriveError::BadPlan(run_id.to_owned(), e.to_string()))?;
     let plan = Arc::new(plan);
     let mut records = store.tasks(run_id)?;
     let resumed = drive.settle.is_some();
     let mut changes = Vec::new();
     if let Some(options) = &drive.settle {
-        changes = settle(&plan, &mut records, run_id, &drive.conns, options, &*drive.observer)
-            .await
-            .map_err(DriveError::InDoubt)?;
+        changes = settle(
+            &plan,
+            &mut records,
+            run_id,
+            &drive.conns,
+            options,
+            &*drive.observer,
+        )
+        .await
+        .map_err(DriveError::InDoubt)?;
     }
-    let approved: HashSet<usize> = store.events(run_id)?.into_iter().filter(|e| e.kind == "approved").filter_map(|e| e.node).collect();
+    let approved: HashSet<usize> = store
+        .events(run_id)?
+        .into_iter()
+        .filter(|e| e.kind == "approved")
+        .filter_map(|e| e.node)
+        .collect();
     run.status = RunStatus::Running;
     run.paused = None;
     run.updated_ms = now_ms();
     changes.push(Change::Run(run.clone()));
-    changes.push(Change::Event { node: None, kind: if resumed { "resumed" } else { "started" }.to_owned(), message: run.controller.clone() });
+    changes.push(Change::Event {
+        node: None,
+        kind: if resumed { "resumed" } else { "started" }.to_owned(),
+        message: run.controller.clone(),
+    });
     store.commit(run_id, changes)?;
     drive.observer.event(&ExecEvent::RunStarted {
         run: run_id.to_owned(),
@@ -136,7 +167,17 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         RunOutcome::Interrupted => "interrupted".to_owned(),
         RunOutcome::Done => "done".to_owned(),
     };
-    store.commit(run_id, vec![Change::Run(run), Change::Event { node: None, kind: "finished".to_owned(), message }])?;
+    store.commit(
+        run_id,
+        vec![
+            Change::Run(run),
+            Change::Event {
+                node: None,
+                kind: "finished".to_owned(),
+                message,
+            },
+        ],
+    )?;
     let tasks = store.tasks(run_id)?;
     let count = |s: TaskState| tasks.iter().filter(|t| t.state == s).count();
     drive.observer.event(&ExecEvent::RunFinished {
@@ -151,18 +192,29 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
 
 /// Records the approval of every approval gate the run is waiting at; returns their steps.
 pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, DriveError> {
-    let run = store.run(run_id)?.ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    let run = store
+        .run(run_id)?
+        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
     if run.status.is_finished() {
-        return Err(DriveError::Finished(run_id.to_owned(), format!("{:?}", run.status).to_lowercase()));
+        return Err(DriveError::Finished(
+            run_id.to_owned(),
+            format!("{:?}", run.status).to_lowercase(),
+        ));
     }
     let waiting: Vec<TaskRecord> = store
         .tasks(run_id)?
         .into_iter()
-        .filter(|t| t.state == TaskState::Pending && t.reason.as_deref() == Some("awaiting approval"))
+        .filter(|t| {
+            t.state == TaskState::Pending && t.reason.as_deref() == Some("awaiting approval")
+        })
         .collect();
     let changes = waiting
         .iter()
-        .map(|t| Change::Event { node: Some(t.node), kind: "approved".to_owned(), message: format!("{} approved by {}", t.step, controller()) })
+        .map(|t| Change::Event {
+            node: Some(t.node),
+            kind: "approved".to_owned(),
+            message: format!("{} approved by {}", t.step, controller()),
+        })
         .collect();
     store.commit(run_id, changes)?;
     Ok(waiting.into_iter().map(|t| t.step).collect())

@@ -40,7 +40,9 @@ pub async fn settle(
     let mut changes = Vec::new();
     let mut doubts = Vec::new();
     for rec in records.iter_mut() {
-        let NodeKind::Task(task) = &plan.nodes[rec.node].kind else { continue };
+        let NodeKind::Task(task) = &plan.nodes[rec.node].kind else {
+            continue;
+        };
         let host_name = task.host.clone().unwrap_or_else(|| "controller".to_owned());
         let name = format!("{}@{host_name}", task.step);
         let before = rec.state;
@@ -51,18 +53,31 @@ pub async fn settle(
             }
             TaskState::Running if !matches!(task.action, Action::Run { .. }) => {
                 rec.state = TaskState::Pending;
-                format!("interrupted `{}` runs again (it is idempotent)", task.action.name())
+                format!(
+                    "interrupted `{}` runs again (it is idempotent)",
+                    task.action.name()
+                )
             }
             TaskState::Running => {
                 let host = host_spec(plan, task.host.as_deref());
                 let key = journal_key(rec.node, rec.attempts);
                 let state = probe(conns, &host, run_id, &key).await;
                 let finished = match state {
-                    Ok(JournalState::Finished(o)) => Some(("finished while the controller was away: result taken from the journal", o)),
-                    Ok(JournalState::Running { .. }) => match wait_task(conns, &host, run_id, &key, Duration::from_millis(500)).await {
-                        Ok(o) => Some(("was still running: waited for it, result taken from the journal", o)),
-                        Err(_) => None,
-                    },
+                    Ok(JournalState::Finished(o)) => Some((
+                        "finished while the controller was away: result taken from the journal",
+                        o,
+                    )),
+                    Ok(JournalState::Running { .. }) => {
+                        match wait_task(conns, &host, run_id, &key, Duration::from_millis(500))
+                            .await
+                        {
+                            Ok(o) => Some((
+                                "was still running: waited for it, result taken from the journal",
+                                o,
+                            )),
+                            Err(_) => None,
+                        }
+                    }
                     Ok(JournalState::NotStarted) => {
                         rec.state = TaskState::Pending;
                         None
@@ -71,13 +86,23 @@ pub async fn settle(
                 };
                 if let Some((how, o)) = finished {
                     match check_expect(task.expect.as_ref(), o, task.timeout) {
-                        Outcome::Done { exit, stdout, stderr } => {
+                        Outcome::Done {
+                            exit,
+                            stdout,
+                            stderr,
+                        } => {
                             rec.state = TaskState::Done;
                             rec.exit = exit;
                             rec.stdout = stdout;
                             rec.stderr = stderr;
                         }
-                        Outcome::Failed { exit, stdout, stderr, reason, .. } => {
+                        Outcome::Failed {
+                            exit,
+                            stdout,
+                            stderr,
+                            reason,
+                            ..
+                        } => {
                             // It failed on its own; like any failed task, a resume runs it again.
                             rec.state = TaskState::Pending;
                             rec.exit = exit;
@@ -102,7 +127,11 @@ pub async fn settle(
                     rec.state = TaskState::Pending;
                     "outcome unknown: runs again (--rerun-interrupted)".to_owned()
                 } else {
-                    doubts.push(InDoubt { node: rec.node, step: task.step.clone(), host: host_name.clone() });
+                    doubts.push(InDoubt {
+                        node: rec.node,
+                        step: task.step.clone(),
+                        host: host_name.clone(),
+                    });
                     continue;
                 }
             }
@@ -117,7 +146,11 @@ pub async fn settle(
                 outcome: outcome.clone(),
             });
             changes.push(Change::Task(rec.clone()));
-            changes.push(Change::Event { node: Some(rec.node), kind: "settled".to_owned(), message: format!("{name}: {outcome}") });
+            changes.push(Change::Event {
+                node: Some(rec.node),
+                kind: "settled".to_owned(),
+                message: format!("{name}: {outcome}"),
+            });
         }
     }
     if doubts.is_empty() {

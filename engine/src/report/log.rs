@@ -8,26 +8,72 @@ pub struct LogObserver;
 impl Observer for LogObserver {
     fn event(&self, event: &ExecEvent) {
         match event {
-            ExecEvent::Task { run, node, step, host, state, attempt, exit, reason, seq } => tracing::info!(
+            ExecEvent::Task {
+                run,
+                node,
+                step,
+                host,
+                state,
+                attempt,
+                exit,
+                reason,
+                seq,
+            } => tracing::info!(
                 target: "quorate::task",
                 run = %run, node, step = %step, host = %host, state = state_name(*state), attempt, exit = ?exit,
                 reason = reason.as_deref().unwrap_or(""), seq,
                 "task {step}@{host} {}", state_name(*state)
             ),
-            ExecEvent::RunStarted { run, runbook, cluster, tasks, resumed } => {
+            ExecEvent::RunStarted {
+                run,
+                runbook,
+                cluster,
+                tasks,
+                resumed,
+            } => {
                 tracing::info!(target: "quorate::run", run = %run, runbook = %runbook, cluster = %cluster, tasks, resumed, "run started");
             }
-            ExecEvent::BatchGate { run, rolling, batch, batches, healthy, needed, members } => tracing::info!(
+            ExecEvent::BatchGate {
+                run,
+                rolling,
+                batch,
+                batches,
+                healthy,
+                needed,
+                members,
+            } => tracing::info!(
                 target: "quorate::gate", run = %run, rolling = %rolling, batch, batches, healthy, needed, members, "batch gate"
             ),
-            ExecEvent::Retry { run, node, step, host, attempt, delay_ms, reason } => tracing::warn!(
+            ExecEvent::Retry {
+                run,
+                node,
+                step,
+                host,
+                attempt,
+                delay_ms,
+                reason,
+            } => tracing::warn!(
                 target: "quorate::task", run = %run, node, step = %step, host = %host, attempt, delay_ms, reason = %reason, "retrying"
             ),
-            ExecEvent::Settled { run, node, step, host, outcome } => {
+            ExecEvent::Settled {
+                run,
+                node,
+                step,
+                host,
+                outcome,
+            } => {
                 tracing::info!(target: "quorate::task", run = %run, node, step = %step, host = %host, outcome = %outcome, "settled");
             }
-            ExecEvent::Paused { run, reason } => tracing::warn!(target: "quorate::run", run = %run, reason = %reason, "paused"),
-            ExecEvent::RunFinished { run, status, done, skipped, failed } => tracing::info!(
+            ExecEvent::Paused { run, reason } => {
+                tracing::warn!(target: "quorate::run", run = %run, reason = %reason, "paused")
+            }
+            ExecEvent::RunFinished {
+                run,
+                status,
+                done,
+                skipped,
+                failed,
+            } => tracing::info!(
                 target: "quorate::run", run = %run, status = ?status, done, skipped, failed, "run finished"
             ),
         }

@@ -44,10 +44,20 @@ impl Progress {
                 "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} tasks {msg}"
             };
             let overall = multi.add(ProgressBar::new(total as u64));
-            overall.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
-            Bars { multi, overall, hosts: Mutex::new(BTreeMap::new()) }
+            overall.set_style(
+                ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            Bars {
+                multi,
+                overall,
+                hosts: Mutex::new(BTreeMap::new()),
+            }
         });
-        Self { bars, plain: Mutex::new(()) }
+        Self {
+            bars,
+            plain: Mutex::new(()),
+        }
     }
 
     fn line(&self, text: &str) {
@@ -64,26 +74,54 @@ impl Progress {
 impl Observer for Progress {
     fn event(&self, event: &ExecEvent) {
         match event {
-            ExecEvent::RunStarted { run, runbook, cluster, tasks, resumed } => {
+            ExecEvent::RunStarted {
+                run,
+                runbook,
+                cluster,
+                tasks,
+                resumed,
+            } => {
                 let verb = if *resumed { "resuming" } else { "starting" };
-                self.line(&format!("{verb} run {run}: {runbook} on {cluster}, {tasks} tasks"));
+                self.line(&format!(
+                    "{verb} run {run}: {runbook} on {cluster}, {tasks} tasks"
+                ));
             }
-            ExecEvent::Task { step, host, state, attempt, exit, reason, .. } => {
+            ExecEvent::Task {
+                step,
+                host,
+                state,
+                attempt,
+                exit,
+                reason,
+                ..
+            } => {
                 if let Some(b) = &self.bars {
-                    let mut hosts = b.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut hosts = b
+                        .hosts
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     let bar = hosts.entry(host.clone()).or_insert_with(|| {
                         let bar = b.multi.add(ProgressBar::new_spinner());
-                        bar.set_style(ProgressStyle::with_template("  {prefix:>12} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                        bar.set_style(
+                            ProgressStyle::with_template("  {prefix:>12} {msg}")
+                                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                        );
                         bar.set_prefix(host.clone());
                         bar
                     });
                     bar.set_message(format!("{step}: {}", state_name(*state)));
-                    if matches!(state, TaskState::Done | TaskState::Skipped | TaskState::Failed) {
+                    if matches!(
+                        state,
+                        TaskState::Done | TaskState::Skipped | TaskState::Failed
+                    ) {
                         b.overall.inc(1);
                     }
                     if *state == TaskState::Failed {
                         drop(hosts);
-                        self.line(&format!("FAILED {step}@{host}: {}", reason.as_deref().unwrap_or("")));
+                        self.line(&format!(
+                            "FAILED {step}@{host}: {}",
+                            reason.as_deref().unwrap_or("")
+                        ));
                     }
                 } else if *state != TaskState::Pending {
                     let mut text = format!("{host:>12}  {step}  {}", state_name(*state));
@@ -103,22 +141,58 @@ impl Observer for Progress {
                     self.line(&text);
                 }
             }
-            ExecEvent::BatchGate { rolling, batch, batches, healthy, needed, members, .. } => {
+            ExecEvent::BatchGate {
+                rolling,
+                batch,
+                batches,
+                healthy,
+                needed,
+                members,
+                ..
+            } => {
                 self.line(&format!("{rolling}: batch {batch} of {batches}: {healthy} of {members} members healthy, {needed} needed"));
             }
-            ExecEvent::Retry { step, host, attempt, delay_ms, reason, .. } => {
-                self.line(&format!("{host:>12}  {step}  retry {attempt} in {delay_ms} ms: {reason}"));
+            ExecEvent::Retry {
+                step,
+                host,
+                attempt,
+                delay_ms,
+                reason,
+                ..
+            } => {
+                self.line(&format!(
+                    "{host:>12}  {step}  retry {attempt} in {delay_ms} ms: {reason}"
+                ));
             }
-            ExecEvent::Settled { step, host, outcome, .. } => self.line(&format!("{host:>12}  {step}  {outcome}")),
+            ExecEvent::Settled {
+                step,
+                host,
+                outcome,
+                ..
+            } => self.line(&format!("{host:>12}  {step}  {outcome}")),
             ExecEvent::Paused { reason, .. } => self.line(&format!("paused: {reason}")),
-            ExecEvent::RunFinished { run, status, done, skipped, failed } => {
+            ExecEvent::RunFinished {
+                run,
+                status,
+                done,
+                skipped,
+                failed,
+            } => {
                 if let Some(b) = &self.bars {
                     b.overall.finish_and_clear();
-                    for bar in b.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values() {
+                    for bar in b
+                        .hosts
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .values()
+                    {
                         bar.finish_and_clear();
                     }
                 }
-                self.line(&format!("run {run} {}: {done} done, {skipped} skipped, {failed} failed", format!("{status:?}").to_lowercase()));
+                self.line(&format!(
+                    "run {run} {}: {done} done, {skipped} skipped, {failed} failed",
+                    format!("{status:?}").to_lowercase()
+                ));
             }
         }
     }

@@ -149,17 +149,6 @@ fn bounded(mut task: TaskRecord) -> TaskRecord {
     task
 }
 
-fn check_node(run: &RunRecord, node: usize) -> Result<(), StoreError> {
-    if node < run.tasks {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "node {node} is not a task of run {} ({} tasks)",
-            run.id, run.tasks
-        )))
-    }
-}
-
 /// A change made ready outside the transaction (bounded, encoded), since a transaction
 /// closure may run more than once.
 enum Prepared {
@@ -217,10 +206,11 @@ impl RunStore for SledStore {
                 tasks.len()
             )));
         }
-        let mut seen = vec![false; run.tasks];
+        // Tasks are plan nodes: their numbers need not be dense (joins and gates are
+        // nodes too), only unique.
+        let mut seen = std::collections::HashSet::new();
         for task in tasks {
-            check_node(run, task.node)?;
-            if std::mem::replace(&mut seen[task.node], true) {
+            if !seen.insert(task.node) {
                 return Err(StoreError::Invalid(format!(
                     "node {} is given twice in run {}",
                     task.node, run.id
@@ -341,17 +331,19 @@ impl RunStore for SledStore {
                             current = run.clone();
                         }
                         Prepared::Task(node, bytes) => {
-                            aborting(check_node(&current, *node))?;
-                            tasks.insert(numbered(id, node_number(*node)), bytes.as_slice())?;
+                            let key = numbered(id, node_number(*node));
+                            if tasks.get(&key)?.is_none() {
+                                aborting(Err(StoreError::Invalid(format!(
+                                    "node {node} is not a task of run {id}"
+                                ))))?;
+                            }
+                            tasks.insert(key, bytes.as_slice())?;
                         }
                         Prepared::Event {
                             node,
                             kind,
                             message,
                         } => {
-                            if let Some(node) = node {
-                                aborting(check_node(&current, *node))?;
-                            }
                             let event = Event {
                                 seq: next_seq,
                                 at_ms,
