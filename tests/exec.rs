@@ -361,6 +361,8 @@ fn resume_settles_an_interrupted_guardless_task_from_the_host_journal() {
     let (mut child, mut err) = lab.spawn_run(&rb);
     let seen = read_transitions(&mut err, 1);
     assert_eq!(seen[0]["state"], "running");
+    // Let the command reach the host (it sleeps 2 s there), then kill the controller.
+    std::thread::sleep(Duration::from_millis(700));
     child.kill().unwrap();
     child.wait().unwrap();
     let run = seen[0]["run"].as_str().unwrap().to_owned();
@@ -376,6 +378,7 @@ fn resume_settles_an_interrupted_guardless_task_from_the_host_journal() {
     reset_nodes(&lab, 2);
     let (mut child, mut err) = lab.spawn_run(&rb);
     let seen = read_transitions(&mut err, 1);
+    std::thread::sleep(Duration::from_millis(700));
     child.kill().unwrap();
     child.wait().unwrap();
     std::thread::sleep(Duration::from_secs(3));

@@ -19,7 +19,10 @@ pub struct Results {
 pub const CONTROLLER: &str = "controller";
 
 impl Results {
+    /// Output is kept without its trailing newlines, as shell command substitution does:
+    /// `{{steps.version.stdout}}` is `1.2.3`, not `1.2.3\n`.
     pub fn record(&mut self, step: &str, host: Option<&str>, stdout: &str, exit: i32) {
+        let stdout = stdout.trim_end_matches(['\n', '\r']);
         self.by_step.entry(step.to_owned()).or_default().insert(
             host.unwrap_or(CONTROLLER).to_owned(),
             (stdout.to_owned(), exit),
