@@ -183,6 +183,9 @@ async fn run_returns_output_and_every_command_shares_one_master() {
     let out = conns.run(&host, "cat; echo eof >&2", &data).await.unwrap();
     assert!(out.stdout == data, "stdin did not arrive intact");
     assert_eq!(text(&out.stderr), "eof\n");
+    // Input the command does not read is not an error.
+    let out = conns.run(&host, "echo ignored", &data).await.unwrap();
+    assert_eq!((out.code, text(&out.stdout)), (Some(0), "ignored\n"));
 
     // Codes the mux client treats specially elsewhere are plain exit codes here.
     for code in [127, 255] {
@@ -751,6 +754,11 @@ async fn the_local_transport_keeps_the_same_contract() {
         (out.code, text(&out.stdout), text(&out.stderr)),
         (Some(3), "from stdin", "err\n")
     );
+    let out = conns
+        .run(&host, "echo ignored", &pseudo_random(1 << 20, 9))
+        .await
+        .unwrap();
+    assert_eq!((out.code, text(&out.stdout)), (Some(0), "ignored\n"));
 
     let dest = dir.path().join("file");
     let dest_str = dest.to_str().unwrap();
