@@ -183,9 +183,18 @@ async fn run_returns_output_and_every_command_shares_one_master() {
     let out = conns.run(&host, "cat; echo eof >&2", &data).await.unwrap();
     assert!(out.stdout == data, "stdin did not arrive intact");
     assert_eq!(text(&out.stderr), "eof\n");
+    // Input the command does not read is not an error.
+    let out = conns.run(&host, "echo ignored", &data).await.unwrap();
+    assert_eq!((out.code, text(&out.stdout)), (Some(0), "ignored\n"));
 
-    let out = conns.run(&host, "exit 127", b"").await.unwrap();
-    assert_eq!(out.code, Some(127));
+    // Codes the mux client treats specially elsewhere are plain exit codes here.
+    for code in [127, 255] {
+        let out = conns
+            .run(&host, &format!("exit {code}"), b"")
+            .await
+            .unwrap();
+        assert_eq!(out.code, Some(code));
+    }
     // A signal death has no exit code, unless a shell in between (here the fake host's
     // ForceCommand) reports it as 128 + N.
     let out = conns.run(&host, "kill -KILL $$", b"").await.unwrap();
@@ -508,9 +517,9 @@ async fn without_timeout1_a_watchdog_kills_the_process_group() {
     let input = "sleep 300 & echo $! > child.pid; echo $$ > main.pid; wait\n# quorate-end w-a1\n";
     let out = conns.run(&host, &script, input.as_bytes()).await.unwrap();
     let head = text(&out.stdout).lines().next().unwrap().to_owned();
-    assert!(
-        head.starts_with("quorate-journal finished exit=143 timed_out=1 "),
-        "{head}"
+    assert_eq!(
+        head,
+        "quorate-journal finished exit=143 timed_out=1 stdout=0 stderr=0"
     );
     all_gone(&[
         read_pid(&home.join("main.pid")),
@@ -745,6 +754,11 @@ async fn the_local_transport_keeps_the_same_contract() {
         (out.code, text(&out.stdout), text(&out.stderr)),
         (Some(3), "from stdin", "err\n")
     );
+    let out = conns
+        .run(&host, "echo ignored", &pseudo_random(1 << 20, 9))
+        .await
+        .unwrap();
+    assert_eq!((out.code, text(&out.stdout)), (Some(0), "ignored\n"));
 
     let dest = dir.path().join("file");
     let dest_str = dest.to_str().unwrap();
@@ -805,6 +819,48 @@ async fn the_local_transport_keeps_the_same_contract() {
     stop_pid(daemon);
 
     journal_semantics(&conns, &host, &home, &run).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_a_connect_error_after_the_timeout() {
+    // Accepts TCP connections and says nothing.
+    let silent = tokio::net::TcpListener::bind("127.0.0.250:0")
+        .await
+        .unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::Builder::new()
+        .prefix("qt")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let settings = SshSettings {
+        connect_timeout: Duration::from_secs(1),
+        ..SshSettings::default()
+    };
+    let conns = Connections::new(settings, dir.path().join("c")).unwrap();
+    let host = HostSpec {
+        name: "mute".into(),
+        address: "127.0.0.250".into(),
+        port: Some(port),
+        user: Some("root".into()),
+        kind: TransportKind::Ssh,
+    };
+    let started = Instant::now();
+    let err = conns.run(&host, "true", b"").await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let message = err.to_string();
+    assert!(message.starts_with("cannot connect to mute: "), "{message}");
+    assert!(message.contains("timed out"), "{message}");
+    holder.abort();
 }
 
 #[tokio::test]

@@ -146,8 +146,9 @@ impl SshCluster {
 
     /// An inventory of the cluster: hosts node0..N-1 (address, port, user root, and
     /// `vars.node_dir`, a directory in the host's home), this cluster's client config, and
-    /// strict host keys. `extra` is appended as is (e.g. `groups:` and `cluster:`).
-    pub fn inventory_yaml(&self, extra: &str) -> String {
+    /// strict host keys. `cluster_extra` is appended as is (e.g. `groups:` and `cluster:`
+    /// sections).
+    pub fn inventory_yaml(&self, cluster_extra: &str) -> String {
         let mut yaml = String::from("name: sshd-test\nhosts:\n");
         for h in &self.hosts {
             writeln!(
@@ -166,7 +167,7 @@ impl SshCluster {
             self.ssh_config.display()
         )
         .unwrap();
-        yaml.push_str(extra);
+        yaml.push_str(cluster_extra);
         yaml
     }
 

@@ -164,6 +164,12 @@ impl Connections {
     }
 }
 
+/// The executor shares one pool between its tasks.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Connections>();
+};
+
 impl Drop for Connections {
     fn drop(&mut self) {
         if let Some(config) = &self.client_config {

@@ -408,6 +408,22 @@ mod tests {
     }
 
     #[test]
+    fn the_wrapper_is_valid_sh_and_its_inner_script_survives_single_quoting() {
+        let check = std::process::Command::new("sh")
+            .args(["-n", "-c", WRAPPER])
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let start = WRAPPER.find("\nlimit='\n").expect("the limit script") + 9;
+        let len = WRAPPER[start..].find("\n'\n").expect("its end");
+        assert!(!WRAPPER[start..start + len].contains('\''));
+    }
+
+    #[test]
     fn ids_must_be_plain_path_components() {
         for bad in ["", ".", "..", "a/b", "a b", "$(x)", ".hidden"] {
             assert!(invocation("probe", bad, "k", 0, false).is_err(), "{bad:?}");

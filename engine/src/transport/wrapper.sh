@@ -83,7 +83,17 @@ replay() {
 	exit "$code"
 }
 
+# Deletes the input (secrets) a wrapper left behind when it was killed too hard to clean
+# up after itself: any input.PID whose PID no longer runs.
+sweep() {
+	for f in "$dir"/input.*; do
+		[ -e "$f" ] || continue
+		kill -0 "${f##*.}" 2>/dev/null || rm -f -- "$f"
+	done
+}
+
 probe() {
+	sweep
 	[ -f "$dir/exit" ] && replay
 	if [ ! -f "$dir/pid" ]; then
 		echo 'quorate-journal not-started'
@@ -125,11 +135,14 @@ if timeout -k 5 1 true 2>/dev/null; then
 fi
 # No usable timeout(1): a watchdog does the same, for the process group setsid(1) gives
 # the command, or for the command alone where there is no setsid.
+# The command writes to the stderr of the caller (fd 3); job reports of this shell (such as
+# "Killed") go nowhere.
+exec 3>&2 2>/dev/null
 if command -v setsid >/dev/null 2>&1; then
-	setsid "$@" &
+	setsid "$@" 2>&3 3>&- &
 	target=-$!
 else
-	"$@" &
+	"$@" 2>&3 3>&- &
 	target=$!
 fi
 pid=$!
@@ -154,6 +167,7 @@ if [ -f "$dir/exit" ] || [ -f "$dir/pid" ]; then
 	probe
 fi
 
+sweep
 input=$dir/input.$$
 trap 'rm -f -- "$input" "$dir/pid.$$"' EXIT
 trap 'exit 70' HUP INT TERM
