@@ -245,6 +245,10 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     Ok(code)
 }
 
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "every subcommand has the same signature"
+)]
 pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
     let store = match open_store(cli) {
         Ok(s) => s,

@@ -20,7 +20,7 @@ fn open(cli: &Cli) -> Result<SledStore, Result<u8, Vec<Diagnostic>>> {
 }
 
 fn seconds(ms: u64) -> String {
-    format!("{:.1}s", ms as f64 / 1000.0)
+    format!("{}.{}s", ms / 1000, ms % 1000 / 100)
 }
 
 pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
@@ -100,8 +100,8 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
     let sw = tasks.iter().map(|t| t.step.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(
         out,
-        "{:hw$}  {:sw$}  {:8}  {:8}  {:>9}  {}",
-        "HOST", "STEP", "STATE", "ATTEMPTS", "DURATION", "NOTE"
+        "{:hw$}  {:sw$}  {:8}  {:8}  {:>9}  NOTE",
+        "HOST", "STEP", "STATE", "ATTEMPTS", "DURATION"
     );
     for t in &tasks {
         let duration = match (t.started_ms, t.ended_ms) {

@@ -1,6 +1,7 @@
 //! One attempt of one task: `when`, guards, the action, `expect`. It returns what
 //! happened; recording it is the dispatcher's job.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -40,6 +41,10 @@ pub struct Attempt<'a> {
     pub plan: &'a Plan,
     pub task: &'a Task,
     pub node: usize,
+    #[expect(
+        clippy::struct_field_names,
+        reason = "the attempt number of an attempt"
+    )]
     pub attempt: u32,
     pub run_id: &'a str,
     pub host: HostSpec,
@@ -75,6 +80,7 @@ impl Attempt<'_> {
         }
     }
 
+    #[expect(clippy::too_many_lines, reason = "one arm per action")]
     async fn run_inner(&self) -> Result<Outcome, Outcome> {
         let fail = |reason: String| Outcome::Failed {
             exit: None,
@@ -100,7 +106,7 @@ impl Attempt<'_> {
                 let outcome = self.journaled(&command).await?;
                 Ok(check_expect(
                     self.task.expect.as_ref(),
-                    outcome,
+                    &outcome,
                     self.task.timeout,
                 ))
             }
@@ -115,12 +121,12 @@ impl Attempt<'_> {
                     .conns
                     .upload(&self.host, &data, &dest, mode)
                     .await
-                    .map_err(transport_failure)?
+                    .map_err(|e| transport_failure(&e))?
                 {
                     Upload::Skipped => Ok(Outcome::Skipped {
                         reason: format!("{dest} already has this content"),
                     }),
-                    _ => Ok(done(format!("copied {} bytes to {dest}", data.len()))),
+                    Upload::Written => Ok(done(format!("copied {} bytes to {dest}", data.len()))),
                 }
             }
             Action::Fetch { src, dest } => {
@@ -130,7 +136,7 @@ impl Attempt<'_> {
                     .conns
                     .download(&self.host, &src)
                     .await
-                    .map_err(transport_failure)?;
+                    .map_err(|e| transport_failure(&e))?;
                 if let Ok(existing) = tokio::fs::read(&dest).await {
                     if Sha256::digest(&existing) == Sha256::digest(&data) {
                         return Ok(Outcome::Skipped {
@@ -252,11 +258,11 @@ impl Attempt<'_> {
         })?;
         let mut script = String::new();
         for (k, v) in &env {
-            script.push_str(&format!("export {k}={}\n", shell_quote(v)));
+            let _ = writeln!(script, "export {k}={}", shell_quote(v));
         }
         if let Some(cwd) = &self.task.cwd {
             let cwd = self.text(cwd, Quoting::Plain).unwrap_or_default();
-            script.push_str(&format!("cd {} || exit 125\n", shell_quote(&cwd)));
+            let _ = writeln!(script, "cd {} || exit 125", shell_quote(&cwd));
         }
         script.push_str(command);
         script.push('\n');
@@ -269,7 +275,7 @@ impl Attempt<'_> {
             .conns
             .run(&self.host, runner, script.as_bytes())
             .await
-            .map_err(transport_failure)?;
+            .map_err(|e| transport_failure(&e))?;
         Ok((out.code, lossy(&out.stdout), lossy(&out.stderr)))
     }
 
@@ -321,14 +327,14 @@ impl Attempt<'_> {
         match run_task(self.conns, &self.host, &spec).await {
             Ok(o) => Ok(o),
             Err(TransportError::Lost { .. }) => self.settle(&key).await,
-            Err(e) => Err(transport_failure(e)),
+            Err(e) => Err(transport_failure(&e)),
         }
     }
 
     async fn settle(&self, key: &str) -> Result<TaskOutcome, Outcome> {
         match probe(self.conns, &self.host, self.run_id, key)
             .await
-            .map_err(transport_failure)?
+            .map_err(|e| transport_failure(&e))?
         {
             JournalState::Finished(o) => Ok(o),
             JournalState::Running { .. } => wait_task(
@@ -339,7 +345,7 @@ impl Attempt<'_> {
                 Duration::from_millis(500),
             )
             .await
-            .map_err(transport_failure),
+            .map_err(|e| transport_failure(&e)),
             JournalState::NotStarted => Err(Outcome::Failed {
                 exit: None,
                 stdout: String::new(),
@@ -376,7 +382,7 @@ pub fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn transport_failure(e: TransportError) -> Outcome {
+fn transport_failure(e: &TransportError) -> Outcome {
     let connect = matches!(e, TransportError::Connect { .. });
     Outcome::Failed {
         exit: None,
@@ -390,7 +396,7 @@ fn transport_failure(e: TransportError) -> Outcome {
 /// Judges a finished command by the step's `expect` (exit 0 when none is given).
 pub fn check_expect(
     expect: Option<&Expect>,
-    o: TaskOutcome,
+    o: &TaskOutcome,
     timeout: Option<crate::model::Duration>,
 ) -> Outcome {
     let (stdout, stderr) = (lossy(&o.stdout), lossy(&o.stderr));

@@ -457,8 +457,8 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                         completed.push(more);
                     }
                 }
-                changed = interrupts.changed(), if signals_open => {
-                    if changed.is_err() {
+                signal = interrupts.changed(), if signals_open => {
+                    if signal.is_err() {
                         signals_open = false;
                     } else if interrupted {
                         // Second Ctrl-C: leave running tasks to their hosts' journals;

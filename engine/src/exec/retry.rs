@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::plan::Retries;
 
 /// The delay before retry number `attempt` (1 for the first retry).
+#[expect(clippy::cast_precision_loss, reason = "delays are far below 2^52 ms")]
 pub fn delay(policy: &Retries, attempt: u32, jitter_seed: u64) -> Duration {
     let base = policy.delay.as_millis() as f64;
     let exp = policy

@@ -2,6 +2,7 @@
 //! with its final status recorded.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -34,8 +35,10 @@ pub enum DriveError {
 pub fn plan_digest(plan_json: &str) -> String {
     Sha256::digest(plan_json.as_bytes())
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn controller() -> String {

@@ -29,6 +29,10 @@ pub struct InDoubt {
 }
 
 /// Settles `records` in place and returns the changes to commit, or the tasks in doubt.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one decision per journal state, in order"
+)]
 pub async fn settle(
     plan: &Plan,
     records: &mut [TaskRecord],
@@ -85,7 +89,7 @@ pub async fn settle(
                     Ok(JournalState::Vanished) | Err(_) => None,
                 };
                 if let Some((how, o)) = finished {
-                    match check_expect(task.expect.as_ref(), o, task.timeout) {
+                    match check_expect(task.expect.as_ref(), &o, task.timeout) {
                         Outcome::Done {
                             exit,
                             stdout,

@@ -54,11 +54,11 @@ impl fmt::Display for Span {
         let m = self.millis;
         if m == 0 {
             write!(f, "0s")
-        } else if m % 3_600_000 == 0 {
+        } else if m.is_multiple_of(3_600_000) {
             write!(f, "{}h", m / 3_600_000)
-        } else if m % 60_000 == 0 {
+        } else if m.is_multiple_of(60_000) {
             write!(f, "{}m", m / 60_000)
-        } else if m % 1_000 == 0 {
+        } else if m.is_multiple_of(1_000) {
             write!(f, "{}s", m / 1_000)
         } else {
             write!(f, "{m}ms")

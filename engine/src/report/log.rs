@@ -65,7 +65,7 @@ impl Observer for LogObserver {
                 tracing::info!(target: "quorate::task", run = %run, node, step = %step, host = %host, outcome = %outcome, "settled");
             }
             ExecEvent::Paused { run, reason } => {
-                tracing::warn!(target: "quorate::run", run = %run, reason = %reason, "paused")
+                tracing::warn!(target: "quorate::run", run = %run, reason = %reason, "paused");
             }
             ExecEvent::RunFinished {
                 run,

@@ -2,6 +2,7 @@
 //! (indicatif); otherwise one plain line per task transition.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
@@ -72,6 +73,7 @@ impl Progress {
 }
 
 impl Observer for Progress {
+    #[expect(clippy::too_many_lines, reason = "one arm per event")]
     fn event(&self, event: &ExecEvent) {
         match event {
             ExecEvent::RunStarted {
@@ -126,16 +128,16 @@ impl Observer for Progress {
                 } else if *state != TaskState::Pending {
                     let mut text = format!("{host:>12}  {step}  {}", state_name(*state));
                     if *attempt > 1 {
-                        text.push_str(&format!(" (attempt {attempt})"));
+                        let _ = write!(text, " (attempt {attempt})");
                     }
                     if let Some(code) = exit {
                         if *state != TaskState::Running {
-                            text.push_str(&format!(" exit {code}"));
+                            let _ = write!(text, " exit {code}");
                         }
                     }
                     if let Some(r) = reason {
                         if *state != TaskState::Running {
-                            text.push_str(&format!(": {r}"));
+                            let _ = write!(text, ": {r}");
                         }
                     }
                     self.line(&text);

@@ -51,7 +51,7 @@ fn pending(node: usize) -> TaskRecord {
 fn transition(n: u64) -> TaskRecord {
     let node = usize::try_from((n - 1) % TASKS as u64).unwrap();
     let mut task = pending(node);
-    task.state = if n % 2 == 0 {
+    task.state = if n.is_multiple_of(2) {
         TaskState::Done
     } else {
         TaskState::Running

@@ -34,11 +34,6 @@ impl ProcessLock {
             .truncate(false)
             .mode(0o600)
             .open(&path)?;
-        #[expect(
-            clippy::incompatible_msrv,
-            reason = "File::try_lock is stable since 1.89; the workspace's rust-version (1.85) \
-                      predates it and needs raising, then this expectation goes"
-        )]
         let attempt = file.try_lock();
         match attempt {
             Ok(()) => {}
