@@ -476,3 +476,220 @@ fn an_unfinished_run_locks_its_cluster() {
     assert!(out.contains("already done"), "{out}");
     assert_eq!(lab.run(&rb, &[]).code, 3);
 }
+
+const MEMBERS: &str = "groups:\n  members: [node0, node1, node2, node3]\ncluster:\n  consensus: bft\n  members: members\n  health: test ! -f {{host.vars.node_dir}}/sick\n";
+
+#[test]
+fn the_health_gate_holds_a_batch_that_would_lose_quorum_and_names_the_count() {
+    let lab = Lab::new(4, MEMBERS);
+    let rb = lab.runbook(
+        "runbook: gated-roll\non: members\nsteps:\n  - id: roll\n    rolling:\n      steps:\n        - id: restart\n          run: echo rolled >> {{host.vars.node_dir}}/rolled\n",
+    );
+    std::fs::write(lab.node_dir(3).join("sick"), "").unwrap();
+    let out = lab.run(&rb, &["--health-timeout", "2s"]);
+    let stdout = out.stdout.clone();
+    let err = out.failure(1);
+    assert!(
+        err.contains("batch 1 of `roll` would leave 2 healthy members, fewer than the 3 needed (3 of 4 healthy now; unhealthy: node3)"),
+        "{err}"
+    );
+    assert!(
+        (0..4).all(|i| lab.read(i, "rolled").is_empty()),
+        "no member went down"
+    );
+    std::fs::remove_file(lab.node_dir(3).join("sick")).unwrap();
+    lab.quorate()
+        .args(["resume", &run_id(&stdout), "--plain"])
+        .run()
+        .success();
+    assert!((0..4).all(|i| lab.read(i, "rolled") == "rolled\n"));
+}
+
+#[test]
+fn on_failure_runs_on_the_failed_batch_only() {
+    let lab = Lab::new(4, "");
+    let rb = lab.runbook(
+        r#"
+runbook: rollback
+on: all
+steps:
+  - id: roll
+    rolling:
+      batch: 2
+      steps:
+        - id: swap
+          run: echo new > {{host.vars.node_dir}}/bin
+        - id: check
+          run: test {{host.name}} != node1
+      on_failure:
+        - id: rollback
+          run: echo old > {{host.vars.node_dir}}/bin
+"#,
+    );
+    let err = lab.run(&rb, &[]).failure(1);
+    assert!(err.contains("check on node1: exit 1 (expected 0)"), "{err}");
+    assert_eq!(
+        lab.read(0, "bin"),
+        "old\n",
+        "node0 was in the failed batch: rolled back"
+    );
+    assert_eq!(lab.read(1, "bin"), "old\n", "node1 failed: rolled back");
+    assert_eq!(lab.read(2, "bin"), "", "node2's batch never started");
+    assert_eq!(lab.read(3, "bin"), "");
+}
+
+#[test]
+fn ctrl_c_finishes_running_tasks_then_pauses_resumably_and_the_store_names_its_holder() {
+    let lab = Lab::new(1, "");
+    let rb = lab.runbook(
+        "runbook: long\non: node0\nsteps:\n  - id: first\n    run: sleep 2; echo a >> {{host.vars.node_dir}}/log\n  - id: second\n    run: echo b >> {{host.vars.node_dir}}/log\n",
+    );
+    let (mut child, mut err) = lab.spawn_run(&rb);
+    let seen = read_transitions(&mut err, 1);
+    // While the run holds the store, another command gets a clear message naming it.
+    let busy = lab.quorate().args(["runs"]).run();
+    assert_eq!(busy.code, 4, "{}{}", busy.stdout, busy.stderr);
+    assert!(
+        busy.stderr.contains("in use by") && busy.stderr.contains("pid"),
+        "{}",
+        busy.stderr
+    );
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "interrupted runs exit 3 (resumable)"
+    );
+    assert_eq!(
+        lab.read(0, "log"),
+        "a\n",
+        "the running task finished; nothing new started"
+    );
+    let run = seen[0]["run"].as_str().unwrap();
+    assert_eq!(lab.show(run)["run"]["status"], "paused");
+    lab.quorate()
+        .args(["resume", run, "--plain"])
+        .run()
+        .success();
+    assert_eq!(lab.read(0, "log"), "a\nb\n");
+}
+
+#[test]
+fn copy_fetch_wait_env_and_cwd() {
+    let lab = Lab::new(2, "");
+    let src = lab.path("app.cfg");
+    std::fs::write(&src, "answer = 42\n").unwrap();
+    let fetched = lab.path("fetched");
+    let rb = lab.runbook(
+        r#"
+runbook: files
+params:
+  src: { schema: { type: string } }
+  out: { schema: { type: string } }
+on: all
+steps:
+  - id: push
+    copy: { src: "{{params.src}}", dest: "{{host.vars.node_dir}}/app.cfg", mode: "0640" }
+  - id: ready
+    wait: { until: "test -f {{host.vars.node_dir}}/app.cfg", every: 100ms, timeout: 5s }
+  - id: pull
+    fetch: { src: "{{host.vars.node_dir}}/app.cfg", dest: "{{params.out}}/{{host.name}}.cfg" }
+  - id: where
+    run: pwd > out.txt; echo "$GREETING" >> out.txt
+    cwd: "{{host.vars.node_dir}}"
+    env: { GREETING: "hello {{host.name}}" }
+"#,
+    );
+    let params = [
+        format!("src={}", src.display()),
+        format!("out={}", fetched.display()),
+    ];
+    let args = ["-p", params[0].as_str(), "-p", params[1].as_str()];
+    let first = lab.run(&rb, &args).success();
+    for i in 0..2 {
+        assert_eq!(lab.read(i, "app.cfg"), "answer = 42\n");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(lab.node_dir(i).join("app.cfg"))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o640);
+        assert_eq!(
+            std::fs::read_to_string(fetched.join(format!("node{i}.cfg"))).unwrap(),
+            "answer = 42\n"
+        );
+        assert_eq!(
+            lab.read(i, "out.txt"),
+            format!("{}\nhello node{i}\n", lab.node_dir(i).display())
+        );
+    }
+    assert_eq!(
+        task(&lab.show(&run_id(&first)), "push", "node0")["state"],
+        "done"
+    );
+    let second = lab.run(&rb, &args).success();
+    let show = lab.show(&run_id(&second));
+    assert_eq!(
+        task(&show, "push", "node0")["state"],
+        "skipped",
+        "equal content is not copied again"
+    );
+    assert_eq!(task(&show, "pull", "node1")["state"], "skipped");
+}
+
+#[test]
+fn secrets_reach_the_command_and_nothing_else() {
+    let lab = Lab::new(1, "");
+    let secret = "s3cr3t-Value-9f27";
+    let rb = lab.runbook(
+        "runbook: secret\nparams:\n  token: { secret: true }\non: node0\nsteps:\n  - id: use\n    run: printf %s \"$TOKEN\" > {{host.vars.node_dir}}/token; echo done\n    env: { TOKEN: \"{{params.token}}\" }\n",
+    );
+    let out = lab
+        .quorate()
+        .env("QUORATE_PARAM_TOKEN", secret)
+        .args(["-v", "run"])
+        .arg(&rb)
+        .arg("-i")
+        .arg(lab.path("inventory.yaml"))
+        .arg("--plain")
+        .run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(lab.read(0, "token"), secret, "the command got the secret");
+    assert!(
+        !out.stdout.contains(secret) && !out.stderr.contains(secret),
+        "the secret was printed"
+    );
+    let run = run_id(&out.stdout);
+    assert!(!lab.show(&run).to_string().contains(secret));
+    let logs = lab.quorate().args(["logs", &run]).run().success();
+    assert!(!logs.contains(secret));
+    // Neither the store on the controller nor the journal on the host keep it.
+    for dir in [
+        lab.path("state"),
+        lab.cluster.hosts[0].home.join(".quorate"),
+    ] {
+        for file in walk(&dir) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds the secret",
+                file.display()
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -72,6 +72,9 @@ pub struct ExecArgs {
     /// Plain progress lines even on a terminal.
     #[arg(long)]
     pub plain: bool,
+    /// How long a rolling batch waits for enough healthy members before the run fails.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub health_timeout: crate::model::Duration,
 }
 
 #[derive(Args, Debug)]

@@ -72,6 +72,7 @@ fn observer(plan: &Plan, exec: &ExecArgs) -> Arc<dyn Observer> {
 fn options(exec: &ExecArgs) -> ExecOptions {
     ExecOptions {
         concurrency: exec.concurrency.max(1),
+        gate_timeout: exec.health_timeout.as_duration(),
         ..ExecOptions::default()
     }
 }
