@@ -423,30 +423,46 @@ fn every_acknowledged_transition_survives_sigkill() {
 }
 
 #[test]
-fn a_host_that_goes_away_fails_the_run_by_name_and_resume_completes_after_it_returns() {
+fn a_host_that_goes_away_mid_run_fails_the_run_by_name_and_resume_completes_after_it_returns() {
     let mut lab = Lab::new(3, "");
     let rb = lab.runbook(
-        "runbook: fault\non: all\nsteps:\n  - id: first\n    run: echo 1 >> {{host.vars.node_dir}}/steps\n  - id: second\n    run: echo 2 >> {{host.vars.node_dir}}/steps\n",
+        "runbook: fault\non: all\nsteps:\n  - id: first\n    run: echo 1 >> {{host.vars.node_dir}}/steps\n  - id: pause\n    run: sleep 1\n  - id: second\n    run: echo 2 >> {{host.vars.node_dir}}/steps\n",
     );
+    let (mut child, mut err) = lab.spawn_run(&rb);
+    // Wait until every host runs `pause`, then take node1's sshd (and its sessions) away.
+    let mut seen = Vec::new();
+    while seen
+        .iter()
+        .filter(|t: &&Value| t["step"] == "pause" && t["state"] == "running")
+        .count()
+        < 3
+    {
+        let more = read_transitions(&mut err, 1);
+        assert!(!more.is_empty(), "the run ended early: {seen:?}");
+        seen.extend(more);
+    }
     lab.cluster.stop(1);
-    let out = lab.run(&rb, &[]);
-    let stdout = out.stdout.clone();
-    let err = out.failure(1);
-    assert!(err.contains("on node1"), "{err}");
-    assert_eq!(lab.read(1, "steps"), "");
-    assert_eq!(
-        lab.read(0, "steps"),
-        "1\n",
-        "node0 did its first step and nothing after the failure"
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest}");
+    assert!(
+        rest.contains("node1"),
+        "the failure names the host:\n{rest}"
     );
+    assert_eq!(lab.read(1, "steps"), "1\n");
     lab.cluster.restart(1);
-    let run = run_id(&stdout);
+    let run = seen[0]["run"].as_str().unwrap();
     lab.quorate()
-        .args(["resume", &run, "--plain"])
+        .args(["resume", run, "--plain"])
         .run()
         .success();
     for i in 0..3 {
-        assert_eq!(lab.read(i, "steps"), "1\n2\n", "node{i}");
+        assert_eq!(
+            lab.read(i, "steps"),
+            "1\n2\n",
+            "node{i}: every step once, in order"
+        );
     }
 }
 
@@ -509,7 +525,7 @@ fn the_health_gate_holds_a_batch_that_would_lose_quorum_and_names_the_count() {
 fn on_failure_runs_on_the_failed_batch_only() {
     let lab = Lab::new(4, "");
     let rb = lab.runbook(
-        r#"
+        "
 runbook: rollback
 on: all
 steps:
@@ -524,7 +540,7 @@ steps:
       on_failure:
         - id: rollback
           run: echo old > {{host.vars.node_dir}}/bin
-"#,
+",
     );
     let err = lab.run(&rb, &[]).failure(1);
     assert!(err.contains("check on node1: exit 1 (expected 0)"), "{err}");
@@ -692,4 +708,26 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn resume_runs_the_recorded_plan_and_shows_what_changed_since() {
+    let lab = Lab::new(1, "");
+    let rb = lab.runbook("runbook: frozen\non: node0\nsteps:\n  - id: ask\n    approve: go?\n  - id: act\n    run: echo planned > {{host.vars.node_dir}}/result\n");
+    let out = lab.run(&rb, &[]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    let run = run_id(&out.stdout);
+    std::fs::write(&rb, "runbook: frozen\non: node0\nsteps:\n  - id: ask\n    approve: go?\n  - id: act\n    run: echo edited > {{host.vars.node_dir}}/result\n").unwrap();
+    lab.quorate().args(["approve", &run]).run().success();
+    let out = lab
+        .quorate()
+        .args(["resume", &run, "--plain"])
+        .run()
+        .success();
+    assert!(out.contains("note: the runbook, inventory or parameters changed since this run started; resuming the plan as recorded"), "{out}");
+    assert!(
+        out.contains("-   node0  $ echo planned > ") && out.contains("+   node0  $ echo edited > "),
+        "{out}"
+    );
+    assert_eq!(lab.read(0, "result"), "planned\n", "the recorded plan ran");
 }

@@ -141,14 +141,14 @@ pub struct ValidateArgs {
     pub catalog: CatalogArgs,
 }
 
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CatalogArgs {
     /// A directory of user runbooks; they add to the built-ins and override them by name.
     #[arg(long = "runbooks", value_name = "DIR", env = "QUORATE_RUNBOOKS")]
     pub runbooks: Vec<PathBuf>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CompileArgs {
     /// A built-in runbook name, a user runbook name, or a path to a YAML file.
     pub runbook: String,

@@ -144,6 +144,16 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
             return Ok(code);
         }
     };
+    let recorded = Change::Event {
+        node: None,
+        kind: "sources".to_owned(),
+        message: super::sources::record(&args.compile),
+    };
+    if let Err(e) = store.commit(&run_id, vec![recorded]) {
+        let (code, d) = store_error(&e);
+        warn(&d);
+        return Ok(code);
+    }
     let plan = compiled.plan;
     let observer = observer(&plan, &args.exec);
     let rt = runtime();
@@ -219,6 +229,16 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
         ))]
     })?;
     let secrets = resume_secrets(&plan, args.params_file.as_ref())?;
+    let events = store
+        .events(&args.run)
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    if let Some(note) = events
+        .iter()
+        .find(|e| e.kind == "sources")
+        .and_then(|e| super::sources::changes(&e.message, &plan))
+    {
+        print!("{note}");
+    }
     let observer = observer(&plan, &args.exec);
     let rt = runtime();
     let code = rt.block_on(async {

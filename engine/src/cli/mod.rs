@@ -9,6 +9,7 @@ mod inputs;
 mod list;
 mod logging;
 mod plan;
+mod sources;
 mod validate;
 
 use std::io::Write as _;
