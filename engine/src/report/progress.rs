@@ -63,7 +63,7 @@ impl Progress {
 
     fn line(&self, text: &str) {
         if let Some(b) = &self.bars {
-            b.multi.suspend(|| println!("{text}"));
+            let _ = b.multi.println(text);
         } else {
             let _guard = self.plain.lock();
             let mut out = std::io::stdout().lock();
