@@ -126,6 +126,38 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str) -> u8 {
     }
 }
 
+/// Drives a run on a fresh runtime and connection pool, and turns the outcome into an
+/// exit code.
+fn drive(
+    store: &Arc<SledStore>,
+    run_id: &str,
+    plan: &Plan,
+    secrets: Secrets,
+    exec: &ExecArgs,
+    settle: Option<SettleOptions>,
+) -> u8 {
+    let observer = observer(plan, exec);
+    runtime().block_on(async {
+        let conns = match Connections::new(ssh_settings(plan), control_dir()) {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                warn(&[Diagnostic::error(e.to_string())]);
+                return BAD_INPUT;
+            }
+        };
+        let drive = Drive {
+            conns: Arc::clone(&conns),
+            secrets: Arc::new(secrets),
+            observer,
+            options: options(exec),
+            settle,
+        };
+        let result = drive_run(Arc::clone(store), run_id, drive, interrupts()).await;
+        conns.close().await;
+        finish(result, run_id)
+    })
+}
+
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
     let compiled = compile_from_args(&args.compile, true)?;
     warn(&compiled.warnings);
@@ -154,29 +186,14 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
         warn(&d);
         return Ok(code);
     }
-    let plan = compiled.plan;
-    let observer = observer(&plan, &args.exec);
-    let rt = runtime();
-    let code = rt.block_on(async {
-        let conns = match Connections::new(ssh_settings(&plan), control_dir()) {
-            Ok(c) => Arc::new(c),
-            Err(e) => {
-                warn(&[Diagnostic::error(e.to_string())]);
-                return BAD_INPUT;
-            }
-        };
-        let drive = Drive {
-            conns: Arc::clone(&conns),
-            secrets: Arc::new(compiled.secrets),
-            observer,
-            options: options(&args.exec),
-            settle: None,
-        };
-        let result = drive_run(Arc::clone(&store), &run_id, drive, interrupts()).await;
-        conns.close().await;
-        finish(result, &run_id)
-    });
-    Ok(code)
+    Ok(drive(
+        &store,
+        &run_id,
+        &compiled.plan,
+        compiled.secrets,
+        &args.exec,
+        None,
+    ))
 }
 
 /// Secret values for a resumed run: from the environment or a params file, never stored.
@@ -239,31 +256,18 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     {
         print!("{note}");
     }
-    let observer = observer(&plan, &args.exec);
-    let rt = runtime();
-    let code = rt.block_on(async {
-        let conns = match Connections::new(ssh_settings(&plan), control_dir()) {
-            Ok(c) => Arc::new(c),
-            Err(e) => {
-                warn(&[Diagnostic::error(e.to_string())]);
-                return BAD_INPUT;
-            }
-        };
-        let drive = Drive {
-            conns: Arc::clone(&conns),
-            secrets: Arc::new(secrets),
-            observer,
-            options: options(&args.exec),
-            settle: Some(SettleOptions {
-                rerun_interrupted: args.rerun_interrupted,
-                mark_done: args.mark_done.clone(),
-            }),
-        };
-        let result = drive_run(Arc::clone(&store), &args.run, drive, interrupts()).await;
-        conns.close().await;
-        finish(result, &args.run)
-    });
-    Ok(code)
+    let settle = SettleOptions {
+        rerun_interrupted: args.rerun_interrupted,
+        mark_done: args.mark_done.clone(),
+    };
+    Ok(drive(
+        &store,
+        &args.run,
+        &plan,
+        secrets,
+        &args.exec,
+        Some(settle),
+    ))
 }
 
 #[expect(

@@ -13,7 +13,8 @@ use super::events::{ExecEvent, Observer};
 use super::settle::{settle, InDoubt, SettleOptions};
 use crate::plan::{NodeKind, Plan, Secrets};
 use crate::store::{
-    new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore, StoreError, TaskRecord, TaskState,
+    controller, new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore, StoreError, TaskRecord,
+    TaskState,
 };
 use crate::template::Renderer;
 use crate::transport::Connections;
@@ -39,14 +40,6 @@ pub fn plan_digest(plan_json: &str) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
-}
-
-fn controller() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
-    let host = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    format!("{user}@{host} pid {}", std::process::id())
 }
 
 /// Records a new run with its frozen plan, every task pending, and takes the cluster lock.

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::compile::option_errors;
+use super::compile::{option_errors, regex_errors};
 use super::fields::pos_in_field;
 use super::order::order_list;
 use super::LoadedRunbook;
@@ -86,24 +86,7 @@ fn check_list(
     for (i, s) in steps.iter().enumerate() {
         let p = format!("{pointer}/{i}");
         errors.extend(option_errors(s, &p, &rb.doc));
-        if let Some(e) = &s.expect {
-            for (key, re) in [("stdout", &e.stdout), ("stderr", &e.stderr)] {
-                if let Some(Err(err)) = re.as_ref().map(|re| regex::Regex::new(re)) {
-                    let first = err
-                        .to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned();
-                    errors.push(
-                        rb.doc
-                            .error_at(&format!("{p}/expect/{key}"), format!("`expect.{key}` is not a valid regular expression: {first}"))
-                            .with_hint("regular expressions follow Rust's regex syntax; escape special characters with \\"),
-                    );
-                }
-            }
-        }
+        errors.extend(regex_errors(s, &p, &rb.doc));
         for (field, text) in template_fields(s) {
             let fp = format!("{p}/{field}");
             match CompiledTemplate::parse(text) {

@@ -583,26 +583,7 @@ impl<'a> Compiler<'a> {
             stdout: e.stdout.clone(),
             stderr: e.stderr.clone(),
         });
-        if let Some(e) = &step.expect {
-            for (key, re) in [("stdout", &e.stdout), ("stderr", &e.stderr)] {
-                if let Some(re) = re {
-                    if let Err(err) = regex::Regex::new(re) {
-                        let first = err
-                            .to_string()
-                            .lines()
-                            .last()
-                            .unwrap_or_default()
-                            .trim()
-                            .to_owned();
-                        errors.push(
-                            cx.doc
-                                .error_at(&format!("{pointer}/expect/{key}"), format!("`expect.{key}` is not a valid regular expression: {first}"))
-                                .with_hint("regular expressions follow Rust's regex syntax; escape special characters with \\"),
-                        );
-                    }
-                }
-            }
-        }
+        errors.extend(regex_errors(step, pointer, cx.doc));
         let retries = step.retries.as_ref().map(|r| {
             let mut out = Retries::default();
             match r {
@@ -893,6 +874,30 @@ pub(super) fn option_errors(step: &RawStep, pointer: &str, doc: &Document) -> Ve
             )
             .with_hint(hint),
         );
+    }
+    errors
+}
+
+/// `expect.stdout` / `expect.stderr` patterns that are not valid regular expressions.
+pub(super) fn regex_errors(step: &RawStep, pointer: &str, doc: &Document) -> Vec<Diagnostic> {
+    let Some(e) = &step.expect else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    for (key, re) in [("stdout", &e.stdout), ("stderr", &e.stderr)] {
+        if let Some(Err(err)) = re.as_ref().map(|re| regex::Regex::new(re)) {
+            let first = err
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            errors.push(
+                doc.error_at(&format!("{pointer}/expect/{key}"), format!("`expect.{key}` is not a valid regular expression: {first}"))
+                    .with_hint("regular expressions follow Rust's regex syntax; escape special characters with \\"),
+            );
+        }
     }
     errors
 }
