@@ -1,0 +1,2 @@
+//! demo-node: a small consensus chain for runbooks to work on.
+fn main() {}
