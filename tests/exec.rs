@@ -731,3 +731,31 @@ fn resume_runs_the_recorded_plan_and_shows_what_changed_since() {
     );
     assert_eq!(lab.read(0, "result"), "planned\n", "the recorded plan ran");
 }
+
+#[test]
+fn proxyjump_from_the_ssh_config_just_works() {
+    let lab = Lab::new(2, "");
+    let (jump, target) = (&lab.cluster.hosts[0], &lab.cluster.hosts[1]);
+    // node1 is reachable only "through" node0, as a bastion setup would have it.
+    let config = lab.path("jump_config");
+    let base = std::fs::read_to_string(&lab.cluster.ssh_config).unwrap();
+    std::fs::write(
+        &config,
+        format!("Host behind-bastion\n  HostName {}\n  Port {}\n  User root\n  ProxyJump root@{}:{}\n\n{base}", target.address, target.port, jump.address, jump.port),
+    )
+    .unwrap();
+    let inventory = format!(
+        "name: jumped\nhosts:\n  inner:\n    address: behind-bastion\n    vars: {{ node_dir: {} }}\nssh:\n  config: {}\n",
+        lab.node_dir(1).display(),
+        config.display()
+    );
+    std::fs::write(lab.path("inventory.yaml"), inventory).unwrap();
+    let before = lab.cluster.accepted_connections(0);
+    let rb = lab.runbook("runbook: jump\non: inner\nsteps:\n  - id: hello\n    run: echo through > {{host.vars.node_dir}}/hello\n");
+    lab.run(&rb, &[]).success();
+    assert_eq!(lab.read(1, "hello"), "through\n");
+    assert!(
+        lab.cluster.accepted_connections(0) > before,
+        "the connection went through the bastion node0"
+    );
+}
