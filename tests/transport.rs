@@ -402,8 +402,10 @@ async fn a_task_is_recorded_and_its_secrets_stay_off_the_command_line_and_the_di
         .filter(|e| e.file_name().to_string_lossy().starts_with("input."))
         .map(|e| e.path())
         .collect();
-    assert_eq!(inputs.len(), 1, "the task's input waits in one file");
-    assert_eq!(mode_of(&inputs[0]), 0o600);
+    assert!(
+        inputs.is_empty(),
+        "without a timeout or sudo the input never touches the disk"
+    );
     assert_eq!(mode_of(&entry), 0o700);
     assert_eq!(mode_of(&home.join(".quorate/runs/run1")), 0o700);
 
@@ -517,10 +519,7 @@ async fn without_timeout1_a_watchdog_kills_the_process_group() {
     let input = "sleep 300 & echo $! > child.pid; echo $$ > main.pid; wait\n# quorate-end w-a1\n";
     let out = conns.run(&host, &script, input.as_bytes()).await.unwrap();
     let head = text(&out.stdout).lines().next().unwrap().to_owned();
-    assert_eq!(
-        head,
-        "quorate-journal finished exit=143 timed_out=1 stdout=0 stderr=0"
-    );
+    assert_eq!(head, "quorate-journal finished exit=143 timed_out=1");
     all_gone(&[
         read_pid(&home.join("main.pid")),
         read_pid(&home.join("child.pid")),

@@ -12,6 +12,25 @@ use super::{Connections, HostSpec, TransportError};
 /// The wrapper; its header documents the protocol.
 const WRAPPER: &str = include_str!("wrapper.sh");
 
+/// The wrapper without its comment lines and indentation: it travels with every task.
+fn wrapper() -> &'static str {
+    static STRIPPED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    STRIPPED.get_or_init(|| {
+        WRAPPER
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .fold(String::with_capacity(WRAPPER.len()), |mut s, l| {
+                s.push_str(l);
+                s.push('\n');
+                s
+            })
+    })
+}
+
+/// Ends the recorded stdout in the wrapper's answer (see wrapper.sh).
+const TRAILER: &[u8] = b"\x1fquorate-journal-end\n";
+
 /// After the host-side timeout fires, the wrapper sends TERM, then KILL this much later.
 const KILL_GRACE: Duration = Duration::from_secs(5);
 
@@ -192,8 +211,9 @@ fn invocation(
         check_id("task key", key)?;
     }
     Ok(format!(
-        "set -- {mode} {run} {key} {secs} {}\n{WRAPPER}",
-        u8::from(sudo)
+        "set -- {mode} {run} {key} {secs} {}\n{}",
+        u8::from(sudo),
+        wrapper()
     ))
 }
 
@@ -287,30 +307,24 @@ fn parse(host: &HostSpec, out: &Output) -> Result<JournalState, TransportError> 
                 .ok_or_else(|| unexpected(host, out))?,
         },
         "finished" => {
-            let (Some(exit), Some(timed_out), Some(n_out), Some(n_err)) = (
-                field("exit"),
-                field("timed_out"),
-                field("stdout").and_then(|n| usize::try_from(n).ok()),
-                field("stderr").and_then(|n| usize::try_from(n).ok()),
-            ) else {
+            let (Some(exit), Some(timed_out)) = (field("exit"), field("timed_out")) else {
                 return Err(unexpected(host, out));
             };
-            // A short body means the answer was cut: the record is intact on the host, so
+            // No trailer means the answer was cut: the record is intact on the host, so
             // the task finished, but what we hold is not the whole of it.
-            if body.len() != n_out + n_err {
+            let Some(stdout) = body.strip_suffix(TRAILER) else {
                 return Err(TransportError::Lost {
                     host: host.name.clone(),
                     message: format!(
-                        "the task's recorded output arrived incomplete ({} of {} bytes)",
-                        body.len(),
-                        n_out + n_err
+                        "the task's recorded output arrived incomplete ({} bytes, no end marker)",
+                        body.len()
                     ),
                 });
-            }
+            };
             JournalState::Finished(TaskOutcome {
                 exit: i32::try_from(exit).map_err(|_| unexpected(host, out))?,
-                stdout: body[..n_out].to_vec(),
-                stderr: body[n_out..].to_vec(),
+                stdout: stdout.to_vec(),
+                stderr: out.stderr.clone(),
                 timed_out: timed_out == 1,
             })
         }
@@ -359,8 +373,9 @@ mod tests {
 
     #[test]
     fn parses_a_finished_answer() {
-        let out =
-            output(b"quorate-journal finished exit=3 timed_out=1 stdout=4 stderr=2\nout\nE\n");
+        let mut out =
+            output(b"quorate-journal finished exit=3 timed_out=1\nout\n\x1fquorate-journal-end\n");
+        out.stderr = b"E\n".to_vec();
         let JournalState::Finished(o) = parse(&host(), &out).unwrap() else {
             panic!("not finished");
         };
@@ -370,7 +385,7 @@ mod tests {
 
     #[test]
     fn a_cut_answer_is_lost_and_garbage_is_remote() {
-        let cut = output(b"quorate-journal finished exit=0 timed_out=0 stdout=10 stderr=0\nabc");
+        let cut = output(b"quorate-journal finished exit=0 timed_out=0\nabc");
         assert!(parse(&host(), &cut).unwrap_err().outcome_unknown());
         let garbage = output(b"hello\n");
         assert!(matches!(

@@ -10,115 +10,116 @@
 # For `task`, stdin brings the task's environment exports (secrets included), its `cd` and
 # the command, ending with the line `# quorate-end KEY` (so a cut stream is never run).
 #
-# Journal entry ${QUORATE_HOME:-$HOME/.quorate}/runs/RUN/KEY/ (directories 0700):
-#   input.PID       stdin, 0600, deleted when the task ends
+# Journal entry ${QUORATE_HOME:-$HOME/.quorate}/runs/RUN/KEY/ (a 0700 directory):
+#   input.PID       the task input, only when it runs under timeout(1) or sudo (which
+#                   need a file to read); deleted when the task ends
 #   pid             "PID BOOT_ID" of this wrapper, created once, just before the command
 #   stdout, stderr  the command's output (files, not the SSH channel: a daemon started
 #                   with `nohup ... &` cannot hold the channel open)
 #   timed_out       present when the timeout fired
-#   exit            "CODE TIMED_OUT" (0 or 1), written atomically after the command ended
+#   exit            "CODE TIMED_OUT" (0 or 1), written after the command ended
 #
-# The answer, on stdout (stderr carries only this script's own complaints, exit 70):
-#   quorate-journal finished exit=CODE timed_out=0|1 stdout=BYTES stderr=BYTES
-#   followed by the recorded stdout then stderr bytes; the exit status is CODE.
-# or a single line: `quorate-journal running pid=PID`, `quorate-journal not-started`,
-# `quorate-journal vanished` (started, but no exit code and the wrapper is gone: the host
-# rebooted or the wrapper was killed), `quorate-journal removed`.
+# The answer: the line `quorate-journal finished exit=CODE timed_out=0|1`, the recorded
+# stdout, and the trailer byte 0x1f + `quorate-journal-end` + newline on stdout; the
+# recorded stderr on stderr; the exit status is CODE. Or a single line on stdout:
+# `quorate-journal running pid=PID`, `quorate-journal not-started`, `quorate-journal
+# vanished` (started, but no exit code and the wrapper is gone: the host rebooted or the
+# wrapper was killed), `quorate-journal removed`. Complaints of this script: stderr, exit 70.
+#
+# Every task runs through here, so it starts as few processes as it can: shell builtins
+# wherever they do the job (each process costs about half a millisecond).
 
-mode=$1 run=$2 key=$3 secs=$4 sudo=$5
+q_mode=$1 q_run=$2 q_key=$3 q_secs=$4 q_sudo=$5
 
-fail() {
+q_fail() {
 	printf 'quorate-journal: %s\n' "$*" >&2
 	exit 70
 }
 
 # Ids become path components: no slashes, no dot-files, no `..`.
-valid() {
+q_valid() {
 	case $1 in
 	'' | .* | *[!A-Za-z0-9._-]*) return 1 ;;
 	esac
 }
 
-valid "$run" || fail "invalid run id: $run"
-case $secs in '' | *[!0-9]*) fail "invalid timeout: $secs" ;; esac
+q_valid "$q_run" || q_fail "invalid run id: $q_run"
+case $q_secs in '' | *[!0-9]*) q_fail "invalid timeout: $q_secs" ;; esac
 
-base=${QUORATE_HOME:-$HOME/.quorate}
-# The journal is private; the command gets the umask it would have had without us.
-command_umask=$(umask)
-umask 077
+q_base=${QUORATE_HOME:-$HOME/.quorate}
 
-if [ "$mode" = remove ]; then
-	rm -rf -- "$base/runs/$run" || fail "cannot remove $base/runs/$run"
+if [ "$q_mode" = remove ]; then
+	rm -rf -- "$q_base/runs/$q_run" || q_fail "cannot remove $q_base/runs/$q_run"
 	echo 'quorate-journal removed'
 	exit 0
 fi
 
-valid "$key" || fail "invalid task key: $key"
-dir=$base/runs/$run/$key
+q_valid "$q_key" || q_fail "invalid task key: $q_key"
+q_dir=$q_base/runs/$q_run/$q_key
 
-boot_id() {
-	cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown
-}
+q_boot=unknown
+[ -r /proc/sys/kernel/random/boot_id ] && read -r q_boot </proc/sys/kernel/random/boot_id
 
 # Succeeds when the wrapper recorded in `pid` still runs: same boot, process alive and,
 # where /proc exists, still a wrapper of this task (not a recycled pid, not a zombie).
-alive() {
-	read -r pid boot <"$dir/pid" 2>/dev/null || return 1
-	[ "$boot" = "$(boot_id)" ] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
+q_alive() {
+	read -r q_pid q_pboot <"$q_dir/pid" 2>/dev/null || return 1
+	[ "$q_pboot" = "$q_boot" ] || return 1
+	kill -0 "$q_pid" 2>/dev/null || return 1
 	if [ -d /proc/self ]; then
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "task $run $key " || return 1
+		tr '\0' ' ' <"/proc/$q_pid/cmdline" 2>/dev/null | grep -qF -- "task $q_run $q_key " || return 1
 	fi
 }
 
-size() {
-	wc -c <"$1" | tr -d ' '
-}
-
-replay() {
-	read -r code timed_out <"$dir/exit" || fail "unreadable $dir/exit"
-	printf 'quorate-journal finished exit=%s timed_out=%s stdout=%s stderr=%s\n' \
-		"$code" "$timed_out" "$(size "$dir/stdout")" "$(size "$dir/stderr")"
-	cat -- "$dir/stdout" "$dir/stderr"
-	exit "$code"
+q_replay() {
+	read -r q_code q_timed_out <"$q_dir/exit" || return 1
+	[ -n "$q_timed_out" ] || return 1
+	echo "quorate-journal finished exit=$q_code timed_out=$q_timed_out"
+	if [ -s "$q_dir/stdout" ]; then cat -- "$q_dir/stdout"; fi
+	printf '\037quorate-journal-end\n'
+	if [ -s "$q_dir/stderr" ]; then cat -- "$q_dir/stderr" >&2; fi
+	exit "$q_code"
 }
 
 # Deletes the input (secrets) a wrapper left behind when it was killed too hard to clean
 # up after itself: any input.PID whose PID no longer runs.
-sweep() {
-	for f in "$dir"/input.*; do
-		[ -e "$f" ] || continue
-		kill -0 "${f##*.}" 2>/dev/null || rm -f -- "$f"
+q_sweep() {
+	for q_f in "$q_dir"/input.*; do
+		[ -e "$q_f" ] || continue
+		kill -0 "${q_f##*.}" 2>/dev/null || rm -f -- "$q_f"
 	done
 }
 
-probe() {
-	sweep
-	[ -f "$dir/exit" ] && replay
-	if [ ! -f "$dir/pid" ]; then
+q_probe() {
+	q_sweep
+	[ -f "$q_dir/exit" ] && q_replay
+	if [ ! -f "$q_dir/pid" ]; then
 		echo 'quorate-journal not-started'
-	elif alive; then
-		echo "quorate-journal running pid=$pid"
-	elif [ -f "$dir/exit" ]; then
-		# It ended between the first look and now.
-		replay
+	elif q_alive; then
+		echo "quorate-journal running pid=$q_pid"
+	elif [ -f "$q_dir/exit" ]; then
+		# It ended between the first look and now (or its exit line is being written).
+		q_replay || echo "quorate-journal running pid=0"
+	elif [ ! -s "$q_dir/pid" ]; then
+		# Claimed this very moment; its pid line follows.
+		echo "quorate-journal running pid=0"
 	else
 		echo 'quorate-journal vanished'
 	fi
 	exit 0
 }
 
-case $mode in
-probe) probe ;;
+case $q_mode in
+probe) q_probe ;;
 task) ;;
-*) fail "unknown mode: $mode" ;;
+*) q_fail "unknown mode: $q_mode" ;;
 esac
 
 # Runs "$@" for at most SECS seconds, then kills it and its process group: TERM, and KILL
-# 5 s later. Creates the file MARKER when the limit fired. Usage: sh -c "$limit" limit
+# 5 s later. Creates the file MARKER when the limit fired. Usage: sh -c "$q_limit" limit
 # SECS MARKER COMMAND... It is a separate shell so that, under sudo, the killing happens
 # as the same user as the command. (No single quote may appear in it.)
-limit='
+q_limit='
 secs=$1 marker=$2
 shift 2
 if timeout -k 5 1 true 2>/dev/null; then
@@ -160,44 +161,62 @@ kill $dog 2>/dev/null
 exit $code
 '
 
-mkdir -p -- "$dir" || fail "cannot create $dir"
-if [ -f "$dir/exit" ] || [ -f "$dir/pid" ]; then
+if [ -f "$q_dir/exit" ] || [ -f "$q_dir/pid" ]; then
 	# Delivered again: do not run twice; report what the first delivery did or does.
-	cat >/dev/null
-	probe
+	while IFS= read -r q_line; do :; done
+	q_probe
+fi
+if [ ! -d "$q_dir" ]; then
+	[ -d "$q_base/runs/$q_run" ] || mkdir -m 700 -p -- "$q_base/runs/$q_run" || q_fail "cannot create $q_base/runs/$q_run"
+	mkdir -m 700 -- "$q_dir" 2>/dev/null || [ -d "$q_dir" ] || q_fail "cannot create $q_dir"
 fi
 
-sweep
-input=$dir/input.$$
-trap 'rm -f -- "$input" "$dir/pid.$$"' EXIT
+# The input, read with builtins; it ends with the marker line or it is not run.
+q_input= q_last=
+while IFS= read -r q_line; do
+	q_input="$q_input$q_line
+"
+	q_last=$q_line
+done
+[ "$q_last" = "# quorate-end $q_key" ] || q_fail "the task input arrived incomplete; nothing was run"
+
+# Claim the task: noclobber creation fails if `pid` exists, so of two deliveries racing
+# here exactly one runs the command.
+set -C
+{ echo "$$ $q_boot" >"$q_dir/pid"; } 2>/dev/null || {
+	set +C
+	q_probe
+}
+set +C
+
 trap 'exit 70' HUP INT TERM
-cat >"$input" || fail "cannot write $input"
-[ "$(tail -n 1 "$input")" = "# quorate-end $key" ] ||
-	fail "the task input arrived incomplete; nothing was run"
-
-# Claim the task: link(2) fails if `pid` exists, so of two deliveries racing here exactly
-# one runs the command, and `pid` never exists half-written.
-echo "$$ $(boot_id)" >"$dir/pid.$$" || fail "cannot write $dir/pid.$$"
-if ! ln -- "$dir/pid.$$" "$dir/pid" 2>/dev/null; then
-	rm -f -- "$input" "$dir/pid.$$"
-	probe
-fi
-rm -f -- "$dir/pid.$$"
-
-as_root=
-[ "$sudo" = 1 ] && as_root='sudo -n'
-: >"$dir/stdout" && : >"$dir/stderr" || fail "cannot write to $dir"
-umask "$command_umask"
-if [ "$secs" -gt 0 ]; then
-	$as_root sh -c "$limit" limit "$secs" "$dir/timed_out" sh "$input" \
-		</dev/null >"$dir/stdout" 2>"$dir/stderr"
+if [ "$q_secs" -gt 0 ] || [ "$q_sudo" = 1 ]; then
+	# timeout(1) and sudo run a program, which reads the input from a file (in the 0700
+	# directory; deleted below).
+	trap 'rm -f -- "$q_dir/input.$$"' EXIT
+	printf '%s' "$q_input" >"$q_dir/input.$$" || q_fail "cannot write $q_dir/input.$$"
+	q_as=
+	[ "$q_sudo" = 1 ] && q_as='sudo -n'
+	if [ "$q_secs" -gt 0 ]; then
+		$q_as sh -c "$q_limit" limit "$q_secs" "$q_dir/timed_out" sh "$q_dir/input.$$" \
+			</dev/null >"$q_dir/stdout" 2>"$q_dir/stderr"
+	else
+		$q_as sh "$q_dir/input.$$" </dev/null >"$q_dir/stdout" 2>"$q_dir/stderr"
+	fi
+	q_code=$?
+	rm -f -- "$q_dir/input.$$"
 else
-	$as_root sh "$input" </dev/null >"$dir/stdout" 2>"$dir/stderr"
+	# A subshell (a fork, no new program) runs the input as `sh FILE` would: no traps,
+	# no positional parameters, the shell's own options.
+	(
+		trap - EXIT HUP INT TERM
+		set --
+		eval "$q_input"
+	) </dev/null >"$q_dir/stdout" 2>"$q_dir/stderr"
+	q_code=$?
 fi
-code=$?
-rm -f -- "$input"
-timed_out=0
-[ -f "$dir/timed_out" ] && timed_out=1
-printf '%s %s\n' "$code" "$timed_out" >"$dir/exit.tmp" &&
-	mv -f -- "$dir/exit.tmp" "$dir/exit" || fail "cannot record the exit code in $dir"
-replay
+q_input=
+q_timed_out=0
+[ -f "$q_dir/timed_out" ] && q_timed_out=1
+printf '%s %s\n' "$q_code" "$q_timed_out" >"$q_dir/exit" || q_fail "cannot record the exit code in $q_dir"
+q_replay
