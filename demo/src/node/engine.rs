@@ -232,16 +232,19 @@ impl Engine {
         );
     }
 
-    fn enter_height(&mut self, now: Instant) {
-        self.round = 0;
+    /// Starts the next height with what this node may already have promised there (a node
+    /// that re-synced after losing its ledger must still keep its word).
+    fn enter_height(&mut self, now: Instant) -> Result<(), Fatal> {
+        self.record = self.votes.load(self.working_height())?;
+        self.round = self.record.promised;
         self.round_started = now;
         self.height_started = now;
-        self.record = VoteRecord::fresh(self.working_height());
         self.seen.clear();
         self.accepts.clear();
         self.promises.clear();
         self.last_prepare = None;
         self.last_propose = None;
+        Ok(())
     }
 
     fn resend_due(last: Option<Instant>, now: Instant) -> bool {
@@ -546,7 +549,7 @@ impl Engine {
                 height: block.height,
             });
         }
-        self.enter_height(now);
+        self.enter_height(now)?;
         Ok(vec![Out::Broadcast(Message::Heartbeat {
             height: self.state.height,
             hash: self.state.tip_hash.clone(),
