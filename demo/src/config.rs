@@ -50,12 +50,22 @@ impl NodeConfig {
 
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "; demo-node configuration, laid out like a FISCO BCOS Air node's config.ini");
+        let _ = writeln!(
+            s,
+            "; demo-node configuration, laid out like a FISCO BCOS Air node's config.ini"
+        );
         let _ = writeln!(s, "[node]\n    name={}\n", self.name);
-        let _ = writeln!(s, "[p2p]\n    listen_ip={}\n    listen_port={}", self.listen_ip, self.listen_port);
+        let _ = writeln!(
+            s,
+            "[p2p]\n    listen_ip={}\n    listen_port={}",
+            self.listen_ip, self.listen_port
+        );
         let _ = writeln!(s, "    ; the nodes this one dials (host:port, comma-separated); nodes that dial in are learned");
         let _ = writeln!(s, "    nodes={}\n", self.peers.join(","));
-        let _ = writeln!(s, "[consensus]\n    ; bft or cft; genesis.json decides and must agree");
+        let _ = writeln!(
+            s,
+            "[consensus]\n    ; bft or cft; genesis.json decides and must agree"
+        );
         let _ = writeln!(s, "    type={}", self.consensus);
         s
     }
@@ -79,7 +89,10 @@ impl NodeConfig {
             if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 section = name.trim().to_string();
             } else if let Some((key, value)) = line.split_once('=') {
-                values.insert(format!("{section}.{}", key.trim()), value.trim().to_string());
+                values.insert(
+                    format!("{section}.{}", key.trim()),
+                    value.trim().to_string(),
+                );
             } else {
                 return Err(ConfigError::Syntax {
                     path: path.to_string(),
@@ -89,10 +102,13 @@ impl NodeConfig {
             }
         }
         let get = |key: &str| {
-            values.get(key).cloned().ok_or_else(|| ConfigError::Missing {
-                path: path.to_string(),
-                key: key.to_string(),
-            })
+            values
+                .get(key)
+                .cloned()
+                .ok_or_else(|| ConfigError::Missing {
+                    path: path.to_string(),
+                    key: key.to_string(),
+                })
         };
         let invalid = |key: &str, value: &str, reason: String| ConfigError::Invalid {
             path: path.to_string(),
@@ -143,6 +159,9 @@ mod tests {
         };
         assert_eq!(NodeConfig::parse(&config.render(), "c").unwrap(), config);
         let err = NodeConfig::parse("[p2p]\nlisten_port\n", "c").unwrap_err();
-        assert_eq!(err.to_string(), "c:2: expected `[section]` or `key=value`, found `listen_port`");
+        assert_eq!(
+            err.to_string(),
+            "c:2: expected `[section]` or `key=value`, found `listen_port`"
+        );
     }
 }

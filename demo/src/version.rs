@@ -123,7 +123,10 @@ pub fn trailer(v: Version) -> Vec<u8> {
 /// Reads the trailer of an executable: its version and its length in bytes, if it has one.
 pub fn trailer_of(path: &Path) -> Result<Option<(Version, u64)>, VersionError> {
     let mut file = File::open(path).map_err(|e| VersionError::io(path, e))?;
-    let len = file.metadata().map_err(|e| VersionError::io(path, e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| VersionError::io(path, e))?
+        .len();
     file.seek(SeekFrom::Start(len.saturating_sub(TRAILER_MAX)))
         .map_err(|e| VersionError::io(path, e))?;
     let mut tail = Vec::new();

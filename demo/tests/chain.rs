@@ -22,14 +22,21 @@ fn four_sealer_bft_chain_advances_on_every_node_and_verifies() {
     let chain = Chain::init(&["--sealers", "4"]);
     let status = chain.json("node0");
     assert_eq!(status["running"], false);
-    assert_eq!(chain.status("node0", &[]).status.code(), Some(3), "not running: exit 3");
+    assert_eq!(
+        chain.status("node0", &[]).status.code(),
+        Some(3),
+        "not running: exit 3"
+    );
 
     let started = Instant::now();
     start_all(&chain, &ALL4);
     chain.wait_height(&ALL4, 1, START);
     let first_block = started.elapsed();
     chain.wait_height(&ALL4, 5, PROGRESS);
-    eprintln!("first block {first_block:?} after starting; height 5 after {:?}", started.elapsed());
+    eprintln!(
+        "first block {first_block:?} after starting; height 5 after {:?}",
+        started.elapsed()
+    );
 
     let status = chain.json("node2");
     assert_eq!(status["running"], true);
@@ -42,11 +49,20 @@ fn four_sealer_bft_chain_advances_on_every_node_and_verifies() {
     let healthy = chain.status("node1", &["--healthy"]);
     assert!(healthy.status.success(), "{}", text(&healthy));
     let sealers = chain.status("node1", &["--sealers"]);
-    assert_eq!(String::from_utf8_lossy(&sealers.stdout), "node0\nnode1\nnode2\nnode3\n");
+    assert_eq!(
+        String::from_utf8_lossy(&sealers.stdout),
+        "node0\nnode1\nnode2\nnode3\n"
+    );
 
     let log = fs::read_to_string(chain.node("node0").join("log/node.log")).unwrap();
-    let line = log.lines().find(|l| l.contains("committed block 1 ")).unwrap();
-    assert!(line.starts_with("info|") && line.contains("|[CONSENSUS] committed block 1 "), "{line}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("committed block 1 "))
+        .unwrap();
+    assert!(
+        line.starts_with("info|") && line.contains("|[CONSENSUS] committed block 1 "),
+        "{line}"
+    );
 
     for name in ALL4 {
         let out = chain.verify(name);
@@ -55,7 +71,10 @@ fn four_sealer_bft_chain_advances_on_every_node_and_verifies() {
     for name in ALL4 {
         chain.stop(name);
     }
-    assert!(chain.script("node0", "stop.sh").status.success(), "stop.sh is idempotent");
+    assert!(
+        chain.script("node0", "stop.sh").status.success(),
+        "stop.sh is idempotent"
+    );
     chain.assert_one_chain(&ALL4);
 }
 
@@ -75,7 +94,11 @@ fn bft_survives_one_sealer_down_stalls_with_two_and_resumes() {
     let stalled = chain.assert_stalled(&["node0", "node1"], Duration::from_secs(3));
     let healthy = chain.status("node0", &["--healthy"]);
     assert_eq!(healthy.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&healthy.stdout).contains("sees no quorum"), "{}", text(&healthy));
+    assert!(
+        String::from_utf8_lossy(&healthy.stdout).contains("sees no quorum"),
+        "{}",
+        text(&healthy)
+    );
 
     chain.start("node2");
     chain.wait_height(&["node0", "node1", "node2"], stalled + 3, PROGRESS);
@@ -124,10 +147,20 @@ fn upgrade_swaps_a_binary_and_an_old_binary_refuses_to_start() {
 
     chain.stop("node1");
     let binary = chain.node("node1").join("demo-node");
-    let out = demo(&["release", "--version", "1.1.0", "--out", binary.to_str().unwrap()]);
+    let out = demo(&[
+        "release",
+        "--version",
+        "1.1.0",
+        "--out",
+        binary.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let version = chain.status("node1", &["--version"]);
-    assert_eq!(String::from_utf8_lossy(&version.stdout), "1.1.0\n", "stopped node reports its binary");
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        "1.1.0\n",
+        "stopped node reports its binary"
+    );
     chain.start("node1");
     let status = chain.json("node1");
     assert_eq!(status["version"], "1.1.0");
@@ -137,13 +170,20 @@ fn upgrade_swaps_a_binary_and_an_old_binary_refuses_to_start() {
     // The chain's compatibility_version is this build's version: an older binary refuses.
     chain.stop("node2");
     let binary = chain.node("node2").join("demo-node");
-    let out = demo(&["release", "--version", "0.0.1", "--out", binary.to_str().unwrap()]);
+    let out = demo(&[
+        "release",
+        "--version",
+        "0.0.1",
+        "--out",
+        binary.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let out = chain.script("node2", "start.sh");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("this binary is version 0.0.1, older than the chain's compatibility_version"),
+        stderr
+            .contains("this binary is version 0.0.1, older than the chain's compatibility_version"),
         "{stderr}"
     );
     assert!(!chain.node("node2").join("node.pid").exists());
@@ -177,10 +217,17 @@ fn a_corrupted_ledger_refuses_to_start() {
     let out = chain.script("node3", "start.sh");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("refusing to start: ledger corrupted at height 2: hash mismatch"), "{stderr}");
+    assert!(
+        stderr.contains("refusing to start: ledger corrupted at height 2: hash mismatch"),
+        "{stderr}"
+    );
     let out = chain.verify("node3");
     assert_eq!(out.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ledger corrupted at height 2"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ledger corrupted at height 2"),
+        "{}",
+        text(&out)
+    );
     for name in ["node0", "node1", "node2"] {
         chain.stop(name);
     }
@@ -249,7 +296,8 @@ fn checkpoint_is_a_verifiable_snapshot() {
     let dir = node.join("data/checkpoints").join(height.to_string());
     let out = demo(&["verify", "--dir", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("ok: {} blocks, height {height}", height + 1)));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .starts_with(&format!("ok: {} blocks, height {height}", height + 1)));
     let leftovers: Vec<_> = fs::read_dir(node.join("data/checkpoints"))
         .unwrap()
         .flatten()

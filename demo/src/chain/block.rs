@@ -21,7 +21,7 @@ pub struct Block {
     pub hash: String,
 }
 
-/// The hashed part of a block, in a fixed field order (serde_json keeps declaration order).
+/// The hashed part of a block, in a fixed field order (`serde_json` keeps declaration order).
 #[derive(Serialize)]
 struct Body<'a> {
     height: u64,

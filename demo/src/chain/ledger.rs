@@ -283,7 +283,10 @@ mod tests {
         let mut opened = Ledger::open(&path, &genesis()).unwrap();
         grow(&mut opened.ledger, 5);
         let range = opened.ledger.read_range(2, 9).unwrap();
-        assert_eq!(range.iter().map(|b| b.height).collect::<Vec<_>>(), [2, 3, 4, 5]);
+        assert_eq!(
+            range.iter().map(|b| b.height).collect::<Vec<_>>(),
+            [2, 3, 4, 5]
+        );
         drop(opened);
         let opened = Ledger::open(&path, &genesis()).unwrap();
         assert_eq!(opened.state.height, 5);
@@ -293,7 +296,11 @@ mod tests {
         assert_ne!(text, edited);
         fs::write(&path, edited).unwrap();
         let err = Ledger::open(&path, &genesis()).err().unwrap();
-        assert!(err.to_string().starts_with("ledger corrupted at height 3: hash mismatch"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("ledger corrupted at height 3: hash mismatch"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -30,7 +30,10 @@ pub enum TxError {
     #[error("the name {name} is taken by another node ({node_id})")]
     NameTaken { name: String, node_id: String },
     #[error("compatibility_version cannot go down (from {current} to {requested})")]
-    Downgrade { current: Version, requested: Version },
+    Downgrade {
+        current: Version,
+        requested: Version,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -255,14 +258,22 @@ mod tests {
     fn membership_changes_move_nodes_between_roles() {
         let mut s = state(4);
         let new = member(4);
-        s.apply_tx(&tx(TxOp::AddObserver { member: new.clone() })).unwrap();
+        s.apply_tx(&tx(TxOp::AddObserver {
+            member: new.clone(),
+        }))
+        .unwrap();
         assert_eq!(s.role(&new.node_id), Role::Observer);
-        s.apply_tx(&tx(TxOp::AddSealer { member: new.clone() })).unwrap();
+        s.apply_tx(&tx(TxOp::AddSealer {
+            member: new.clone(),
+        }))
+        .unwrap();
         assert_eq!(s.role(&new.node_id), Role::Sealer);
         assert_eq!((s.sealers.len(), s.faults(), s.quorum()), (5, 1, 4));
         assert!(s.observers.is_empty());
         assert_eq!(
-            s.apply_tx(&tx(TxOp::AddSealer { member: new.clone() })),
+            s.apply_tx(&tx(TxOp::AddSealer {
+                member: new.clone()
+            })),
             Err(TxError::AlreadySealer("node4".into()))
         );
         s.apply_tx(&tx(TxOp::RemoveNode {

@@ -37,7 +37,12 @@ impl fmt::Display for TxOp {
                 write!(f, "add-sealer {} ({})", member.name, short(&member.node_id))
             }
             Self::AddObserver { member } => {
-                write!(f, "add-observer {} ({})", member.name, short(&member.node_id))
+                write!(
+                    f,
+                    "add-observer {} ({})",
+                    member.name,
+                    short(&member.node_id)
+                )
             }
             Self::RemoveNode { node_id } => write!(f, "remove-node {}", short(node_id)),
             Self::SetCompatibility { version } => write!(f, "set-compatibility {version}"),

@@ -43,7 +43,7 @@ enum Op {
     },
     /// Remove a node from the chain (sealer or observer).
     RemoveNode { node: String },
-    /// Raise the chain's compatibility_version (nodes with older binaries stop).
+    /// Raise the chain's `compatibility_version` (nodes with older binaries stop).
     SetCompatibility { version: String },
 }
 
@@ -97,7 +97,12 @@ pub fn main(args: &Args) -> u8 {
 fn wait_for_commit(addr: &str, hash: &str, timeout: Duration) -> u8 {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        match client::request(addr, Request::TxStatus { hash: hash.to_string() }) {
+        match client::request(
+            addr,
+            Request::TxStatus {
+                hash: hash.to_string(),
+            },
+        ) {
             Ok(Response::Tx(TxState::Committed { height })) => {
                 println!("committed in block {height}");
                 return OK;

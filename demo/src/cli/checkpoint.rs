@@ -18,7 +18,11 @@ pub fn main(args: &Args) -> anyhow::Result<()> {
     let genesis = Genesis::load(&node.genesis())?;
     let created = checkpoint::create(&node.ledger(), &genesis, &node.checkpoints())?;
     if created.existed {
-        eprintln!("checkpoint {} already exists: {}", created.height, created.dir.display());
+        eprintln!(
+            "checkpoint {} already exists: {}",
+            created.height,
+            created.dir.display()
+        );
     }
     println!("{}", created.height);
     Ok(())

@@ -42,8 +42,8 @@ pub fn request(addr: &str, req: Request) -> Result<Response, ClientError> {
         .map_err(|e| not_running(e.to_string()))?
         .next()
         .ok_or_else(|| not_running("no address".into()))?;
-    let mut stream =
-        TcpStream::connect_timeout(&target, CONNECT_TIMEOUT).map_err(|e| not_running(e.to_string()))?;
+    let mut stream = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT)
+        .map_err(|e| not_running(e.to_string()))?;
     stream
         .set_read_timeout(Some(ANSWER_TIMEOUT))
         .map_err(|e| protocol(e.to_string()))?;

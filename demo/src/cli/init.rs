@@ -103,8 +103,16 @@ pub fn main(args: &Args) -> anyhow::Result<()> {
         };
         scaffold::write_node(&chain.node(name), &spec)?;
     }
-    scaffold::write_file(&chain.root.join("start_all.sh"), &scripts::all("start"), 0o755)?;
-    scaffold::write_file(&chain.root.join("stop_all.sh"), &scripts::all("stop"), 0o755)?;
+    scaffold::write_file(
+        &chain.root.join("start_all.sh"),
+        &scripts::all("start"),
+        0o755,
+    )?;
+    scaffold::write_file(
+        &chain.root.join("stop_all.sh"),
+        &scripts::all("stop"),
+        0o755,
+    )?;
 
     let n = args.sealers;
     println!(
@@ -118,7 +126,12 @@ pub fn main(args: &Args) -> anyhow::Result<()> {
     );
     for (k, member) in members.iter().enumerate() {
         let role = if k < n { "sealer" } else { "observer" };
-        println!("  {:<8} {role:<9} {}  {}", member.name, addr(k), short(&member.node_id));
+        println!(
+            "  {:<8} {role:<9} {}  {}",
+            member.name,
+            addr(k),
+            short(&member.node_id)
+        );
     }
     let root = chain.root.display();
     if args.start {

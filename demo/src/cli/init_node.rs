@@ -46,7 +46,7 @@ pub fn main(args: &Args) -> anyhow::Result<()> {
     }
     let name = match &args.name {
         Some(name) => name.clone(),
-        None => (0..)
+        None => (0..10_000)
             .map(|k| format!("node{k}"))
             .find(|n| !chain.root.join(n).exists())
             .unwrap_or_default(),
@@ -90,7 +90,10 @@ pub fn main(args: &Args) -> anyhow::Result<()> {
     };
     scaffold::write_node(&chain.node(&name), &spec)?;
     let dir = chain.root.join(&name);
-    println!("created {name} at 127.0.0.1:{port}, node id {}", cert.node_id);
+    println!(
+        "created {name} at 127.0.0.1:{port}, node id {}",
+        cert.node_id
+    );
     println!(
         "start it with {}/start.sh; it syncs, then make it a member: demo-node admin --dir <a running node> add-observer {name}",
         dir.display()

@@ -2,7 +2,7 @@
 //!
 //! Exit codes (a contract for runbooks): 0 ok; 1 failed, or a check said no (not healthy,
 //! not synced); 2 bad usage; 3 the node is not running (`status`); 4 the binary is older than
-//! the chain's compatibility_version (`run`); 5 the ledger is corrupted (`run`, `verify`).
+//! the chain's `compatibility_version` (`run`); 5 the ledger is corrupted (`run`, `verify`).
 
 mod admin;
 mod checkpoint;

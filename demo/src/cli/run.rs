@@ -20,7 +20,10 @@ pub fn main(args: &Args) -> u8 {
         Err(e) => {
             let message = format!("error: {e}");
             eprintln!("{message}");
-            let _ = fs::write(NodeDir::new(&args.dir).failed_file(), format!("{message}\n"));
+            let _ = fs::write(
+                NodeDir::new(&args.dir).failed_file(),
+                format!("{message}\n"),
+            );
             if e.is_incompatible() {
                 INCOMPATIBLE
             } else if e.is_corrupt() {

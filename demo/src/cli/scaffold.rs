@@ -31,8 +31,13 @@ pub fn write_node(dir: &NodeDir, spec: &NodeSpec<'_>) -> anyhow::Result<()> {
         fs::create_dir_all(&sub).with_context(|| format!("cannot create {}", sub.display()))?;
     }
     let exe = std::env::current_exe().context("cannot locate this demo-node binary")?;
-    fs::copy(&exe, dir.binary())
-        .with_context(|| format!("cannot copy {} to {}", exe.display(), dir.binary().display()))?;
+    fs::copy(&exe, dir.binary()).with_context(|| {
+        format!(
+            "cannot copy {} to {}",
+            exe.display(),
+            dir.binary().display()
+        )
+    })?;
     let name = &spec.config.name;
     write_file(&dir.root.join("start.sh"), &scripts::start(name), 0o755)?;
     write_file(&dir.root.join("stop.sh"), &scripts::stop(name), 0o755)?;

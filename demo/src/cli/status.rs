@@ -148,8 +148,11 @@ fn offline(node: &NodeDir, node_id: &str) -> anyhow::Result<StatusReport> {
     if let Some(e) = &replay.error {
         eprintln!("warning: {e}");
     }
-    let state = replay.state.context("the ledger has no valid genesis block")?;
-    let version = version::of_binary(&node.binary()).map_or_else(|e| format!("unknown ({e})"), |v| v.to_string());
+    let state = replay
+        .state
+        .context("the ledger has no valid genesis block")?;
+    let version = version::of_binary(&node.binary())
+        .map_or_else(|e| format!("unknown ({e})"), |v| v.to_string());
     Ok(StatusReport {
         running: false,
         version,

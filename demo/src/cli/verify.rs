@@ -37,7 +37,10 @@ fn verify(args: &Args) -> Result<String, (u8, String)> {
     } else {
         return Err((
             FAILURE,
-            format!("no ledger in {} (data/blocks.jsonl or blocks.jsonl)", args.dir.display()),
+            format!(
+                "no ledger in {} (data/blocks.jsonl or blocks.jsonl)",
+                args.dir.display()
+            ),
         ));
     };
     let genesis_path = args.dir.join("genesis.json");
@@ -46,19 +49,28 @@ fn verify(args: &Args) -> Result<String, (u8, String)> {
     } else {
         None
     };
-    let replay = ledger::replay_file(&ledger_path, genesis.as_ref()).map_err(|e| (FAILURE, e.to_string()))?;
+    let replay = ledger::replay_file(&ledger_path, genesis.as_ref())
+        .map_err(|e| (FAILURE, e.to_string()))?;
     let torn = replay.torn_tail;
     let replay = replay.into_strict().map_err(|e| match e {
         LedgerError::Corrupt { .. } => (CORRUPT, e.to_string()),
         other => (FAILURE, other.to_string()),
     })?;
-    let tip = replay.tip.as_ref().map(|b| (b.height, b.hash.clone())).unwrap_or_default();
+    let tip = replay
+        .tip
+        .as_ref()
+        .map(|b| (b.height, b.hash.clone()))
+        .unwrap_or_default();
     if is_checkpoint {
         let manifest_path = args.dir.join("checkpoint.json");
-        let text = std::fs::read_to_string(&manifest_path)
-            .map_err(|e| (FAILURE, format!("cannot read {}: {e}", manifest_path.display())))?;
-        let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| (FAILURE, format!("{}: {e}", manifest_path.display())))?;
+        let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+            (
+                FAILURE,
+                format!("cannot read {}: {e}", manifest_path.display()),
+            )
+        })?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| (FAILURE, format!("{}: {e}", manifest_path.display())))?;
         if (manifest.height, manifest.hash.as_str()) != (tip.0, tip.1.as_str()) {
             return Err((
                 CORRUPT,

@@ -29,11 +29,11 @@ use crate::version::Version;
 pub const BLOCK_INTERVAL: Duration = Duration::from_millis(400);
 /// How long a round with a live leader may take before the next round starts.
 const ROUND_TIMEOUT: Duration = Duration::from_millis(1500);
-const MAX_ROUND_TIMEOUT: Duration = Duration::from_millis(3000);
+const MAX_ROUND_TIMEOUT: Duration = Duration::from_secs(3);
 /// A round whose leader is not heard from gives way sooner.
 const DEAD_LEADER_TIMEOUT: Duration = Duration::from_millis(500);
 /// Right after start no peer is heard from yet: no leader counts as dead before this.
-const WARMUP: Duration = Duration::from_millis(2000);
+const WARMUP: Duration = Duration::from_secs(2);
 /// Prepare and Propose are sent again at this pace until the height commits.
 const RESEND: Duration = Duration::from_millis(500);
 
@@ -93,7 +93,10 @@ enum Source {
 }
 
 impl Engine {
-    #[expect(clippy::too_many_arguments, reason = "the parts a node assembles at start")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts a node assembles at start"
+    )]
     pub fn new(
         me: Member,
         version: Version,
@@ -154,7 +157,12 @@ impl Engine {
     }
 
     /// Handles a consensus message from a peer (other kinds are the runner's).
-    pub fn on_message(&mut self, from: &str, msg: Message, now: Instant) -> Result<Vec<Out>, Fatal> {
+    pub fn on_message(
+        &mut self,
+        from: &str,
+        msg: Message,
+        now: Instant,
+    ) -> Result<Vec<Out>, Fatal> {
         let h = self.working_height();
         match msg {
             Message::Prepare { height, round } if height == h => self.on_prepare(from, round, now),
@@ -172,7 +180,7 @@ impl Engine {
                 height,
                 round,
                 hash,
-            } if height == h => self.on_accept(from, round, hash, now),
+            } if height == h => self.on_accept(from, round, &hash, now),
             Message::Nack { height, round } if height == h && self.is_sealer(from) => {
                 self.enter_round(round, now);
                 Ok(Vec::new())
@@ -206,7 +214,8 @@ impl Engine {
         if self.round == 0 {
             return BLOCK_INTERVAL + ROUND_TIMEOUT;
         }
-        let extra = Duration::from_millis(500) * u32::try_from(self.round - 1).unwrap_or(u32::MAX).min(4);
+        let extra =
+            Duration::from_millis(500) * u32::try_from(self.round - 1).unwrap_or(u32::MAX).min(4);
         (ROUND_TIMEOUT + extra).min(MAX_ROUND_TIMEOUT)
     }
 
@@ -317,7 +326,10 @@ impl Engine {
         }
         if Self::resend_due(self.last_prepare, now) {
             self.last_prepare = Some(now);
-            return Ok(vec![Out::Broadcast(Message::Prepare { height: h, round: r })]);
+            return Ok(vec![Out::Broadcast(Message::Prepare {
+                height: h,
+                round: r,
+            })]);
         }
         Ok(Vec::new())
     }
@@ -442,10 +454,16 @@ impl Engine {
             } else if accepted_other {
                 self.log.error(
                     "CONSENSUS",
-                    format!("two different proposals for height {h} round {round}; keeping the first"),
+                    format!(
+                        "two different proposals for height {h} round {round}; keeping the first"
+                    ),
                 );
             } else {
-                let already = self.record.accepted.as_ref().is_some_and(|a| a.round == round);
+                let already = self
+                    .record
+                    .accepted
+                    .as_ref()
+                    .is_some_and(|a| a.round == round);
                 if !already {
                     self.record.promised = round;
                     self.record.accepted = Some(Accepted { round, block });
@@ -464,11 +482,17 @@ impl Engine {
         Ok(out)
     }
 
-    fn on_accept(&mut self, from: &str, round: u64, hash: String, now: Instant) -> Result<Vec<Out>, Fatal> {
+    fn on_accept(
+        &mut self,
+        from: &str,
+        round: u64,
+        hash: &str,
+        now: Instant,
+    ) -> Result<Vec<Out>, Fatal> {
         if !self.is_sealer(from) {
             return Ok(Vec::new());
         }
-        self.add_accept(from.to_string(), round, &hash);
+        self.add_accept(from.to_string(), round, hash);
         self.enter_round(round, now);
         self.try_commit(now)
     }
@@ -485,10 +509,12 @@ impl Engine {
         let chosen = self
             .accepts
             .iter()
-            .filter(|(_, voters)| voters.iter().filter(|v| self.state.is_sealer(v)).count() >= quorum)
+            .filter(|(_, voters)| {
+                voters.iter().filter(|v| self.state.is_sealer(v)).count() >= quorum
+            })
             .find_map(|((round, hash), _)| self.seen.get(hash).map(|b| (*round, b.clone())));
         match chosen {
-            Some((round, block)) => self.commit(block, Source::Round(round), now),
+            Some((round, block)) => self.commit(&block, Source::Round(round), now),
             None => Ok(Vec::new()),
         }
     }
@@ -499,23 +525,26 @@ impl Engine {
         next.apply_block(block).map_err(|e| e.to_string())
     }
 
-    fn commit(&mut self, block: Block, source: Source, now: Instant) -> Result<Vec<Out>, Fatal> {
+    fn commit(&mut self, block: &Block, source: Source, now: Instant) -> Result<Vec<Out>, Fatal> {
         let mut next = self.state.clone();
-        next.apply_block(&block).map_err(|error| Fatal::Apply {
+        next.apply_block(block).map_err(|error| Fatal::Apply {
             height: block.height,
             error,
         })?;
-        self.ledger.append(&block)?;
+        self.ledger.append(block)?;
         let membership_changed =
             next.sealers != self.state.sealers || next.observers != self.state.observers;
         self.state = next;
         for tx in &block.txs {
             self.tx_heights.insert(tx.hash(), block.height);
-            self.log
-                .info("TXPOOL", format!("applied {} in block {}", tx.op, block.height));
+            self.log.info(
+                "TXPOOL",
+                format!("applied {} in block {}", tx.op, block.height),
+            );
         }
-        for (tx, error) in self.mempool.committed(&block, &self.state) {
-            self.log.warn("TXPOOL", format!("dropped {}: {error}", tx.op));
+        for (tx, error) in self.mempool.committed(block, &self.state) {
+            self.log
+                .warn("TXPOOL", format!("dropped {}: {error}", tx.op));
         }
         if let Source::Round(round) = source {
             self.log.info(
@@ -557,7 +586,11 @@ impl Engine {
     }
 
     /// Commits fetched blocks that extend the ledger; returns how many, or why one was refused.
-    pub fn apply_synced(&mut self, blocks: Vec<Block>, now: Instant) -> Result<(u64, Option<String>), Fatal> {
+    pub fn apply_synced(
+        &mut self,
+        blocks: Vec<Block>,
+        now: Instant,
+    ) -> Result<(u64, Option<String>), Fatal> {
         let mut applied = 0;
         for block in blocks {
             if block.height <= self.state.height {
@@ -566,7 +599,7 @@ impl Engine {
             if let Err(reason) = self.check_block(&block) {
                 return Ok((applied, Some(format!("block {}: {reason}", block.height))));
             }
-            self.commit(block, Source::Sync, now)?;
+            self.commit(&block, Source::Sync, now)?;
             applied += 1;
         }
         Ok((applied, None))

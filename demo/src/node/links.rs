@@ -80,7 +80,8 @@ impl Links {
         }
         self.last_dial.insert(addr.to_string(), now);
         let Some(target) = addr.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
-            self.log.warn("P2P", format!("cannot resolve peer address {addr}"));
+            self.log
+                .warn("P2P", format!("cannot resolve peer address {addr}"));
             return;
         };
         let Ok(mut stream) = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) else {

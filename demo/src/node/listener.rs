@@ -19,8 +19,14 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub enum Event {
     Hello(Hello),
-    Peer { from: String, msg: Message },
-    Rpc { req: Request, reply: Sender<Response> },
+    Peer {
+        from: String,
+        msg: Message,
+    },
+    Rpc {
+        req: Request,
+        reply: Sender<Response>,
+    },
 }
 
 /// Accepts connections on `listener` for as long as the process lives.
@@ -38,15 +44,22 @@ fn serve(stream: TcpStream, chain_id: &str, events: &Sender<Event>, log: &Logger
     if stream.set_read_timeout(Some(READ_TIMEOUT)).is_err() {
         return;
     }
-    let Ok(writer) = stream.try_clone() else { return };
+    let Ok(writer) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(stream);
-    let Ok(Some(first)) = read_line(&mut reader) else { return };
+    let Ok(Some(first)) = read_line(&mut reader) else {
+        return;
+    };
     match serde_json::from_slice::<Opening>(&first) {
         Ok(Opening::Hello(hello)) => {
             if hello.chain_id != chain_id {
                 log.warn(
                     "P2P",
-                    format!("refused {} at {}: it belongs to another chain", hello.name, hello.addr),
+                    format!(
+                        "refused {} at {}: it belongs to another chain",
+                        hello.name, hello.addr
+                    ),
                 );
                 return;
             }
@@ -82,9 +95,11 @@ fn serve(stream: TcpStream, chain_id: &str, events: &Sender<Event>, log: &Logger
 fn answer(mut writer: TcpStream, req: Request, events: &Sender<Event>) {
     let (reply, answer) = mpsc::channel();
     let response = if events.send(Event::Rpc { req, reply }).is_ok() {
-        answer.recv_timeout(REPLY_TIMEOUT).unwrap_or(Response::Error {
-            message: "the node did not answer in time".into(),
-        })
+        answer
+            .recv_timeout(REPLY_TIMEOUT)
+            .unwrap_or(Response::Error {
+                message: "the node did not answer in time".into(),
+            })
     } else {
         Response::Error {
             message: "the node is shutting down".into(),

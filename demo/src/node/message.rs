@@ -39,23 +39,47 @@ pub struct Hello {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Message {
-    Heartbeat { height: u64, hash: String },
+    Heartbeat {
+        height: u64,
+        hash: String,
+    },
     /// Phase 1 of a round > 0: the round's leader asks for promises.
-    Prepare { height: u64, round: u64 },
+    Prepare {
+        height: u64,
+        round: u64,
+    },
     Promise {
         height: u64,
         round: u64,
         accepted: Option<Accepted>,
     },
     /// Phase 2: the round's leader proposes a block.
-    Propose { height: u64, round: u64, block: Block },
+    Propose {
+        height: u64,
+        round: u64,
+        block: Block,
+    },
     /// A sealer accepted the proposal; broadcast to all, each node counts them.
-    Accept { height: u64, round: u64, hash: String },
+    Accept {
+        height: u64,
+        round: u64,
+        hash: String,
+    },
     /// "I promised a higher round": tells a lagging leader where the others are.
-    Nack { height: u64, round: u64 },
-    SyncRequest { from: u64, to: u64 },
-    SyncBlocks { blocks: Vec<Block> },
-    Tx { tx: Tx },
+    Nack {
+        height: u64,
+        round: u64,
+    },
+    SyncRequest {
+        from: u64,
+        to: u64,
+    },
+    SyncBlocks {
+        blocks: Vec<Block>,
+    },
+    Tx {
+        tx: Tx,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +101,9 @@ pub enum Request {
         target: String,
         name: Option<String>,
     },
-    TxStatus { hash: String },
+    TxStatus {
+        hash: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,7 +132,10 @@ pub fn to_line<T: Serialize>(value: &T) -> String {
 /// The next line (without its newline), `None` at end of stream; a line over `MAX_LINE` is an error.
 pub fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
-    let n = reader.by_ref().take(MAX_LINE).read_until(b'\n', &mut line)?;
+    let n = reader
+        .by_ref()
+        .take(MAX_LINE)
+        .read_until(b'\n', &mut line)?;
     if n == 0 {
         return Ok(None);
     }
@@ -114,7 +143,10 @@ pub fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
         if u64::try_from(line.len()).unwrap_or(u64::MAX) >= MAX_LINE {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
         }
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unterminated line"));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "unterminated line",
+        ));
     }
     line.pop();
     Ok(Some(line))
@@ -140,7 +172,10 @@ mod tests {
             round: 1,
             hash: "ab".into(),
         });
-        assert_eq!(line, "{\"accept\":{\"height\":3,\"round\":1,\"hash\":\"ab\"}}\n");
+        assert_eq!(
+            line,
+            "{\"accept\":{\"height\":3,\"round\":1,\"hash\":\"ab\"}}\n"
+        );
         let back: Message = serde_json::from_str(line.trim()).unwrap();
         assert!(matches!(back, Message::Accept { height: 3, .. }));
     }

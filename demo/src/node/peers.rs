@@ -23,16 +23,26 @@ pub struct PeerTable {
 
 impl PeerTable {
     /// Records a hello; true if this is a new process of the peer (first contact or restart).
-    pub fn hello(&mut self, node_id: &str, name: &str, addr: &str, session: u64, now: Instant) -> bool {
+    pub fn hello(
+        &mut self,
+        node_id: &str,
+        name: &str,
+        addr: &str,
+        session: u64,
+        now: Instant,
+    ) -> bool {
         let fresh = self.peers.get(node_id).is_none_or(|p| p.session != session);
-        let entry = self.peers.entry(node_id.to_string()).or_insert_with(|| PeerInfo {
-            name: name.to_string(),
-            addr: addr.to_string(),
-            session,
-            last_seen: now,
-            height: 0,
-            hash: String::new(),
-        });
+        let entry = self
+            .peers
+            .entry(node_id.to_string())
+            .or_insert_with(|| PeerInfo {
+                name: name.to_string(),
+                addr: addr.to_string(),
+                session,
+                last_seen: now,
+                height: 0,
+                hash: String::new(),
+            });
         entry.name = name.to_string();
         entry.addr = addr.to_string();
         entry.session = session;
@@ -77,6 +87,9 @@ impl PeerTable {
 
     /// A known node id by name (for admin commands that name a node).
     pub fn id_by_name(&self, name: &str) -> Option<&String> {
-        self.peers.iter().find(|(_, p)| p.name == name).map(|(id, _)| id)
+        self.peers
+            .iter()
+            .find(|(_, p)| p.name == name)
+            .map(|(id, _)| id)
     }
 }

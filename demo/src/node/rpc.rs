@@ -65,7 +65,12 @@ impl Node {
     }
 
     /// Builds the transaction for an admin command; `target` is a node id or a node name.
-    fn transaction(&mut self, op: AdminOp, target: &str, name: Option<String>) -> Result<Tx, String> {
+    fn transaction(
+        &mut self,
+        op: AdminOp,
+        target: &str,
+        name: Option<String>,
+    ) -> Result<Tx, String> {
         let state = self.engine.state();
         let op = match op {
             AdminOp::SetCompatibility => {
@@ -79,9 +84,9 @@ impl Node {
                 TxOp::SetCompatibility { version }
             }
             AdminOp::RemoveNode => {
-                let member = state
-                    .member(target)
-                    .ok_or_else(|| format!("no member of the chain is named or has the id {target}"))?;
+                let member = state.member(target).ok_or_else(|| {
+                    format!("no member of the chain is named or has the id {target}")
+                })?;
                 TxOp::RemoveNode {
                     node_id: member.node_id.clone(),
                 }
@@ -98,7 +103,9 @@ impl Node {
         self.submitted += 1;
         Ok(Tx {
             op,
-            nonce: clock::now_ms().wrapping_mul(1000).wrapping_add(self.submitted),
+            nonce: clock::now_ms()
+                .wrapping_mul(1000)
+                .wrapping_add(self.submitted),
         })
     }
 
@@ -136,7 +143,10 @@ impl Node {
                 let hash = tx.hash();
                 self.links.broadcast(&Message::Tx { tx });
                 if self.engine.state().role(&self.me.node_id) == Role::None {
-                    self.log.warn("TXPOOL", "this node is not a member; the transaction reaches the sealers by gossip");
+                    self.log.warn(
+                        "TXPOOL",
+                        "this node is not a member; the transaction reaches the sealers by gossip",
+                    );
                 }
                 Response::Submitted { hash, description }
             }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::chain::genesis::{Genesis, GenesisError, Member};
 use crate::chain::hash::short;
-use crate::chain::ledger::{Ledger, LedgerError};
+use crate::chain::ledger::{Ledger, LedgerError, Opened};
 use crate::config::{ConfigError, NodeConfig};
 use crate::layout::NodeDir;
 use crate::logger::Logger;
@@ -88,9 +88,16 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
     }
 }
 
-/// Runs the node in `dir` until the process is killed (or a fatal error).
-pub fn run(dir: &Path) -> Result<(), RunError> {
-    let node_dir = NodeDir::new(dir);
+/// What `run` checked before listening: every reason to refuse to start is behind it.
+struct Checked {
+    config: NodeConfig,
+    genesis: Genesis,
+    node_id: String,
+    opened: Opened,
+    version: Version,
+}
+
+fn check(node_dir: &NodeDir) -> Result<Checked, RunError> {
     let config = NodeConfig::load(&node_dir.config())?;
     let genesis = Genesis::load(&node_dir.genesis())?;
     if config.consensus != genesis.consensus {
@@ -115,6 +122,25 @@ pub fn run(dir: &Path) -> Result<(), RunError> {
             chain: opened.state.compatibility_version,
         });
     }
+    Ok(Checked {
+        config,
+        genesis,
+        node_id,
+        opened,
+        version,
+    })
+}
+
+/// Runs the node in `dir` until the process is killed (or a fatal error).
+pub fn run(dir: &Path) -> Result<(), RunError> {
+    let node_dir = NodeDir::new(dir);
+    let Checked {
+        config,
+        genesis,
+        node_id,
+        opened,
+        version,
+    } = check(&node_dir)?;
     let addr = config.listen_addr();
     let listener = TcpListener::bind(&addr).map_err(|source| RunError::Bind {
         addr: addr.clone(),
@@ -122,7 +148,10 @@ pub fn run(dir: &Path) -> Result<(), RunError> {
     })?;
     let log = Logger::open(&node_dir.log_dir()).map_err(io_error(&node_dir.log_dir()))?;
     if opened.repaired_tail {
-        log.warn("LEDGER", "dropped a torn last line (the process died mid-write); it syncs again");
+        log.warn(
+            "LEDGER",
+            "dropped a torn last line (the process died mid-write); it syncs again",
+        );
     }
     let chain_id = genesis.block().hash;
     let me = Member {
@@ -249,9 +278,9 @@ impl Node {
                 if hello.node_id == self.me.node_id {
                     return Ok(());
                 }
-                let fresh = self
-                    .peers
-                    .hello(&hello.node_id, &hello.name, &hello.addr, hello.session, now);
+                let fresh =
+                    self.peers
+                        .hello(&hello.node_id, &hello.name, &hello.addr, hello.session, now);
                 self.links.learn(&hello.addr);
                 if fresh {
                     // A new process of that peer: our old link to it (if any) is dead.
@@ -259,7 +288,10 @@ impl Node {
                     self.links.dial(&hello.addr, now);
                     self.log.info(
                         "P2P",
-                        format!("peer {} at {} (version {}) connected", hello.name, hello.addr, hello.version),
+                        format!(
+                            "peer {} at {} (version {}) connected",
+                            hello.name, hello.addr, hello.version
+                        ),
                     );
                 }
             }
@@ -278,10 +310,18 @@ impl Node {
             Message::Heartbeat { height, hash } => {
                 let state = self.engine.state();
                 if height == state.height && hash != state.tip_hash {
-                    let name = self.peers.get(from).map_or("?", |p| p.name.as_str()).to_string();
+                    let name = self
+                        .peers
+                        .get(from)
+                        .map_or("?", |p| p.name.as_str())
+                        .to_string();
                     self.log.error(
                         "SYNC",
-                        format!("fork: {name} has block {height} {} but this node has {}", short(&hash), short(&state.tip_hash)),
+                        format!(
+                            "fork: {name} has block {height} {} but this node has {}",
+                            short(&hash),
+                            short(&state.tip_hash)
+                        ),
                     );
                 }
                 self.peers.heartbeat(from, height, &hash, now);
@@ -290,25 +330,41 @@ impl Node {
                 let last = to.min(first.saturating_add(SYNC_BATCH - 1));
                 match self.engine.ledger().read_range(first, last) {
                     Ok(blocks) if !blocks.is_empty() => {
-                        self.send(vec![Out::Send(from.to_string(), Message::SyncBlocks { blocks })]);
+                        self.send(vec![Out::Send(
+                            from.to_string(),
+                            Message::SyncBlocks { blocks },
+                        )]);
                     }
                     Ok(_) => {}
-                    Err(e) => self.log.error("SYNC", format!("cannot serve blocks {first}..{last}: {e}")),
+                    Err(e) => self
+                        .log
+                        .error("SYNC", format!("cannot serve blocks {first}..{last}: {e}")),
                 }
             }
             Message::SyncBlocks { blocks } => {
                 self.sync_sent = None;
-                let span = blocks.first().map(|b| b.height).zip(blocks.last().map(|b| b.height));
+                let span = blocks
+                    .first()
+                    .map(|b| b.height)
+                    .zip(blocks.last().map(|b| b.height));
                 let (applied, problem) = self.engine.apply_synced(blocks, now)?;
-                let name = self.peers.get(from).map_or("?", |p| p.name.as_str()).to_string();
+                let name = self
+                    .peers
+                    .get(from)
+                    .map_or("?", |p| p.name.as_str())
+                    .to_string();
                 if let (Some((a, b)), true) = (span, applied > 0) {
                     self.log.info(
                         "SYNC",
-                        format!("fetched blocks {a}..{b} from {name}; height now {}", self.engine.state().height),
+                        format!(
+                            "fetched blocks {a}..{b} from {name}; height now {}",
+                            self.engine.state().height
+                        ),
                     );
                 }
                 if let Some(problem) = problem {
-                    self.log.warn("SYNC", format!("refused a block from {name}: {problem}"));
+                    self.log
+                        .warn("SYNC", format!("refused a block from {name}: {problem}"));
                 }
             }
             Message::Tx { tx } => {
@@ -330,7 +386,10 @@ impl Node {
             self.last_dial = Some(now);
             self.links.dial_missing(now);
         }
-        if self.last_heartbeat.is_none_or(|t| now.duration_since(t) >= HEARTBEAT) {
+        if self
+            .last_heartbeat
+            .is_none_or(|t| now.duration_since(t) >= HEARTBEAT)
+        {
             self.last_heartbeat = Some(now);
             let state = self.engine.state();
             let beat = Message::Heartbeat {
@@ -348,8 +407,14 @@ impl Node {
     /// Asks the highest live peer for the blocks this node lacks.
     fn maybe_sync(&mut self, now: Instant) {
         let height = self.engine.state().height;
-        let Some((id, best)) = self.peers.best(now) else { return };
-        if best.height <= height || self.sync_sent.is_some_and(|t| now.duration_since(t) < SYNC_RETRY) {
+        let Some((id, best)) = self.peers.best(now) else {
+            return;
+        };
+        if best.height <= height
+            || self
+                .sync_sent
+                .is_some_and(|t| now.duration_since(t) < SYNC_RETRY)
+        {
             return;
         }
         let request = Message::SyncRequest {

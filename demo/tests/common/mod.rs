@@ -28,11 +28,19 @@ impl Chain {
         let dir = tempfile::tempdir().unwrap();
         let base = free_base_port();
         let chain_dir = dir.path().join("chain");
-        let out = demo(&[
-            &["init", "--dir", chain_dir.to_str().unwrap(), "--base-port", &base.to_string()],
-            args,
-        ]
-        .concat());
+        let out = demo(
+            &[
+                &[
+                    "init",
+                    "--dir",
+                    chain_dir.to_str().unwrap(),
+                    "--base-port",
+                    &base.to_string(),
+                ],
+                args,
+            ]
+            .concat(),
+        );
         assert!(out.status.success(), "init failed: {}", text(&out));
         Self { dir }
     }
@@ -51,12 +59,20 @@ impl Chain {
 
     pub fn start(&self, name: &str) {
         let out = self.script(name, "start.sh");
-        assert!(out.status.success(), "{name}/start.sh failed: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "{name}/start.sh failed: {}",
+            text(&out)
+        );
     }
 
     pub fn stop(&self, name: &str) {
         let out = self.script(name, "stop.sh");
-        assert!(out.status.success(), "{name}/stop.sh failed: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "{name}/stop.sh failed: {}",
+            text(&out)
+        );
     }
 
     /// Runs `demo-node status --dir NODE ARGS`.
@@ -67,7 +83,8 @@ impl Chain {
 
     pub fn json(&self, name: &str) -> Value {
         let out = self.status(name, &[]);
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("status of {name}: {e}: {}", text(&out)))
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("status of {name}: {e}: {}", text(&out)))
     }
 
     /// The height a running node reports (None if it does not answer).
@@ -85,9 +102,15 @@ impl Chain {
 
     /// Waits until every named node reports at least `height`.
     pub fn wait_height(&self, names: &[&str], height: u64, timeout: Duration) {
-        wait_for(timeout, &format!("{names:?} to reach height {height}"), || {
-            self.heights(names).iter().all(|h| h.is_some_and(|h| h >= height))
-        });
+        wait_for(
+            timeout,
+            &format!("{names:?} to reach height {height}"),
+            || {
+                self.heights(names)
+                    .iter()
+                    .all(|h| h.is_some_and(|h| h >= height))
+            },
+        );
     }
 
     /// Asserts the named nodes' heights do not move for `period` (the chain is stalled).
@@ -95,7 +118,10 @@ impl Chain {
         let before = self.heights(names);
         thread::sleep(period);
         let after = self.heights(names);
-        assert_eq!(before, after, "heights moved while the chain should be stalled");
+        assert_eq!(
+            before, after,
+            "heights moved while the chain should be stalled"
+        );
         before.iter().flatten().copied().max().unwrap()
     }
 
@@ -108,7 +134,10 @@ impl Chain {
         let longest = ledgers.iter().max_by_key(|l| l.len()).unwrap();
         for (name, ledger) in names.iter().zip(&ledgers) {
             let complete = &ledger[..ledger.rfind('\n').map_or(0, |i| i + 1)];
-            assert!(longest.starts_with(complete), "{name}'s ledger forks from the longest one");
+            assert!(
+                longest.starts_with(complete),
+                "{name}'s ledger forks from the longest one"
+            );
         }
     }
 
@@ -121,9 +150,13 @@ impl Chain {
 impl Drop for Chain {
     /// Kills every node of the chain by the pid in its node.pid, test passed or not.
     fn drop(&mut self) {
-        let Ok(entries) = fs::read_dir(self.root()) else { return };
+        let Ok(entries) = fs::read_dir(self.root()) else {
+            return;
+        };
         for entry in entries.flatten() {
-            let Ok(pid) = fs::read_to_string(entry.path().join("node.pid")) else { continue };
+            let Ok(pid) = fs::read_to_string(entry.path().join("node.pid")) else {
+                continue;
+            };
             let pid = pid.trim();
             if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
                 let _ = Command::new("kill").args(["-9", pid]).output();
@@ -148,7 +181,10 @@ pub fn text(out: &Output) -> String {
 pub fn wait_for(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         thread::sleep(Duration::from_millis(100));
     }
 }
