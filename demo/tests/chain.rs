@@ -19,7 +19,7 @@ fn start_all(chain: &Chain, names: &[&str]) {
 
 #[test]
 fn four_sealer_bft_chain_advances_on_every_node_and_verifies() {
-    let chain = Chain::init(&["--sealers", "4"]);
+    let chain = Chain::init(&["--sealers", "4", "--observers", "1"]);
     let status = chain.json("node0");
     assert_eq!(status["running"], false);
     assert_eq!(
@@ -32,7 +32,14 @@ fn four_sealer_bft_chain_advances_on_every_node_and_verifies() {
     start_all(&chain, &ALL4);
     chain.wait_height(&ALL4, 1, START);
     let first_block = started.elapsed();
-    chain.wait_height(&ALL4, 5, PROGRESS);
+    let again = chain.script("node0", "start.sh");
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already running"));
+    chain.start("node4");
+    chain.wait_height(&["node0", "node1", "node2", "node3", "node4"], 5, PROGRESS);
+    let observer = chain.json("node4");
+    assert_eq!(observer["role"], "observer");
+    assert_eq!(observer["observers"][0], "node4");
     eprintln!(
         "first block {first_block:?} after starting; height 5 after {:?}",
         started.elapsed()
@@ -42,7 +49,7 @@ fn four_sealer_bft_chain_advances_on_every_node_and_verifies() {
     assert_eq!(status["running"], true);
     assert_eq!(status["role"], "sealer");
     assert_eq!(status["synced"], true);
-    assert_eq!(status["peers"], 3);
+    assert_eq!(status["peers"], 4, "three sealers and the observer");
     assert_eq!(status["sealers"].as_array().unwrap().len(), 4);
     assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(status["compatibility_version"], env!("CARGO_PKG_VERSION"));

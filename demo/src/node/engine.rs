@@ -195,7 +195,7 @@ impl Engine {
             return Ok(Vec::new());
         }
         if now.duration_since(self.round_started) >= self.round_timeout(now, peers) {
-            self.enter_round(self.round + 1, now);
+            self.enter_round(self.round.saturating_add(1), now);
         }
         if self.leader_is(self.round, &self.me.node_id) {
             return self.lead(now);
