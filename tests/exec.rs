@@ -536,13 +536,16 @@ steps:
         - id: swap
           run: echo new > {{host.vars.node_dir}}/bin
         - id: check
-          run: test {{host.name}} != node1
+          run: test ! -f {{host.vars.node_dir}}/broken
       on_failure:
         - id: rollback
           run: echo old > {{host.vars.node_dir}}/bin
 ",
     );
-    let err = lab.run(&rb, &[]).failure(1);
+    std::fs::write(lab.node_dir(1).join("broken"), "").unwrap();
+    let out = lab.run(&rb, &[]);
+    let stdout = out.stdout.clone();
+    let err = out.failure(1);
     assert!(err.contains("check on node1: exit 1 (expected 0)"), "{err}");
     assert_eq!(
         lab.read(0, "bin"),
@@ -552,6 +555,13 @@ steps:
     assert_eq!(lab.read(1, "bin"), "old\n", "node1 failed: rolled back");
     assert_eq!(lab.read(2, "bin"), "", "node2's batch never started");
     assert_eq!(lab.read(3, "bin"), "");
+    // The rollback undid the whole batch, so a resume does the whole batch again.
+    std::fs::remove_file(lab.node_dir(1).join("broken")).unwrap();
+    lab.quorate()
+        .args(["resume", &run_id(&stdout), "--plain"])
+        .run()
+        .success();
+    assert!((0..4).all(|i| lab.read(i, "bin") == "new\n"));
 }
 
 #[test]

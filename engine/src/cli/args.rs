@@ -183,7 +183,7 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
-    /// Also save the plan (JSON) to this file, for review and `quorate apply`.
+    /// Also save the plan (JSON) to this file, for review.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

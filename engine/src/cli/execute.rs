@@ -90,12 +90,12 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str) -> u8 {
             FAILED
         }
         Ok(RunOutcome::AwaitingApproval(message)) => {
-            println!("run {run_id} awaits approval: {message}");
-            println!("approve with `quorate approve {run_id}`, then `quorate resume {run_id}`");
+            outln!("run {run_id} awaits approval: {message}");
+            outln!("approve with `quorate approve {run_id}`, then `quorate resume {run_id}`");
             PAUSED
         }
         Ok(RunOutcome::Interrupted) => {
-            println!("run {run_id} interrupted; continue with `quorate resume {run_id}`");
+            outln!("run {run_id} interrupted; continue with `quorate resume {run_id}`");
             PAUSED
         }
         Err(DriveError::InDoubt(tasks)) => {
@@ -112,7 +112,7 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str) -> u8 {
             FAILED
         }
         Err(DriveError::Finished(id, status)) => {
-            println!("run {id} is already {status}; nothing to do");
+            outln!("run {id} is already {status}; nothing to do");
             DONE
         }
         Err(e @ DriveError::Store(StoreError::Busy { .. } | StoreError::Locked { .. })) => {
@@ -221,6 +221,31 @@ fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets,
     Ok(secrets)
 }
 
+/// Every `--mark-done STEP@HOST` must name a task of the plan.
+fn check_mark_done(plan: &Plan, names: &[String]) -> Result<(), Vec<Diagnostic>> {
+    let tasks: Vec<String> = plan
+        .tasks()
+        .map(|(_, t)| format!("{}@{}", t.step, t.host.as_deref().unwrap_or("controller")))
+        .collect();
+    let known: Vec<&str> = tasks.iter().map(String::as_str).collect();
+    let errors: Vec<Diagnostic> = names
+        .iter()
+        .filter(|n| !known.contains(&n.as_str()))
+        .map(|n| {
+            let d = Diagnostic::error(format!("`--mark-done {n}` names no task of this run"));
+            match crate::source::did_you_mean(n, &known) {
+                Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                None => d.with_hint("tasks are named STEP@HOST, as `quorate show` lists them"),
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     let store = match open_store(cli) {
         Ok(s) => s,
@@ -245,6 +270,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
             "the stored plan cannot be read: {e}"
         ))]
     })?;
+    check_mark_done(&plan, &args.mark_done)?;
     let secrets = resume_secrets(&plan, args.params_file.as_ref())?;
     let events = store
         .events(&args.run)
@@ -254,7 +280,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
         .find(|e| e.kind == "sources")
         .and_then(|e| super::sources::changes(&e.message, &plan))
     {
-        print!("{note}");
+        out!("{note}");
     }
     let settle = SettleOptions {
         rerun_interrupted: args.rerun_interrupted,
@@ -284,11 +310,11 @@ pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
     };
     match approve_run(&*store, &args.run) {
         Ok(steps) if steps.is_empty() => {
-            println!("run {} is not waiting for an approval", args.run);
+            outln!("run {} is not waiting for an approval", args.run);
             Ok(DONE)
         }
         Ok(steps) => {
-            println!(
+            outln!(
                 "approved {} in run {}; continue with `quorate resume {}`",
                 steps.join(", "),
                 args.run,
@@ -319,7 +345,7 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
         ))]);
     };
     if run.status.is_finished() {
-        println!(
+        outln!(
             "run {} is already {}",
             args.run,
             format!("{:?}", run.status).to_lowercase()
@@ -327,6 +353,7 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
         return Ok(DONE);
     }
     run.status = RunStatus::Abandoned;
+    run.paused = None;
     run.updated_ms = now_ms();
     let cluster = run.cluster.clone();
     store
@@ -342,6 +369,6 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             ],
         )
         .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
-    println!("run {} abandoned; cluster {cluster} is free", args.run);
+    outln!("run {} abandoned; cluster {cluster} is free", args.run);
     Ok(DONE)
 }

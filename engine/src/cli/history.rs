@@ -32,7 +32,7 @@ pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
         .runs()
         .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
     if runs.is_empty() {
-        println!("no runs in {}", cli.state.display());
+        outln!("no runs in {}", cli.state.display());
         return Ok(DONE);
     }
     let mut out = format!(
@@ -50,7 +50,7 @@ pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
             r.paused.unwrap_or_default()
         );
     }
-    print!("{out}");
+    out!("{out}");
     Ok(DONE)
 }
 
@@ -77,7 +77,7 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
             .events(&args.run)
             .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
         let value = serde_json::json!({ "run": run, "tasks": tasks, "events": events });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         );
@@ -122,7 +122,7 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
             t.attempts
         );
     }
-    print!("{out}");
+    out!("{out}");
     Ok(DONE)
 }
 
@@ -174,6 +174,6 @@ pub fn logs(cli: &Cli, args: &LogsArgs) -> Result<u8, Vec<Diagnostic>> {
             }
         }
     }
-    print!("{out}");
+    out!("{out}");
     Ok(DONE)
 }

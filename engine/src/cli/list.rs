@@ -41,7 +41,7 @@ pub fn run_list(args: &CatalogArgs) -> Result<u8, Vec<Diagnostic>> {
             .unwrap_or("");
         let _ = writeln!(out, "{:width$}  {source:28}  {description}", e.name);
     }
-    print!("{out}");
+    out!("{out}");
     Ok(DONE)
 }
 
@@ -78,7 +78,7 @@ pub fn run_describe(args: &DescribeArgs) -> Result<u8, Vec<Diagnostic>> {
     }
     out.push_str("\nsteps:\n");
     describe_steps(&mut out, &rb.raw.steps, "  ");
-    print!("{out}");
+    out!("{out}");
     Ok(DONE)
 }
 

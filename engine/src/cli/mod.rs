@@ -1,6 +1,22 @@
 //! The `quorate` command line: a thin layer that reads files and the environment, calls
 //! the library, prints, and picks the exit code.
 
+/// `println!` that does not panic when the reader has gone (`quorate show RUN | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that does not panic when the reader has gone.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod args;
 mod execute;
 mod exit;

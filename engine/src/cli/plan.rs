@@ -20,8 +20,8 @@ pub fn run_plan(args: &PlanArgs) -> Result<u8, Vec<Diagnostic>> {
         })?;
     }
     match args.format {
-        PlanFormat::Text => print!("{}", text::render(&compiled.plan)),
-        PlanFormat::Json => print!("{}", json()),
+        PlanFormat::Text => out!("{}", text::render(&compiled.plan)),
+        PlanFormat::Json => out!("{}", json()),
     }
     Ok(DONE)
 }
@@ -30,8 +30,8 @@ pub fn run_graph(args: &GraphArgs) -> Result<u8, Vec<Diagnostic>> {
     let compiled = compile_from_args(&args.compile, false)?;
     warn(&compiled.warnings);
     match args.format {
-        GraphFormat::Dot => print!("{}", graph::dot(&compiled.plan)),
-        GraphFormat::Mermaid => print!("{}", graph::mermaid(&compiled.plan)),
+        GraphFormat::Dot => out!("{}", graph::dot(&compiled.plan)),
+        GraphFormat::Mermaid => out!("{}", graph::mermaid(&compiled.plan)),
     }
     Ok(DONE)
 }

@@ -21,7 +21,7 @@ pub fn run(args: &ValidateArgs) -> Result<u8, Vec<Diagnostic>> {
             Ok(source) => check_file(source),
         };
         if problems.is_empty() {
-            println!("ok: {}", path.display());
+            outln!("ok: {}", path.display());
         }
         all.extend(problems);
     }

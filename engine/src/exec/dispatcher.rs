@@ -21,6 +21,10 @@ use crate::store::{now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, 
 use crate::template::Renderer;
 use crate::transport::Connections;
 
+/// Longest a finished task waits to be recorded (and reported) when no other transition
+/// comes to share its commit.
+const REPORT_WITHIN: Duration = Duration::from_millis(200);
+
 #[derive(Clone, Debug)]
 pub struct ExecOptions {
     /// Tasks running at once, over all hosts.
@@ -265,8 +269,13 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         let mut interrupted = false;
         let mut signals_open = true;
         let mut completed: Vec<(usize, u32, JobResult)> = Vec::new();
+        // Transitions not yet committed, and since when. A task's start must be durable
+        // before it runs; its end need not be (a controller that dies before recording it
+        // finds the result in the host's journal), so ends wait for the next commit and
+        // many transitions share one flush.
+        let mut changes: Vec<Change> = Vec::new();
+        let mut waiting_since: Option<std::time::Instant> = None;
         loop {
-            let mut changes = Vec::new();
             let mut launches: Vec<(usize, u32, Duration)> = Vec::new();
             for (node, attempt, result) in completed.drain(..) {
                 sched.running -= 1;
@@ -441,14 +450,23 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     }
                 }
             }
-            self.commit(changes)?;
+            let overdue = waiting_since.is_some_and(|t| t.elapsed() >= REPORT_WITHIN);
+            if !launches.is_empty() || (jobs.is_empty() && launches.is_empty()) || overdue {
+                self.commit(std::mem::take(&mut changes))?;
+                waiting_since = None;
+            } else if !changes.is_empty() && waiting_since.is_none() {
+                waiting_since = Some(std::time::Instant::now());
+            }
             for (node, attempt, wait) in launches {
                 self.spawn(&mut jobs, node, attempt, wait, &results);
             }
             if jobs.is_empty() {
                 break;
             }
+            let report_at =
+                waiting_since.map(|t| tokio::time::Instant::from_std(t + REPORT_WITHIN));
             tokio::select! {
+                () = tokio::time::sleep_until(report_at.unwrap_or_else(tokio::time::Instant::now)), if report_at.is_some() => {}
                 joined = jobs.join_next() => {
                     if let Some(Ok(done)) = joined {
                         completed.push(done);
@@ -477,7 +495,9 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             }
         }
         if !failed_batches.is_empty() {
-            self.run_on_failure(&failed_batches).await?;
+            let results = results.read().await;
+            self.run_on_failure(&failed_batches, &results, &sched.records)
+                .await?;
         }
         Ok(if !failures.is_empty() {
             RunOutcome::Failed(failures)
@@ -539,9 +559,15 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
     }
 
     /// Runs the rolling blocks' `on_failure` steps, in order, on each host of a failed
-    /// batch (hosts in parallel); their results go to the event log.
-    async fn run_on_failure(&self, batches: &BTreeSet<(usize, usize)>) -> Result<(), StoreError> {
-        let results = Results::default();
+    /// batch (hosts in parallel); their results go to the event log. When the rollback
+    /// succeeded everywhere, the batch's tasks are pending again: it undid them, so a
+    /// resume must do the whole batch again, not just the task that failed.
+    async fn run_on_failure(
+        &self,
+        batches: &BTreeSet<(usize, usize)>,
+        results: &Results,
+        records: &[Option<TaskRecord>],
+    ) -> Result<(), StoreError> {
         for &(r, b) in batches {
             let rolling = &self.plan.rollings[r];
             let hosts = &rolling.batches[b].hosts;
@@ -563,7 +589,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                             run_id: &self.run_id,
                             host: host_spec(&self.plan, task.host.as_deref()),
                             conns: &self.conns,
-                            results: &results,
+                            results,
                             secrets: &self.secrets,
                             renderer: &self.renderer,
                             approved: false,
@@ -580,6 +606,25 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             }
             let done = join_all(per_host).await;
             let mut changes = Vec::new();
+            let rolled_back = done
+                .iter()
+                .flatten()
+                .all(|(_, _, o)| !matches!(o, Outcome::Failed { .. }));
+            if rolled_back {
+                for rec in records.iter().flatten() {
+                    let in_batch = self
+                        .task(rec.node)
+                        .and_then(|t| t.batch)
+                        .is_some_and(|x| (x.rolling, x.batch) == (r, b));
+                    if in_batch && rec.state != TaskState::Pending {
+                        let mut again = rec.clone();
+                        again.state = TaskState::Pending;
+                        again.reason =
+                            Some("rolled back by on_failure; runs again on resume".to_owned());
+                        Self::transition(&mut changes, again);
+                    }
+                }
+            }
             for (step, host, outcome) in done.into_iter().flatten() {
                 let message = match &outcome {
                     Outcome::Failed { reason, .. } => {
@@ -599,6 +644,16 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             self.store.commit(&self.run_id, changes)?;
         }
         Ok(())
+    }
+}
+
+pub fn status_name(s: RunStatus) -> &'static str {
+    match s {
+        RunStatus::Running => "running",
+        RunStatus::Paused => "paused",
+        RunStatus::Done => "done",
+        RunStatus::Failed => "failed",
+        RunStatus::Abandoned => "abandoned",
     }
 }
 

@@ -10,6 +10,9 @@ use super::join::join_all;
 use crate::plan::{Gate, Plan};
 use crate::transport::Connections;
 
+/// How long one member's health command may take.
+const HEALTH_COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub async fn run_gate(
     plan: &Plan,
     gate: &Gate,
@@ -27,13 +30,16 @@ pub async fn run_gate(
     };
     let batch = &rolling.batches[gate.batch];
     let start = Instant::now();
+    // The count is reported when it changes, not on every poll.
+    let mut last = None;
     loop {
         let checks = rolling.health.iter().map(|(host, cmd)| async move {
             let spec = host_spec(plan, Some(host));
-            let healthy = conns
-                .run(&spec, cmd.as_str(), &[])
-                .await
-                .is_ok_and(|o| o.code == Some(0));
+            // A health command that hangs counts as unhealthy rather than holding the gate.
+            let answer =
+                tokio::time::timeout(HEALTH_COMMAND_LIMIT, conns.run(&spec, cmd.as_str(), &[]))
+                    .await;
+            let healthy = matches!(answer, Ok(Ok(o)) if o.code == Some(0));
             (host.clone(), healthy)
         });
         let answers = join_all(checks.collect()).await;
@@ -44,15 +50,18 @@ pub async fn run_gate(
             .collect();
         let going_down = healthy.iter().filter(|h| batch.hosts.contains(h)).count();
         let left = healthy.len() - going_down;
-        observer.event(&ExecEvent::BatchGate {
-            run: run_id.to_owned(),
-            rolling: rolling.step.clone(),
-            batch: gate.batch + 1,
-            batches: rolling.batches.len(),
-            healthy: healthy.len(),
-            needed: quorum.needed(),
-            members: quorum.n,
-        });
+        if last != Some(healthy.len()) {
+            last = Some(healthy.len());
+            observer.event(&ExecEvent::BatchGate {
+                run: run_id.to_owned(),
+                rolling: rolling.step.clone(),
+                batch: gate.batch + 1,
+                batches: rolling.batches.len(),
+                healthy: healthy.len(),
+                needed: quorum.needed(),
+                members: quorum.n,
+            });
+        }
         if left >= quorum.needed() || rolling.quorum_loss_allowed {
             return Ok(());
         }

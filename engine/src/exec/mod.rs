@@ -14,7 +14,7 @@ mod settle;
 
 pub use attempt::{check_expect, journal_key, Outcome};
 pub use context::{fill_secrets, Results};
-pub use dispatcher::{final_status, state_name, Dispatcher, ExecOptions, RunOutcome};
+pub use dispatcher::{final_status, state_name, status_name, Dispatcher, ExecOptions, RunOutcome};
 pub use events::{ExecEvent, Observer, Silent};
 pub use hosts::{host_spec, ssh_settings};
 pub use run::{approve, create_run, drive_run, plan_digest, Drive, DriveError};

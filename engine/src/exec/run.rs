@@ -82,6 +82,10 @@ pub struct Drive {
 }
 
 /// Drives run `run_id` from its recorded state to an end and records its final status.
+#[expect(
+    clippy::too_many_lines,
+    reason = "load, settle, drive, record: one sequence"
+)]
 pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     store: Arc<S>,
     run_id: &str,
@@ -126,6 +130,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         .collect();
     run.status = RunStatus::Running;
     run.paused = None;
+    run.controller = controller();
     run.updated_ms = now_ms();
     changes.push(Change::Run(run.clone()));
     changes.push(Change::Event {
@@ -155,7 +160,11 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     let outcome = dispatcher.drive(records, interrupts).await?;
     let (status, paused) = final_status(&outcome);
     run.status = status;
-    run.paused = paused;
+    // The note `runs` and `show` print: why it paused, or why it failed.
+    run.paused = match &outcome {
+        RunOutcome::Failed(reasons) => Some(reasons.join("; ")),
+        _ => paused,
+    };
     run.updated_ms = now_ms();
     let message = match &outcome {
         RunOutcome::Failed(reasons) => reasons.join("; "),

@@ -194,7 +194,7 @@ fn allowed_options(action: ActionKind) -> &'static [&'static str] {
             "on",
         ],
         ActionKind::Copy | ActionKind::Fetch => &[
-            "when", "creates", "removes", "unless", "only_if", "retries", "timeout", "sudo", "on",
+            "when", "creates", "removes", "unless", "only_if", "retries", "on",
         ],
         ActionKind::Wait => &["when", "unless", "only_if", "env", "cwd", "sudo", "on"],
         ActionKind::Approve => &["when"],

@@ -20,7 +20,7 @@ impl Observer for LogObserver {
                 seq,
             } => tracing::info!(
                 target: "quorate::task",
-                run = %run, node, step = %step, host = %host, state = state_name(*state), attempt, exit = ?exit,
+                run = %run, node, step = %step, host = %host, state = state_name(*state), attempt, exit = *exit,
                 reason = reason.as_deref().unwrap_or(""), seq,
                 "task {step}@{host} {}", state_name(*state)
             ),
@@ -74,7 +74,7 @@ impl Observer for LogObserver {
                 skipped,
                 failed,
             } => tracing::info!(
-                target: "quorate::run", run = %run, status = ?status, done, skipped, failed, "run finished"
+                target: "quorate::run", run = %run, status = super::super::exec::status_name(*status), done, skipped, failed, "run finished"
             ),
         }
     }

@@ -424,16 +424,18 @@ mod tests {
 
     #[test]
     fn the_wrapper_is_valid_sh_and_its_inner_script_survives_single_quoting() {
-        let check = std::process::Command::new("sh")
-            .args(["-n", "-c", WRAPPER])
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{}",
-            String::from_utf8_lossy(&check.stderr)
-        );
-        let start = WRAPPER.find("\nlimit='\n").expect("the limit script") + 9;
+        for text in [WRAPPER, wrapper()] {
+            let check = std::process::Command::new("sh")
+                .args(["-n", "-c", text])
+                .output()
+                .unwrap();
+            assert!(
+                check.status.success(),
+                "{}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+        let start = WRAPPER.find("\nq_limit='\n").expect("the limit script") + 11;
         let len = WRAPPER[start..].find("\n'\n").expect("its end");
         assert!(!WRAPPER[start..start + len].contains('\''));
     }
