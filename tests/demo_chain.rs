@@ -1,0 +1,1 @@
+//! End-to-end runbooks on a running demo chain over real sshd hosts.
