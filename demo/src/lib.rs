@@ -3,7 +3,6 @@
 //! `cli` parses the command line and picks exit codes; `chain` is the ledger and its state;
 //! `node` runs consensus, sync and the wire protocol; the rest are small helpers.
 
-
 mod certs;
 mod chain;
 pub mod cli;

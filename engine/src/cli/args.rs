@@ -62,6 +62,18 @@ pub enum Command {
     Approve(RunIdArgs),
     /// Give up an unfinished run and release its cluster.
     Abandon(RunIdArgs),
+    /// Create a 4-node demo chain on this machine and run a real rolling upgrade on it.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where to put the demo chain, its inventory and its run store (recreated).
+    #[arg(long, default_value = "quorate-demo")]
+    pub dir: PathBuf,
+    /// Stop the chain at the end instead of leaving it running to try more commands.
+    #[arg(long)]
+    pub stop: bool,
 }
 
 #[derive(Args, Debug)]

@@ -18,6 +18,7 @@ macro_rules! out {
 }
 
 mod args;
+mod demo;
 mod execute;
 mod exit;
 mod history;
@@ -47,6 +48,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> u8 {
     logging::init(cli.verbose, cli.log_format);
     let result = match &cli.command {
+        Command::Demo(a) => demo::run(cli, a),
         Command::Run(a) => execute::run(cli, a),
         Command::Resume(a) => execute::resume(cli, a),
         Command::Approve(a) => execute::approve(cli, a),
