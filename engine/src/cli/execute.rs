@@ -154,6 +154,8 @@ fn drive(
         };
         let result = drive_run(Arc::clone(store), run_id, drive, interrupts()).await;
         conns.close().await;
+        // The masters are closed: their socket directory is ours to remove.
+        let _ = std::fs::remove_dir_all(conns.control_dir());
         finish(result, run_id)
     })
 }

@@ -10,14 +10,16 @@
 # For `task`, stdin brings the task's environment exports (secrets included), its `cd` and
 # the command, ending with the line `# quorate-end KEY` (so a cut stream is never run).
 #
-# Journal entry ${QUORATE_HOME:-$HOME/.quorate}/runs/RUN/KEY/ (a 0700 directory):
-#   input.PID       the task input, only when it runs under timeout(1) or sudo (which
+# Journal files, in the run's 0700 directory ${QUORATE_HOME:-$HOME/.quorate}/runs/RUN/
+# (one directory per run, not per task: a mkdir per task would cost a process):
+#   KEY.input.PID   the task input, only when it runs under timeout(1) or sudo (which
 #                   need a file to read); deleted when the task ends
-#   pid             "PID BOOT_ID" of this wrapper, created once, just before the command
-#   stdout, stderr  the command's output (files, not the SSH channel: a daemon started
-#                   with `nohup ... &` cannot hold the channel open)
-#   timed_out       present when the timeout fired
-#   exit            "CODE TIMED_OUT" (0 or 1), written after the command ended
+#   KEY.pid         "PID BOOT_ID" of this wrapper, created once, just before the command
+#   KEY.stdout, KEY.stderr  the command's output (files, not the SSH channel: a daemon
+#                   started with `nohup ... &` cannot hold the channel open)
+#   KEY.timed_out   present when the timeout fired
+#   KEY.exit        "CODE TIMED_OUT" (0 or 1), written after the command ended
+#   KEY.end         the answer's trailer, so that stdout and trailer go out in one `cat`
 #
 # The answer: the line `quorate-journal finished exit=CODE timed_out=0|1`, the recorded
 # stdout, and the trailer byte 0x1f + `quorate-journal-end` + newline on stdout; the
@@ -55,7 +57,8 @@ if [ "$q_mode" = remove ]; then
 fi
 
 q_valid "$q_key" || q_fail "invalid task key: $q_key"
-q_dir=$q_base/runs/$q_run/$q_key
+q_rundir=$q_base/runs/$q_run
+q_dir=$q_rundir/$q_key
 
 q_boot=unknown
 [ -r /proc/sys/kernel/random/boot_id ] && read -r q_boot </proc/sys/kernel/random/boot_id
@@ -63,7 +66,7 @@ q_boot=unknown
 # Succeeds when the wrapper recorded in `pid` still runs: same boot, process alive and,
 # where /proc exists, still a wrapper of this task (not a recycled pid, not a zombie).
 q_alive() {
-	read -r q_pid q_pboot <"$q_dir/pid" 2>/dev/null || return 1
+	read -r q_pid q_pboot <"$q_dir.pid" 2>/dev/null || return 1
 	[ "$q_pboot" = "$q_boot" ] || return 1
 	kill -0 "$q_pid" 2>/dev/null || return 1
 	if [ -d /proc/self ]; then
@@ -72,19 +75,24 @@ q_alive() {
 }
 
 q_replay() {
-	read -r q_code q_timed_out <"$q_dir/exit" || return 1
+	read -r q_code q_timed_out <"$q_dir.exit" || return 1
 	[ -n "$q_timed_out" ] || return 1
 	echo "quorate-journal finished exit=$q_code timed_out=$q_timed_out"
-	if [ -s "$q_dir/stdout" ]; then cat -- "$q_dir/stdout"; fi
+	if [ -s "$q_dir.stderr" ]; then cat -- "$q_dir.stderr" >&2; fi
+	if [ -s "$q_dir.stdout" ] && [ "$q_code" = 0 ]; then
+		# The usual case, without a new process: cat replaces this shell and exits 0.
+		[ -f "$q_dir.end" ] || printf '\037quorate-journal-end\n' >"$q_dir.end"
+		exec cat -- "$q_dir.stdout" "$q_dir.end"
+	fi
+	if [ -s "$q_dir.stdout" ]; then cat -- "$q_dir.stdout"; fi
 	printf '\037quorate-journal-end\n'
-	if [ -s "$q_dir/stderr" ]; then cat -- "$q_dir/stderr" >&2; fi
 	exit "$q_code"
 }
 
 # Deletes the input (secrets) a wrapper left behind when it was killed too hard to clean
 # up after itself: any input.PID whose PID no longer runs.
 q_sweep() {
-	for q_f in "$q_dir"/input.*; do
+	for q_f in "$q_dir".input.*; do
 		[ -e "$q_f" ] || continue
 		kill -0 "${q_f##*.}" 2>/dev/null || rm -f -- "$q_f"
 	done
@@ -92,15 +100,15 @@ q_sweep() {
 
 q_probe() {
 	q_sweep
-	[ -f "$q_dir/exit" ] && q_replay
-	if [ ! -f "$q_dir/pid" ]; then
+	[ -f "$q_dir.exit" ] && q_replay
+	if [ ! -f "$q_dir.pid" ]; then
 		echo 'quorate-journal not-started'
 	elif q_alive; then
 		echo "quorate-journal running pid=$q_pid"
-	elif [ -f "$q_dir/exit" ]; then
+	elif [ -f "$q_dir.exit" ]; then
 		# It ended between the first look and now (or its exit line is being written).
 		q_replay || echo "quorate-journal running pid=0"
-	elif [ ! -s "$q_dir/pid" ]; then
+	elif [ ! -s "$q_dir.pid" ]; then
 		# Claimed this very moment; its pid line follows.
 		echo "quorate-journal running pid=0"
 	else
@@ -161,14 +169,13 @@ kill $dog 2>/dev/null
 exit $code
 '
 
-if [ -f "$q_dir/exit" ] || [ -f "$q_dir/pid" ]; then
+if [ -f "$q_dir.exit" ] || [ -f "$q_dir.pid" ]; then
 	# Delivered again: do not run twice; report what the first delivery did or does.
 	while IFS= read -r q_line; do :; done
 	q_probe
 fi
-if [ ! -d "$q_dir" ]; then
-	[ -d "$q_base/runs/$q_run" ] || mkdir -m 700 -p -- "$q_base/runs/$q_run" || q_fail "cannot create $q_base/runs/$q_run"
-	mkdir -m 700 -- "$q_dir" 2>/dev/null || [ -d "$q_dir" ] || q_fail "cannot create $q_dir"
+if [ ! -d "$q_rundir" ]; then
+	mkdir -m 700 -p -- "$q_rundir" 2>/dev/null || [ -d "$q_rundir" ] || q_fail "cannot create $q_rundir"
 fi
 
 # The input, read with builtins; it ends with the marker line or it is not run.
@@ -183,7 +190,7 @@ done
 # Claim the task: noclobber creation fails if `pid` exists, so of two deliveries racing
 # here exactly one runs the command.
 set -C
-{ echo "$$ $q_boot" >"$q_dir/pid"; } 2>/dev/null || {
+{ echo "$$ $q_boot" >"$q_dir.pid"; } 2>/dev/null || {
 	set +C
 	q_probe
 }
@@ -193,18 +200,18 @@ trap 'exit 70' HUP INT TERM
 if [ "$q_secs" -gt 0 ] || [ "$q_sudo" = 1 ]; then
 	# timeout(1) and sudo run a program, which reads the input from a file (in the 0700
 	# directory; deleted below).
-	trap 'rm -f -- "$q_dir/input.$$"' EXIT
-	printf '%s' "$q_input" >"$q_dir/input.$$" || q_fail "cannot write $q_dir/input.$$"
+	trap 'rm -f -- "$q_dir.input.$$"' EXIT
+	printf '%s' "$q_input" >"$q_dir.input.$$" || q_fail "cannot write $q_dir.input.$$"
 	q_as=
 	[ "$q_sudo" = 1 ] && q_as='sudo -n'
 	if [ "$q_secs" -gt 0 ]; then
-		$q_as sh -c "$q_limit" limit "$q_secs" "$q_dir/timed_out" sh "$q_dir/input.$$" \
-			</dev/null >"$q_dir/stdout" 2>"$q_dir/stderr"
+		$q_as sh -c "$q_limit" limit "$q_secs" "$q_dir.timed_out" sh "$q_dir.input.$$" \
+			</dev/null >"$q_dir.stdout" 2>"$q_dir.stderr"
 	else
-		$q_as sh "$q_dir/input.$$" </dev/null >"$q_dir/stdout" 2>"$q_dir/stderr"
+		$q_as sh "$q_dir.input.$$" </dev/null >"$q_dir.stdout" 2>"$q_dir.stderr"
 	fi
 	q_code=$?
-	rm -f -- "$q_dir/input.$$"
+	rm -f -- "$q_dir.input.$$"
 else
 	# A subshell (a fork, no new program) runs the input as `sh FILE` would: no traps,
 	# no positional parameters, the shell's own options.
@@ -212,11 +219,11 @@ else
 		trap - EXIT HUP INT TERM
 		set --
 		eval "$q_input"
-	) </dev/null >"$q_dir/stdout" 2>"$q_dir/stderr"
+	) </dev/null >"$q_dir.stdout" 2>"$q_dir.stderr"
 	q_code=$?
 fi
 q_input=
 q_timed_out=0
-[ -f "$q_dir/timed_out" ] && q_timed_out=1
-printf '%s %s\n' "$q_code" "$q_timed_out" >"$q_dir/exit" || q_fail "cannot record the exit code in $q_dir"
+[ -f "$q_dir.timed_out" ] && q_timed_out=1
+printf '%s %s\n' "$q_code" "$q_timed_out" >"$q_dir.exit" || q_fail "cannot record the exit code in $q_dir.exit"
 q_replay
