@@ -197,7 +197,17 @@ pub fn run(_cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
         "-p",
         &params[1],
     ];
-    let _ = quorate(&plan_args).status();
+    let planned = quorate(&plan_args)
+        .status()
+        .ok()
+        .and_then(|s| s.code())
+        .unwrap_or(1);
+    if planned != 0 {
+        stop_chain(&chain);
+        return Err(failed(
+            "the demo's plan was refused (see above); the chain is stopped",
+        ));
+    }
     outln!("\nrunning it:\n");
     let mut run_args = plan_args;
     run_args[0] = "run";
@@ -208,8 +218,9 @@ pub fn run(_cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
         .unwrap_or(1);
     health_table(&chain, nodes, "health after the upgrade:");
     let q = format!("quorate --state {}", state.display());
+    outln!("\nwhat to try next (`quorate` is this binary: `cargo run -q -p quorate --` or target/debug/quorate):");
     outln!(
-        "\nwhat to try next:\n  {q} runs                      # the run history\n  {q} show RUN                  # its tasks: host, step, state, attempts, duration\n  quorate plan health-check -i {inv_s}\n  {q} run health-check -i {inv_s}\n  interrupt a run with Ctrl-C (or kill it), then `{q} resume RUN`\n  stop the chain: {}",
+        "\n  {q} runs                      # the run history\n  {q} show RUN                  # its tasks: host, step, state, attempts, duration\n  quorate plan health-check -i {inv_s}\n  {q} run health-check -i {inv_s}\n  interrupt a run with Ctrl-C (or kill it), then `{q} resume RUN`\n  stop the chain: {}",
         chain.join("stop_all.sh").display()
     );
     if args.stop {

@@ -123,7 +123,7 @@ impl Field {
                 );
                 Diagnostic::at(&doc.source, pos, width, message).with_pointer(field.pointer.clone())
             };
-            match check_path(&var.path, kind, info) {
+            match check_path(&var.path, var.optional, kind, info) {
                 Ok(Use::Deferred) => field.deferred = true,
                 Ok(Use::Root(root)) => field.roots.mark(root),
                 Err((message, hint)) => {
@@ -225,8 +225,11 @@ type PathError = (String, Option<String>);
 const ROOTS: &str = "params, vars, host, hosts, groups, cluster, run, steps";
 
 #[expect(clippy::too_many_lines, reason = "one arm per template root")]
+/// `optional`: the path is read only through `default`, so a variable that no host
+/// defines is fine (the default applies); its root must still be one templates have.
 fn check_path<'p>(
     path: &'p [String],
+    optional: bool,
     kind: FieldKind,
     info: &StaticInfo<'_>,
 ) -> Result<Use<'p>, PathError> {
@@ -270,7 +273,7 @@ fn check_path<'p>(
             Ok(Use::Root("params"))
         }
         "vars" => {
-            check_var_name(second, info, &shown)?;
+            check_var_name(second, optional, info, &shown)?;
             Ok(Use::Root("vars"))
         }
         "host" => {
@@ -286,7 +289,7 @@ fn check_path<'p>(
             match second {
                 None | Some("name" | "address") => Ok(Use::Root("host")),
                 Some("vars") => {
-                    check_var_name(path.get(2).map(String::as_str), info, &shown)?;
+                    check_var_name(path.get(2).map(String::as_str), optional, info, &shown)?;
                     Ok(Use::Root("host"))
                 }
                 Some(_) => unknown(Some("a host has `name`, `address` and `vars`".to_owned())),
@@ -305,7 +308,9 @@ fn check_path<'p>(
                 }
                 match path.get(2).map(String::as_str) {
                     None | Some("name" | "address") => {}
-                    Some("vars") => check_var_name(path.get(3).map(String::as_str), info, &shown)?,
+                    Some("vars") => {
+                        check_var_name(path.get(3).map(String::as_str), optional, info, &shown)?
+                    }
                     Some(_) => {
                         return unknown(Some("a host has `name`, `address` and `vars`".to_owned()))
                     }
@@ -420,8 +425,16 @@ fn check_path<'p>(
     }
 }
 
-fn check_var_name(name: Option<&str>, info: &StaticInfo<'_>, shown: &str) -> Result<(), PathError> {
+fn check_var_name(
+    name: Option<&str>,
+    optional: bool,
+    info: &StaticInfo<'_>,
+    shown: &str,
+) -> Result<(), PathError> {
     let Some(name) = name else { return Ok(()) };
+    if optional {
+        return Ok(());
+    }
     if info.var_names.contains(name) {
         return Ok(());
     }
