@@ -32,7 +32,7 @@ fn quorate_demo_upgrades_a_local_chain_and_exits_0() {
         assert_eq!(cols[1], "true", "running: {row}");
         assert_eq!(cols[3], "1.1.0", "upgraded: {row}");
     }
-    assert!(out.stdout.contains("what to try next:"));
+    assert!(out.stdout.contains("what to try next"), "{}", out.stdout);
     // --stop: nothing of the chain keeps running.
     for i in 0..4 {
         let pid_file = dir.path().join(format!("demo/chain/node{i}/node.pid"));

@@ -130,6 +130,10 @@ fn stop_chain(chain: &Path) {
     let _ = Command::new(chain.join("stop_all.sh")).output();
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the demo's steps, in the order the user sees them"
+)]
 pub fn run(_cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
     let exe = std::env::current_exe()
         .map_err(|e| failed(format!("cannot locate the quorate binary: {e}")))?;

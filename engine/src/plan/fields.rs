@@ -309,7 +309,7 @@ fn check_path<'p>(
                 match path.get(2).map(String::as_str) {
                     None | Some("name" | "address") => {}
                     Some("vars") => {
-                        check_var_name(path.get(3).map(String::as_str), optional, info, &shown)?
+                        check_var_name(path.get(3).map(String::as_str), optional, info, &shown)?;
                     }
                     Some(_) => {
                         return unknown(Some("a host has `name`, `address` and `vars`".to_owned()))
