@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use time::OffsetDateTime;
+
 /// Milliseconds since the Unix epoch (0 if the clock is set before 1970).
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -12,35 +14,25 @@ pub fn now_ms() -> u64 {
 
 /// A UTC calendar time, to the second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct UtcTime {
-    pub year: u64,
-    pub month: u64,
-    pub day: u64,
-    pub hour: u64,
-    pub minute: u64,
-    pub second: u64,
-}
+pub(crate) struct UtcTime(OffsetDateTime);
 
 impl UtcTime {
     pub fn from_ms(ms: u64) -> Self {
-        let secs = ms / 1000;
-        let (year, month, day) = civil_from_days(secs / 86_400);
-        let rem = secs % 86_400;
-        Self {
-            year,
-            month,
-            day,
-            hour: rem / 3600,
-            minute: rem % 3600 / 60,
-            second: rem % 60,
-        }
+        let nanos = i128::from(ms) * 1_000_000;
+        Self(OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH))
     }
 
     /// `20261121-103412`: sorts like the time it names.
     pub fn compact(self) -> String {
+        let t = self.0;
         format!(
             "{:04}{:02}{:02}-{:02}{:02}{:02}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
         )
     }
 }
@@ -48,27 +40,18 @@ impl UtcTime {
 /// `2026-11-21 10:34:12 UTC`
 impl fmt::Display for UtcTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
         write!(
             f,
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
         )
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (H. Hinnant's `civil_from_days`, restricted to dates from 1970 on).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
