@@ -674,3 +674,89 @@ fn health_check_passes_on_a_healthy_chain_and_fails_naming_a_stopped_node() {
         .unwrap_or_else(|| panic!("no row for node2:\n{summary}"));
     assert!(row.contains("FAIL not running"), "{row}");
 }
+
+#[test]
+fn a_batch_that_fails_is_rolled_back_and_resume_finishes_once_the_cause_is_gone() {
+    let lab = Lab::new();
+    // Release 2.0.0, behind a wrapper that refuses to start while `refuse-start` exists:
+    // a new binary that does not come up, until the operator fixes the cause.
+    let real = lab.chain.dir.path().join("v2");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::rename(lab.chain.release("2.0.0"), real.join("demo-node")).unwrap();
+    let marker = lab.chain.dir.path().join("refuse-start");
+    std::fs::write(&marker, "").unwrap();
+    let wrapper = lab.chain.dir.path().join("demo-node-2.0.0");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = run ] && [ -e {marker} ]; then echo refusing to start >&2; exit 1; fi\nexec {real} \"$@\"\n",
+            marker = marker.display(),
+            real = real.join("demo-node").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let upgrade = [
+        "-p".to_owned(),
+        format!("binary={}", wrapper.display()),
+        "-p".to_owned(),
+        "version=2.0.0".to_owned(),
+    ];
+    let before = lab.chain.heights();
+    let out = lab.run("rolling-upgrade", &args(&upgrade));
+    let stdout = out.stdout.clone();
+    let err = out.failure(1);
+    assert!(
+        err.contains("start on node0: exit 1 (expected 0): node0 failed to start:"),
+        "{err}"
+    );
+    // node0, the failed batch, runs its old binary again; the others were never touched.
+    lab.chain.wait_healthy(Duration::from_secs(30));
+    for i in 0..SEALERS {
+        assert_eq!(lab.chain.version(i), "0.1.0", "node{i} after the rollback");
+    }
+    let node0 = lab.chain.node_dir(0);
+    assert_eq!(
+        std::fs::read(node0.join("demo-node.new")).unwrap(),
+        std::fs::read(&wrapper).unwrap(),
+        "the rollback puts the new binary back as demo-node.new, for a resume"
+    );
+    let run = run_id(&stdout);
+    let show = lab
+        .quorate()
+        .args(["show", &run, "--format", "json"])
+        .run()
+        .success();
+    for step in [
+        "rollback-stop",
+        "rollback-restore",
+        "rollback-start",
+        "rollback-healthy",
+    ] {
+        assert!(
+            show.contains(&format!("on_failure {step}@node0 done")),
+            "{step}@node0 is not done:\n{show}"
+        );
+    }
+
+    // The cause is fixed: resume redoes node0's batch, then the rest.
+    std::fs::remove_file(&marker).unwrap();
+    lab.quorate()
+        .args(["resume", &run, "--plain"])
+        .run()
+        .success();
+    let after = lab.chain.heights();
+    for i in 0..SEALERS {
+        assert_eq!(lab.chain.version(i), "2.0.0", "node{i} after the resume");
+        assert!(
+            after[i] > before[i],
+            "node{i}: {} -> {}",
+            before[i],
+            after[i]
+        );
+    }
+}
