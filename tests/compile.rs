@@ -347,7 +347,11 @@ fn plan_out_saves_the_plan_for_review() {
     let saved: quorate::plan::Plan =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(saved.runbook, "health-check");
-    assert_eq!(saved.tasks().count(), 10, "status and disk on 5 hosts");
+    assert_eq!(
+        saved.tasks().count(),
+        36,
+        "6 checks and a verdict on 5 hosts, and the summary"
+    );
     assert_eq!(
         text::render(&saved),
         shown,

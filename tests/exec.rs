@@ -769,3 +769,27 @@ fn proxyjump_from_the_ssh_config_just_works() {
         "the connection went through the bastion node0"
     );
 }
+
+#[test]
+fn a_batch_that_fails_again_after_resume_is_rolled_back_again() {
+    let lab = Lab::new(2, "");
+    let rb = lab.runbook(
+        "runbook: twice\non: all\nsteps:\n  - id: roll\n    rolling:\n      batch: 2\n      steps:\n        - id: fail\n          run: exit 1\n      on_failure:\n        - id: undo\n          run: echo undo >> {{host.vars.node_dir}}/undo\n",
+    );
+    let out = lab.run(&rb, &[]);
+    let run = run_id(&out.stdout);
+    assert_eq!(out.code, 1);
+    for _ in 0..2 {
+        assert_eq!(
+            lab.quorate().args(["resume", &run, "--plain"]).run().code,
+            1
+        );
+    }
+    for i in 0..2 {
+        assert_eq!(
+            lab.read(i, "undo"),
+            "undo\nundo\nundo\n",
+            "node{i} rolled back on each of the 3 failures"
+        );
+    }
+}

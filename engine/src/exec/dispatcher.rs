@@ -572,20 +572,23 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             let rolling = &self.plan.rollings[r];
             let hosts = &rolling.batches[b].hosts;
             let mut per_host = Vec::new();
-            for host in hosts {
+            let rollback_round = u32::try_from(now_ms() % 1_000_000_000).unwrap_or(1);
+            for (host_index, host) in hosts.iter().enumerate() {
                 let tasks: Vec<&Task> = rolling
                     .on_failure
                     .iter()
                     .filter(|t| t.host.as_deref() == Some(host))
                     .collect();
-                per_host.push(async {
+                per_host.push(async move {
                     let mut lines = Vec::new();
                     for (i, task) in tasks.into_iter().enumerate() {
                         let a = Attempt {
                             plan: &self.plan,
                             task,
-                            node: usize::MAX - i,
-                            attempt: 1,
+                            // Journal keys of their own: per host and step, and per
+                            // rollback (a batch may fail, be resumed, and fail again).
+                            node: usize::MAX - (host_index * 1_000 + i),
+                            attempt: rollback_round,
                             run_id: &self.run_id,
                             host: host_spec(&self.plan, task.host.as_deref()),
                             conns: &self.conns,
