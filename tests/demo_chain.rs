@@ -43,7 +43,10 @@ impl Chain {
             .tempdir_in("/tmp")
             .expect("temp dir");
         let chain = Self { dir };
-        std::fs::copy(env!("CARGO_BIN_EXE_quorate"), chain.bin()).expect("copy demo-node");
+        // A link, not a copy: a copy written while another test thread forks can be held
+        // open for writing by that child, and executing it then fails ("text file busy").
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_quorate"), chain.bin())
+            .expect("link demo-node");
         let base_port = free_base_port(SEALERS);
         let out = Command::new(chain.bin())
             .args(["init", "--dir"])
