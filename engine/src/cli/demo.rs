@@ -150,15 +150,27 @@ pub fn run(_cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
         .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
     let nodes = 4;
     outln!("creating a {nodes}-node demo chain in {}", chain.display());
-    let mut init = demo_node(&exe);
-    init.args(["init", "--dir"]).arg(&chain).args([
-        "--sealers",
-        &nodes.to_string(),
-        "--base-port",
-        &free_base_port().to_string(),
-        "--start",
-    ]);
-    run_checked(init, "create the demo chain")?;
+    // The ports after a free one may be taken: another base port is tried then.
+    let mut attempts = 0;
+    loop {
+        let mut init = demo_node(&exe);
+        init.args(["init", "--dir"]).arg(&chain).args([
+            "--sealers",
+            &nodes.to_string(),
+            "--base-port",
+            &free_base_port().to_string(),
+            "--start",
+        ]);
+        attempts += 1;
+        match run_checked(init, "create the demo chain") {
+            Ok(_) => break,
+            Err(e) if attempts >= 3 => return Err(e),
+            Err(_) => {
+                stop_chain(&chain);
+                let _ = std::fs::remove_dir_all(&chain);
+            }
+        }
+    }
     let release = dir.join(format!("demo-node-{NEW_VERSION}"));
     let mut rel = demo_node(&exe);
     rel.args(["release", "--version", NEW_VERSION, "--out"])

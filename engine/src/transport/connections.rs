@@ -9,6 +9,7 @@ use openssh::Session;
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
 use super::pipes::Output;
+use super::server::Server;
 use super::ssh::RunError;
 use super::{control_dir, local, ssh, HostSpec, SshSettings, TransportError, TransportKind};
 
@@ -31,6 +32,8 @@ struct Slot {
     /// Held while connecting, so concurrent first commands share one new master.
     master: AsyncMutex<Option<Arc<Session>>>,
     channels: Semaphore,
+    /// The host's journal server, started on its first task.
+    server: AsyncMutex<Option<Server>>,
 }
 
 impl Connections {
@@ -96,12 +99,53 @@ impl Connections {
         }
     }
 
+    /// Sends a request to the host's journal server (started on first use, restarted
+    /// after it broke) and returns its answer. Tasks of one host come one at a time.
+    pub(crate) async fn serve(
+        &self,
+        host: &HostSpec,
+        wrapper: &str,
+        request: &[u8],
+    ) -> Result<Output, TransportError> {
+        let slot = self.slot(host);
+        let mut server = slot.server.lock().await;
+        if server.as_ref().is_some_and(|s| s.in_flight) {
+            // An earlier request was abandoned half-way: its stream is out of step.
+            *server = None;
+        }
+        if server.is_none() {
+            let started = match host.kind {
+                TransportKind::Local => Server::spawn_local(wrapper),
+                TransportKind::Ssh => {
+                    let session = self.master(host, &slot).await?;
+                    Server::spawn_ssh(&session, wrapper).await
+                }
+            };
+            *server = Some(started.map_err(|e| TransportError::Connect {
+                host: host.name.clone(),
+                message: format!("cannot start the task journal: {e}"),
+            })?);
+        }
+        let running = server.as_mut().expect("started above");
+        match running.request(request).await {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                *server = None;
+                Err(TransportError::Lost {
+                    host: host.name.clone(),
+                    message: format!("the task journal's connection broke: {e}"),
+                })
+            }
+        }
+    }
+
     fn slot(&self, host: &HostSpec) -> Arc<Slot> {
         let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(hosts.entry(host.name.clone()).or_insert_with(|| {
             Arc::new(Slot {
                 master: AsyncMutex::new(None),
                 channels: Semaphore::new(MAX_CHANNELS_PER_HOST),
+                server: AsyncMutex::new(None),
             })
         }))
     }

@@ -101,9 +101,16 @@ pub async fn run_task(
         let whole = t.as_secs() + u64::from(t.subsec_nanos() > 0);
         whole.max(1)
     });
-    let script = invocation("task", task.run, task.key, secs, task.sudo)?;
+    // Checks the ids as a one-shot invocation would.
+    invocation("task", task.run, task.key, secs, task.sudo)?;
     let input = task_input(task)?;
-    let call = conns.run(host, &script, input.as_bytes());
+    let request = format!(
+        "task {} {} {secs} {}\n{input}",
+        task.run,
+        task.key,
+        u8::from(task.sudo)
+    );
+    let call = conns.serve(host, wrapper(), request.as_bytes());
     let out = if task.timeout.is_some() {
         let patience = Duration::from_secs(secs) + KILL_GRACE + ANSWER_MARGIN;
         tokio::time::timeout(patience, call)

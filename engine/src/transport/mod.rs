@@ -9,6 +9,7 @@ pub mod journal;
 mod local;
 mod pipes;
 mod quote;
+mod server;
 mod ssh;
 mod transfer;
 

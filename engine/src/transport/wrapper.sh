@@ -32,9 +32,27 @@
 # wherever they do the job (each process costs about half a millisecond).
 
 q_mode=$1 q_run=$2 q_key=$3 q_secs=$4 q_sudo=$5
+# Set by the journal server (server.rs), which runs many tasks over one channel: answers
+# then carry stderr in-band, and a task's input must be read up to its end line exactly.
+q_server=${q_server:-0}
+q_read=0
+
+# Reads the rest of a task's input (up to its end line), unused.
+q_drain() {
+	[ "$q_read" = 1 ] && return 0
+	q_read=1
+	while IFS= read -r q_line; do
+		case $q_line in "# quorate-end "*) return 0 ;; esac
+	done
+}
 
 q_fail() {
-	printf 'quorate-journal: %s\n' "$*" >&2
+	if [ "$q_server" = 1 ]; then
+		[ "$q_mode" = task ] && q_drain
+		printf 'quorate-journal error %s\n' "$*"
+	else
+		printf 'quorate-journal: %s\n' "$*" >&2
+	fi
 	exit 70
 }
 
@@ -63,21 +81,34 @@ q_dir=$q_rundir/$q_key
 q_boot=unknown
 [ -r /proc/sys/kernel/random/boot_id ] && read -r q_boot </proc/sys/kernel/random/boot_id
 
+# The start time (field 22 of /proc/PID/stat) tells a live process from a recycled pid.
+# Sets q_st (empty where there is no /proc).
+q_started() {
+	q_st=
+	read -r q_stat <"/proc/$1/stat" 2>/dev/null || return 0
+	set -- ${q_stat##*) }
+	q_st=${20}
+}
+
 # Succeeds when the wrapper recorded in `pid` still runs: same boot, process alive and,
 # where /proc exists, still a wrapper of this task (not a recycled pid, not a zombie).
 q_alive() {
-	read -r q_pid q_pboot <"$q_dir.pid" 2>/dev/null || return 1
+	read -r q_pid q_pboot q_pstart <"$q_dir.pid" 2>/dev/null || return 1
 	[ "$q_pboot" = "$q_boot" ] || return 1
 	kill -0 "$q_pid" 2>/dev/null || return 1
-	if [ -d /proc/self ]; then
-		tr '\0' ' ' <"/proc/$q_pid/cmdline" 2>/dev/null | grep -qF -- "task $q_run $q_key " || return 1
-	fi
+	q_started "$q_pid"
+	[ "$q_st" = "$q_pstart" ] || return 1
 }
 
 q_replay() {
 	read -r q_code q_timed_out <"$q_dir.exit" || return 1
 	[ -n "$q_timed_out" ] || return 1
 	echo "quorate-journal finished exit=$q_code timed_out=$q_timed_out"
+	if [ "$q_server" = 1 ]; then
+		[ -f "$q_dir.end" ] || printf '\037quorate-journal-end\n' >"$q_dir.end"
+		[ -f "$q_dir.eend" ] || printf '\037quorate-journal-stderr-end\n' >"$q_dir.eend"
+		exec cat -- "$q_dir.stdout" "$q_dir.end" "$q_dir.stderr" "$q_dir.eend"
+	fi
 	if [ -s "$q_dir.stderr" ]; then cat -- "$q_dir.stderr" >&2; fi
 	if [ -s "$q_dir.stdout" ] && [ "$q_code" = 0 ]; then
 		# The usual case, without a new process: cat replaces this shell and exits 0.
@@ -171,7 +202,7 @@ exit $code
 
 if [ -f "$q_dir.exit" ] || [ -f "$q_dir.pid" ]; then
 	# Delivered again: do not run twice; report what the first delivery did or does.
-	while IFS= read -r q_line; do :; done
+	q_drain
 	q_probe
 fi
 if [ ! -d "$q_rundir" ]; then
@@ -180,17 +211,22 @@ fi
 
 # The input, read with builtins; it ends with the marker line or it is not run.
 q_input= q_last=
+q_read=1
 while IFS= read -r q_line; do
 	q_input="$q_input$q_line
 "
 	q_last=$q_line
+	[ "$q_line" = "# quorate-end $q_key" ] && break
 done
 [ "$q_last" = "# quorate-end $q_key" ] || q_fail "the task input arrived incomplete; nothing was run"
 
 # Claim the task: noclobber creation fails if `pid` exists, so of two deliveries racing
 # here exactly one runs the command.
+q_me=$$
+[ -r /proc/self/stat ] && read -r q_me q_rest </proc/self/stat
 set -C
-{ echo "$$ $q_boot" >"$q_dir.pid"; } 2>/dev/null || {
+q_started "$q_me"
+{ echo "$q_me $q_boot $q_st" >"$q_dir.pid"; } 2>/dev/null || {
 	set +C
 	q_probe
 }
@@ -200,18 +236,18 @@ trap 'exit 70' HUP INT TERM
 if [ "$q_secs" -gt 0 ] || [ "$q_sudo" = 1 ]; then
 	# timeout(1) and sudo run a program, which reads the input from a file (in the 0700
 	# directory; deleted below).
-	trap 'rm -f -- "$q_dir.input.$$"' EXIT
-	printf '%s' "$q_input" >"$q_dir.input.$$" || q_fail "cannot write $q_dir.input.$$"
+	trap 'rm -f -- "$q_dir.input.$q_me"' EXIT
+	printf '%s' "$q_input" >"$q_dir.input.$q_me" || q_fail "cannot write $q_dir.input.$q_me"
 	q_as=
 	[ "$q_sudo" = 1 ] && q_as='sudo -n'
 	if [ "$q_secs" -gt 0 ]; then
-		$q_as sh -c "$q_limit" limit "$q_secs" "$q_dir.timed_out" sh "$q_dir.input.$$" \
+		$q_as sh -c "$q_limit" limit "$q_secs" "$q_dir.timed_out" sh "$q_dir.input.$q_me" \
 			</dev/null >"$q_dir.stdout" 2>"$q_dir.stderr"
 	else
-		$q_as sh "$q_dir.input.$$" </dev/null >"$q_dir.stdout" 2>"$q_dir.stderr"
+		$q_as sh "$q_dir.input.$q_me" </dev/null >"$q_dir.stdout" 2>"$q_dir.stderr"
 	fi
 	q_code=$?
-	rm -f -- "$q_dir.input.$$"
+	rm -f -- "$q_dir.input.$q_me"
 else
 	# A subshell (a fork, no new program) runs the input as `sh FILE` would: no traps,
 	# no positional parameters, the shell's own options.
