@@ -1,5 +1,8 @@
 # quorate task journal (POSIX sh). Runs one task on this host and records it, so that a
-# controller that died can later ask what happened. The controller runs it as
+# controller that died can later ask what happened. Tasks reach it through the host's
+# journal server (server.rs), a long-lived `sh` that runs this file in a subshell for each
+# request line `MODE RUN KEY SECS SUDO` (q_server=1: stderr comes back in-band, see the
+# answer below); probes and removals run it once, as
 #   sh -c 'set -- MODE RUN KEY SECS SUDO
 #   <this file>'
 # The command line carries only these non-secret values:
@@ -23,7 +26,9 @@
 #
 # The answer: the line `quorate-journal finished exit=CODE timed_out=0|1`, the recorded
 # stdout, and the trailer byte 0x1f + `quorate-journal-end` + newline on stdout; the
-# recorded stderr on stderr; the exit status is CODE. Or a single line on stdout:
+# recorded stderr on stderr; the exit status is CODE. Under the server, the recorded stderr
+# follows the trailer on stdout, ended by 0x1f + `quorate-journal-stderr-end` + newline,
+# and the script's own complaints are the line `quorate-journal error MESSAGE`. Or a single line on stdout:
 # `quorate-journal running pid=PID`, `quorate-journal not-started`, `quorate-journal
 # vanished` (started, but no exit code and the wrapper is gone: the host rebooted or the
 # wrapper was killed), `quorate-journal removed`. Complaints of this script: stderr, exit 70.
