@@ -10,8 +10,10 @@
 
 mod support;
 
+use support::read_transitions;
+
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
@@ -20,7 +22,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use support::sshd::SshCluster;
 use support::{Output, Quorate};
 
@@ -474,24 +475,6 @@ fn run_id(stdout: &str) -> String {
         .and_then(|l| l.split(':').next())
         .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
         .to_owned()
-}
-
-/// Reads JSON log lines until `n` task transitions were logged, or the run ended.
-fn read_transitions(err: &mut BufReader<ChildStderr>, n: usize) -> Vec<Value> {
-    let mut seen = Vec::new();
-    let mut line = String::new();
-    while seen.len() < n {
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Ok(v) = serde_json::from_str::<Value>(&line) {
-            if v.get("state").is_some() && v.get("seq").is_some() {
-                seen.push(v);
-            }
-        }
-    }
-    seen
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
+use support::read_transitions;
+
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -305,24 +307,6 @@ steps:
     run: cat {{host.vars.node_dir}}/version
     capture: true
 "#;
-
-/// Reads JSON log lines until `n` task transitions were acknowledged; returns them.
-fn read_transitions(err: &mut BufReader<std::process::ChildStderr>, n: usize) -> Vec<Value> {
-    let mut seen = Vec::new();
-    let mut line = String::new();
-    while seen.len() < n {
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Ok(v) = serde_json::from_str::<Value>(&line) {
-            if v.get("state").is_some() && v.get("seq").is_some() {
-                seen.push(v);
-            }
-        }
-    }
-    seen
-}
 
 #[test]
 fn killed_at_20_points_and_resumed_the_hosts_end_as_after_an_uninterrupted_run() {

@@ -91,3 +91,26 @@ impl Output {
 }
 
 pub mod sshd;
+
+/// Reads `quorate --log-format json` lines from a run's stderr until `n` task transitions
+/// were logged (each is durable once logged), or the run ended; returns them.
+pub fn read_transitions(
+    err: &mut std::io::BufReader<std::process::ChildStderr>,
+    n: usize,
+) -> Vec<serde_json::Value> {
+    use std::io::BufRead as _;
+    let mut seen = Vec::new();
+    let mut line = String::new();
+    while seen.len() < n {
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+            if v.get("state").is_some() && v.get("seq").is_some() {
+                seen.push(v);
+            }
+        }
+    }
+    seen
+}
