@@ -392,11 +392,7 @@ impl Lab {
     }
 
     fn quorate(&self) -> Quorate {
-        Quorate::new()
-            .arg("--state")
-            .arg(self.path("state"))
-            .env("HOME", self.dir.path().to_str().unwrap())
-            .env("NO_COLOR", "1")
+        Quorate::in_lab(self.dir.path())
     }
 
     fn run(&self, runbook: &str, args: &[&str]) -> Output {

@@ -56,11 +56,7 @@ impl Lab {
 
     /// `quorate` with this lab's store and a home of its own (the controller's journal).
     fn quorate(&self) -> Quorate {
-        Quorate::new()
-            .arg("--state")
-            .arg(self.path("state"))
-            .env("HOME", self.dir.path().to_str().unwrap())
-            .env("NO_COLOR", "1")
+        Quorate::in_lab(self.dir.path())
     }
 
     fn run(&self, runbook: &Path, extra: &[&str]) -> Output {

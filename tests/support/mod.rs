@@ -36,6 +36,16 @@ impl Quorate {
         Self { cmd }
     }
 
+    /// `quorate` for a test's own controller: its store under `dir/state`, `dir` as HOME
+    /// (where the local task journal lives), no colour.
+    pub fn in_lab(dir: &Path) -> Self {
+        Self::new()
+            .arg("--state")
+            .arg(dir.join("state"))
+            .env("HOME", dir.to_str().expect("utf-8 temp path"))
+            .env("NO_COLOR", "1")
+    }
+
     #[must_use]
     pub fn args<I, S>(mut self, args: I) -> Self
     where

@@ -23,6 +23,12 @@ impl Output {
     pub fn stderr_text(&self) -> String {
         String::from_utf8_lossy(&self.stderr).trim().to_owned()
     }
+
+    /// How the command ended, for messages: `exit 3` or `killed by a signal`.
+    pub fn exit_text(&self) -> String {
+        self.code
+            .map_or_else(|| "killed by a signal".to_owned(), |c| format!("exit {c}"))
+    }
 }
 
 /// Writes `data` to `stdin` and then closes it, while reading `stdout` and `stderr` to

@@ -82,9 +82,7 @@ fn answer(out: &Output) -> Option<&str> {
 
 fn failed(host: &HostSpec, what: &str, out: &Output) -> TransportError {
     let why = out.stderr_text();
-    let code = out
-        .code
-        .map_or_else(|| "killed by a signal".to_owned(), |c| format!("exit {c}"));
+    let code = out.exit_text();
     TransportError::Remote {
         host: host.name.clone(),
         message: if why.is_empty() {
