@@ -7,13 +7,12 @@ use tokio::sync::watch;
 
 use super::args::{Cli, ExecArgs, ResumeArgs, RunArgs, RunIdArgs};
 use super::exit::{BAD_INPUT, DONE, FAILED, LOCKED, PAUSED};
-use super::inputs::{compile_from_args, read_source};
+use super::inputs::{compile_from_args, param_from_env, read_params_file};
 use super::warn;
 use crate::exec::{
     approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, ExecOptions,
     Observer, RunOutcome, SettleOptions,
 };
-use crate::model::load;
 use crate::plan::{ParamInput, Plan, Secrets};
 use crate::report::{Fanout, LogObserver, Progress};
 use crate::source::Diagnostic;
@@ -203,7 +202,7 @@ fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets,
     let mut secrets = Secrets::default();
     let mut from_file = Vec::new();
     if let Some(path) = params_file {
-        let doc = read_source(path).and_then(load)?;
+        let doc = read_params_file(path)?;
         from_file = ParamInput::from_file(&Arc::new(doc)).map_err(|d| vec![d])?;
     }
     for p in plan.params.iter().filter(|p| p.secret) {
@@ -215,7 +214,11 @@ fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets,
                     .as_str()
                     .map_or_else(|| i.value.to_string(), str::to_owned)
             })
-            .or_else(|| std::env::var(ParamInput::env_var(&p.name)).ok());
+            .map_or_else(
+                || param_from_env(&p.name).map(|v| v.map(|(_, value)| value)),
+                |v| Ok(Some(v)),
+            )
+            .map_err(|d| vec![d])?;
         if let Some(v) = value {
             secrets.insert(p.name.clone(), v);
         }

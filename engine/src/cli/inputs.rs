@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::catalog::Catalog;
-use crate::model::load;
+use crate::model::{load, Document};
 use crate::plan::{
     compile, parse_inventory, parse_runbook, CompileOptions, Compiled, ParamInput, ParamOrigin,
 };
@@ -16,14 +16,61 @@ pub fn catalog(args: &CatalogArgs) -> Catalog {
 }
 
 pub fn read_source(path: &Path) -> Result<std::sync::Arc<SourceFile>, Vec<Diagnostic>> {
-    std::fs::read_to_string(path)
-        .map(|text| SourceFile::new(path.display().to_string(), text))
-        .map_err(|e| {
-            vec![Diagnostic::error(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))]
-        })
+    read_text(path).map(|text| SourceFile::new(path.display().to_string(), text))
+}
+
+fn read_text(path: &Path) -> Result<String, Vec<Diagnostic>> {
+    std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::error(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))]
+    })
+}
+
+/// Reads and parses a `--params` file. Its values may be secrets, and which are is only
+/// known once it is parsed: a problem found while parsing it (YAML syntax, a duplicate
+/// key) is shown without its source line, and later diagnostics quote its lines with the
+/// values replaced by `***` (see [`SourceFile::hiding_values`]).
+pub fn read_params_file(path: &Path) -> Result<Document, Vec<Diagnostic>> {
+    let text = read_text(path)?;
+    load(SourceFile::hiding_values(path.display().to_string(), text)).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(Diagnostic::without_source_line)
+            .collect()
+    })
+}
+
+/// The value of `QUORATE_PARAM_NAME` for parameter `name`, if set. A value that is not
+/// UTF-8 is an error naming the variable (never showing the value).
+pub fn param_from_env(name: &str) -> Result<Option<(String, String)>, Diagnostic> {
+    let var = ParamInput::env_var(name);
+    match std::env::var(&var) {
+        Ok(value) => Ok(Some((var, value))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Diagnostic::error(format!(
+            "environment variable {var} (parameter `{name}`) is not valid UTF-8"
+        ))
+        .with_hint(format!("set {var} to UTF-8 text, or unset it"))),
+    }
+}
+
+/// The `-p` arguments; a parameter given twice is refused rather than one value silently
+/// winning.
+fn command_line_params(args: &[String], errors: &mut Vec<Diagnostic>) -> Vec<ParamInput> {
+    let mut params: Vec<ParamInput> = Vec::new();
+    for p in args {
+        match ParamInput::from_arg(p) {
+            Ok(i) if params.iter().any(|seen| seen.name == i.name) => errors.push(
+                Diagnostic::error(format!("parameter `{}` is given twice with -p", i.name))
+                    .with_hint("give each parameter once"),
+            ),
+            Ok(i) => params.push(i),
+            Err(d) => errors.push(d),
+        }
+    }
+    params
 }
 
 /// Loads runbook, inventory and parameters and compiles them; all problems at once.
@@ -43,15 +90,9 @@ pub fn compile_from_args(
         .and_then(parse_inventory)
         .map_err(|e| errors.extend(e))
         .ok();
-    let mut params = Vec::new();
-    for p in &args.params {
-        match ParamInput::from_arg(p) {
-            Ok(i) => params.push(i),
-            Err(d) => errors.push(d),
-        }
-    }
+    let mut params = command_line_params(&args.params, &mut errors);
     if let Some(path) = &args.params_file {
-        match read_source(path).and_then(load) {
+        match read_params_file(path) {
             Ok(doc) => match ParamInput::from_file(&std::sync::Arc::new(doc)) {
                 Ok(list) => params.extend(list),
                 Err(d) => errors.push(d),
@@ -62,18 +103,19 @@ pub fn compile_from_args(
     let (Some(runbook), Some(inventory)) = (runbook, inventory) else {
         return Err(errors);
     };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     for name in runbook.raw.params.keys() {
-        let var = ParamInput::env_var(name);
-        if let Ok(value) = std::env::var(&var) {
-            params.push(ParamInput {
+        match param_from_env(name) {
+            Ok(Some((var, value))) => params.push(ParamInput {
                 name: name.clone(),
                 value: serde_json::Value::String(value),
                 origin: ParamOrigin::Env(var),
-            });
+            }),
+            Ok(None) => {}
+            Err(d) => errors.push(d),
         }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     let opts = CompileOptions {
         allow_quorum_loss: args.allow_quorum_loss,

@@ -64,7 +64,12 @@ pub fn run_describe(args: &DescribeArgs) -> Result<u8, Vec<Diagnostic>> {
             .as_ref()
             .map_or_else(|| "any".to_owned(), Value::to_string);
         let requirement = match (&p.default, p.secret) {
-            (Some(d), _) => format!("default {d}"),
+            // A secret's default is a secret too.
+            (Some(_), true) => format!(
+                "default ***, secret: set ${} to override",
+                crate::plan::ParamInput::env_var(name)
+            ),
+            (Some(d), false) => format!("default {d}"),
             (None, true) => format!(
                 "required, secret: set ${}",
                 crate::plan::ParamInput::env_var(name)

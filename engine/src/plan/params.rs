@@ -222,7 +222,12 @@ pub fn resolve(
             },
         };
         if let Some(schema) = &spec.schema {
-            match crate::schema::validate_value(schema, &value) {
+            let check = if spec.secret {
+                crate::schema::validate_secret
+            } else {
+                crate::schema::validate_value
+            };
+            match check(schema, &value) {
                 Ok(violations) => {
                     for v in violations {
                         let shown = if spec.secret {
@@ -235,6 +240,9 @@ pub fn resolve(
                             Some(ParamOrigin::File { doc, pointer }) => {
                                 doc.error_at(&format!("{pointer}{}", v.pointer), message)
                             }
+                            None if spec.secret => runbook_doc
+                                .error_at(&format!("{decl_pointer}/default{}", v.pointer), message)
+                                .redact_value(),
                             None => runbook_doc
                                 .error_at(&format!("{decl_pointer}/default{}", v.pointer), message),
                             Some(other) => {

@@ -9,7 +9,7 @@ use super::node::SchemaTree;
 use super::params;
 use super::violation::SchemaViolation;
 use crate::model::Document;
-use crate::source::{display_pointer, Diagnostic};
+use crate::source::{display_pointer, pointer_push, Diagnostic};
 
 /// Checks a runbook or inventory against its schema. Returns every violation, in source
 /// order, each once; empty when the document is valid. For runbooks this includes the
@@ -26,13 +26,39 @@ pub fn validate(kind: SchemaKind, doc: &Document) -> Vec<Diagnostic> {
     if kind == SchemaKind::Runbook {
         params::check(&doc.value, &mut violations);
     }
+    let secret_defaults = secret_default_pointers(kind, &doc.value);
     let mut diagnostics: Vec<Diagnostic> = violations
         .iter()
-        .map(|v| v.to_diagnostic(doc, ""))
+        .map(|v| {
+            let d = v.to_diagnostic(doc, "");
+            let at_secret = secret_defaults
+                .iter()
+                .any(|p| v.pointer == *p || v.pointer.starts_with(&format!("{p}/")));
+            if at_secret {
+                d.redact_value()
+            } else {
+                d
+            }
+        })
         .collect();
     diagnostics.sort_by(|a, b| (a.pos, &a.message).cmp(&(b.pos, &b.message)));
     diagnostics.dedup_by(|a, b| a.pos == b.pos && a.message == b.message);
     diagnostics
+}
+
+/// The pointers of the `default`s of a runbook's secret parameters: diagnostics there do
+/// not quote the value.
+fn secret_default_pointers(kind: SchemaKind, runbook: &Value) -> Vec<String> {
+    let params = runbook.get("params").and_then(Value::as_object);
+    if kind != SchemaKind::Runbook {
+        return Vec::new();
+    }
+    params
+        .into_iter()
+        .flatten()
+        .filter(|(_, p)| p.get("secret").and_then(Value::as_bool) == Some(true))
+        .map(|(name, _)| pointer_push(&pointer_push("/params", name), "default"))
+        .collect()
 }
 
 /// Checks a value against a schema written by a user (a runbook parameter's `schema`).

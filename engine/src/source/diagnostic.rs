@@ -54,7 +54,7 @@ impl Diagnostic {
         d.file = Some(file.name.clone());
         d.pos = Some(pos);
         d.width = width.max(1);
-        d.line_text = file.line_text(pos.line).map(str::to_owned);
+        d.line_text = file.quoted_line(pos.line, pos.col);
         d
     }
 
@@ -86,6 +86,24 @@ impl Diagnostic {
     #[must_use]
     pub fn warning(mut self) -> Self {
         self.severity = Severity::Warning;
+        self
+    }
+
+    /// Replaces the underlined value in the quoted source line with `***` (the value is a
+    /// secret); the position stays.
+    #[must_use]
+    pub fn redact_value(mut self) -> Self {
+        if let (Some(text), Some(pos)) = (&self.line_text, self.pos) {
+            self.line_text = Some(super::redact::span_replaced(text, pos.col, self.width));
+            self.width = super::redact::MASK.len();
+        }
+        self
+    }
+
+    /// Drops the quoted source line; the position stays.
+    #[must_use]
+    pub fn without_source_line(mut self) -> Self {
+        self.line_text = None;
         self
     }
 

@@ -28,6 +28,9 @@ pub struct SourceFile {
     /// The path as the user gave it (or `builtin:NAME` for embedded runbooks).
     pub name: String,
     pub text: String,
+    /// Its values may be secrets (a `--params` file): diagnostics quote its lines with the
+    /// values replaced by `***`.
+    pub hides_values: bool,
 }
 
 impl SourceFile {
@@ -40,6 +43,26 @@ impl SourceFile {
         Arc::new(Self {
             name: name.into(),
             text,
+            hides_values: false,
+        })
+    }
+
+    /// A file whose values are never quoted in diagnostics (see [`SourceFile::hides_values`]).
+    pub fn hiding_values(name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
+        let mut file = Self::new(name, text);
+        if let Some(f) = Arc::get_mut(&mut file) {
+            f.hides_values = true;
+        }
+        file
+    }
+
+    /// The 1-based line `line` as a diagnostic pointing at column `col` may quote it.
+    pub fn quoted_line(&self, line: usize, col: usize) -> Option<String> {
+        let text = self.line_text(line)?;
+        Some(if self.hides_values {
+            super::redact::line_without_values(text, col)
+        } else {
+            text.to_owned()
         })
     }
 

@@ -3,6 +3,7 @@
 mod diagnostic;
 mod file;
 mod pointer;
+mod redact;
 mod suggest;
 
 pub use diagnostic::{render_all, Diagnostic, Severity};
