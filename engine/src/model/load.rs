@@ -229,7 +229,10 @@ fn index_positions(source: &SourceFile) -> Result<(PointerIndex, Vec<Diagnostic>
                         continue;
                     }
                 }
-                record_value(&mut stack, &mut index, node);
+                let pointer = record_value(&mut stack, &mut index, node);
+                if style == ScalarStyle::Plain && integer_out_of_range(&text) {
+                    diagnostics.push(huge_integer(source, node, &pointer));
+                }
             }
             Event::Alias(_) => {
                 let node = pos_of(span);
@@ -432,6 +435,32 @@ fn to_json(
             return None;
         }
     })
+}
+
+/// A plain scalar that YAML reads as an integer too large for 64 bits (which the YAML
+/// library would refuse with a message naming neither the field nor the range).
+fn integer_out_of_range(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && text.parse::<i64>().is_err()
+        && text.parse::<u64>().is_err()
+}
+
+fn huge_integer(source: &SourceFile, node: (Pos, usize), pointer: &str) -> Diagnostic {
+    // The value is not repeated: it may be a secret in a params file.
+    Diagnostic::at(
+        source,
+        node.0,
+        node.1,
+        format!(
+            "number out of range: whole numbers must be between {} and {}",
+            i64::MIN,
+            u64::MAX
+        ),
+    )
+    .with_pointer(pointer)
+    .with_hint("write a smaller number, or quote it to make it a string")
 }
 
 /// Reads a parameter given as text on the command line (`-p count=3`) the way YAML reads a

@@ -41,7 +41,10 @@ fn plain_key_len(line: &str) -> Option<usize> {
     let is_key = end > 0
         && (first.is_ascii_alphabetic() || first == '_')
         && line[end..].starts_with(':')
-        && line[end + 1..].chars().next().is_none_or(char::is_whitespace);
+        && line[end + 1..]
+            .chars()
+            .next()
+            .is_none_or(char::is_whitespace);
     is_key.then_some(end)
 }
 
@@ -69,7 +72,10 @@ mod tests {
     #[test]
     fn hides_everything_else() {
         // The continuation of a quoted value that looks like a key.
-        assert_eq!(line_without_values("CANARY: x\", version: 1}", 22), format!("{}***", " ".repeat(21)));
+        assert_eq!(
+            line_without_values("CANARY: x\", version: 1}", 22),
+            format!("{}***", " ".repeat(21))
+        );
         assert_eq!(line_without_values("  - CANARY", 5), "    ***");
         assert_eq!(line_without_values("  - CANARY", 1), "  ***");
         assert_eq!(line_without_values("{token: CANARY}", 2), " ***");
