@@ -1,6 +1,6 @@
 //! `quorate run`, `resume`, `approve` and `abandon`: the commands that change a run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use super::args::{Cli, ExecArgs, ResumeArgs, RunArgs, RunIdArgs};
 use super::exit::{BAD_INPUT, DONE, FAILED, LOCKED, PAUSED};
 use super::inputs::{compile_from_args, param_from_env, read_params_file};
+use super::store_failure::{report_store_failure, store_failure};
 use super::warn;
 use crate::exec::{
     approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, ExecOptions,
@@ -19,18 +20,11 @@ use crate::source::Diagnostic;
 use crate::store::{now_ms, Change, RunStatus, RunStore, SledStore, StoreError};
 use crate::transport::Connections;
 
-fn store_error(e: &StoreError) -> (u8, Vec<Diagnostic>) {
-    let code = match e {
-        StoreError::Busy { .. } | StoreError::Locked { .. } => LOCKED,
-        _ => FAILED,
-    };
-    (code, vec![Diagnostic::error(e.to_string())])
-}
-
 fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
-    SledStore::open(&cli.state)
-        .map(Arc::new)
-        .map_err(|e| store_error(&e))
+    SledStore::open(&cli.state).map(Arc::new).map_err(|e| {
+        let (code, d) = store_failure(&cli.state, &e);
+        (code, vec![d])
+    })
 }
 
 /// A short control directory for SSH master sockets (socket paths are limited to ~100 bytes).
@@ -77,7 +71,7 @@ fn options(exec: &ExecArgs) -> ExecOptions {
 }
 
 /// The exit code of a drive, with what to tell the operator.
-fn finish(result: Result<RunOutcome, DriveError>, run_id: &str) -> u8 {
+fn finish(result: Result<RunOutcome, DriveError>, run_id: &str, state: &Path) -> u8 {
     match result {
         Ok(RunOutcome::Done) => DONE,
         Ok(RunOutcome::Failed(reasons)) => {
@@ -118,6 +112,7 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str) -> u8 {
             warn(&[Diagnostic::error(e.to_string())]);
             LOCKED
         }
+        Err(DriveError::Store(e)) => report_store_failure(state, &e),
         Err(e) => {
             warn(&[Diagnostic::error(e.to_string())]);
             FAILED
@@ -128,6 +123,7 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str) -> u8 {
 /// Drives a run on a fresh runtime and connection pool, and turns the outcome into an
 /// exit code.
 fn drive(
+    state: &Path,
     store: &Arc<SledStore>,
     run_id: &str,
     plan: &Plan,
@@ -155,7 +151,7 @@ fn drive(
         conns.close().await;
         // The masters are closed: their socket directory is ours to remove.
         let _ = std::fs::remove_dir_all(conns.control_dir());
-        finish(result, run_id)
+        finish(result, run_id, state)
     })
 }
 
@@ -171,23 +167,16 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
     };
     let run_id = match create_run(&*store, &compiled.plan) {
         Ok(id) => id,
-        Err(e) => {
-            let (code, d) = store_error(&e);
-            warn(&d);
-            return Ok(code);
-        }
+        Err(e) => return Ok(report_store_failure(&cli.state, &e)),
     };
     let recorded = Change::Event {
         node: None,
         kind: "sources".to_owned(),
         message: super::sources::record(&args.compile),
     };
-    if let Err(e) = store.commit(&run_id, vec![recorded]) {
-        let (code, d) = store_error(&e);
-        warn(&d);
-        return Ok(code);
-    }
+    or_store_failure!(cli.state, store.commit(&run_id, vec![recorded]));
     Ok(drive(
+        &cli.state,
         &store,
         &run_id,
         &compiled.plan,
@@ -259,9 +248,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
             return Ok(code);
         }
     };
-    let plan_json = store
-        .plan_json(&args.run)
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let plan_json = or_store_failure!(cli.state, store.plan_json(&args.run));
     let Some(plan_json) = plan_json else {
         return Err(vec![Diagnostic::error(format!(
             "no run {} in {}",
@@ -277,9 +264,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     })?;
     check_mark_done(&plan, &args.mark_done)?;
     let secrets = resume_secrets(&plan, args.params_file.as_ref())?;
-    let events = store
-        .events(&args.run)
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let events = or_store_failure!(cli.state, store.events(&args.run));
     if let Some(note) = events
         .iter()
         .find(|e| e.kind == "sources")
@@ -292,6 +277,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
         mark_done: args.mark_done.clone(),
     };
     Ok(drive(
+        &cli.state,
         &store,
         &args.run,
         &plan,
@@ -327,7 +313,7 @@ pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             );
             Ok(DONE)
         }
-        Err(e) => Ok(finish(Err(e), &args.run)),
+        Err(e) => Ok(finish(Err(e), &args.run, &cli.state)),
     }
 }
 
@@ -339,10 +325,7 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             return Ok(code);
         }
     };
-    let Some(mut run) = store
-        .run(&args.run)
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?
-    else {
+    let Some(mut run) = or_store_failure!(cli.state, store.run(&args.run)) else {
         return Err(vec![Diagnostic::error(format!(
             "no run {} in {}",
             args.run,
@@ -361,8 +344,9 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
     run.paused = None;
     run.updated_ms = now_ms();
     let cluster = run.cluster.clone();
-    store
-        .commit(
+    or_store_failure!(
+        cli.state,
+        store.commit(
             &args.run,
             vec![
                 Change::Run(run),
@@ -373,7 +357,7 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
                 },
             ],
         )
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    );
     outln!("run {} abandoned; cluster {cluster} is free", args.run);
     Ok(DONE)
 }

@@ -10,3 +10,6 @@ pub const BAD_INPUT: u8 = 2;
 pub const PAUSED: u8 = 3;
 /// The cluster is locked by another unfinished run.
 pub const LOCKED: u8 = 4;
+/// The state directory cannot be used: unreadable, not a directory, damaged, or written by
+/// a newer quorate. Not bad input: the files and arguments may be right.
+pub const UNUSABLE_STATE: u8 = 5;

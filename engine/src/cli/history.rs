@@ -3,34 +3,18 @@
 use std::fmt::Write as _;
 
 use super::args::{Cli, LogsArgs, ShowArgs, TableFormat};
-use super::exit::{DONE, LOCKED};
-use super::warn;
+use super::exit::DONE;
 use crate::exec::state_name;
 use crate::source::Diagnostic;
-use crate::store::{RunStore, SledStore, StoreError};
-
-fn open(cli: &Cli) -> Result<SledStore, Result<u8, Vec<Diagnostic>>> {
-    SledStore::open(&cli.state).map_err(|e| match e {
-        StoreError::Busy { .. } => {
-            warn(&[Diagnostic::error(e.to_string())]);
-            Ok(LOCKED)
-        }
-        other => Err(vec![Diagnostic::error(other.to_string())]),
-    })
-}
+use crate::store::{RunStore, SledStore};
 
 fn seconds(ms: u64) -> String {
     format!("{}.{}s", ms / 1000, ms % 1000 / 100)
 }
 
 pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
-    let store = match open(cli) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let runs = store
-        .runs()
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let store = or_store_failure!(cli.state, SledStore::open(&cli.state));
+    let runs = or_store_failure!(cli.state, store.runs());
     if runs.is_empty() {
         outln!("no runs in {}", cli.state.display());
         return Ok(DONE);
@@ -55,27 +39,17 @@ pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
 }
 
 pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
-    let store = match open(cli) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Some(run) = store
-        .run(&args.run)
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?
-    else {
+    let store = or_store_failure!(cli.state, SledStore::open(&cli.state));
+    let Some(run) = or_store_failure!(cli.state, store.run(&args.run)) else {
         return Err(vec![Diagnostic::error(format!(
             "no run {} in {}",
             args.run,
             cli.state.display()
         ))]);
     };
-    let tasks = store
-        .tasks(&args.run)
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let tasks = or_store_failure!(cli.state, store.tasks(&args.run));
     if args.format == TableFormat::Json {
-        let events = store
-            .events(&args.run)
-            .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+        let events = or_store_failure!(cli.state, store.events(&args.run));
         let value = serde_json::json!({ "run": run, "tasks": tasks, "events": events });
         outln!(
             "{}",
@@ -127,24 +101,15 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
 }
 
 pub fn logs(cli: &Cli, args: &LogsArgs) -> Result<u8, Vec<Diagnostic>> {
-    let store = match open(cli) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if store
-        .run(&args.run)
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?
-        .is_none()
-    {
+    let store = or_store_failure!(cli.state, SledStore::open(&cli.state));
+    if or_store_failure!(cli.state, store.run(&args.run)).is_none() {
         return Err(vec![Diagnostic::error(format!(
             "no run {} in {}",
             args.run,
             cli.state.display()
         ))]);
     }
-    let tasks = store
-        .tasks(&args.run)
-        .map_err(|e| vec![Diagnostic::error(e.to_string())])?;
+    let tasks = or_store_failure!(cli.state, store.tasks(&args.run));
     let mut out = String::new();
     for t in tasks {
         let host = t.host.as_deref().unwrap_or("controller");

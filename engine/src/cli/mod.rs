@@ -17,6 +17,21 @@ macro_rules! out {
     }};
 }
 
+/// The value of a store call, or (for a command returning `Result<u8, _>`) the store
+/// error reported with its state directory and the command ended with its exit code.
+macro_rules! or_store_failure {
+    ($state:expr, $result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(error) => {
+                return Ok($crate::cli::store_failure::report_store_failure(
+                    &$state, &error,
+                ))
+            }
+        }
+    };
+}
+
 mod args;
 mod demo;
 mod execute;
@@ -27,6 +42,7 @@ mod list;
 mod logging;
 mod plan;
 mod sources;
+mod store_failure;
 mod validate;
 
 use std::io::Write as _;
@@ -35,7 +51,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 pub use args::{Cli, Command};
-pub use exit::{BAD_INPUT, DONE, FAILED, LOCKED, PAUSED};
+pub use exit::{BAD_INPUT, DONE, FAILED, LOCKED, PAUSED, UNUSABLE_STATE};
 
 use crate::source::{render_all, Diagnostic};
 

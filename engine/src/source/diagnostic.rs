@@ -89,12 +89,12 @@ impl Diagnostic {
         self
     }
 
-    /// Replaces the underlined value in the quoted source line with `***` (the value is a
-    /// secret); the position stays.
+    /// Replaces the value in the quoted source line, from the position on, with `***` (the
+    /// value is a secret); the position stays.
     #[must_use]
     pub fn redact_value(mut self) -> Self {
         if let (Some(text), Some(pos)) = (&self.line_text, self.pos) {
-            self.line_text = Some(super::redact::span_replaced(text, pos.col, self.width));
+            self.line_text = Some(super::redact::value_replaced(text, pos.col));
             self.width = super::redact::MASK.len();
         }
         self

@@ -48,14 +48,12 @@ fn plain_key_len(line: &str) -> Option<usize> {
     is_key.then_some(end)
 }
 
-/// `line` with the `width` characters from column `col` replaced by `***` (to the end of
-/// the line when the value goes on past it).
-pub fn span_replaced(line: &str, col: usize, width: usize) -> String {
-    let start = col.saturating_sub(1);
-    let chars: Vec<char> = line.chars().collect();
-    let head: String = chars.iter().take(start).collect();
-    let tail: String = chars.iter().skip(start.saturating_add(width)).collect();
-    format!("{head}{MASK}{tail}")
+/// `line` with everything from column `col` on replaced by `***`: a value's width is not
+/// always known (block scalars, values running over several lines), and what follows it on
+/// the line is not needed to see the mistake.
+pub fn value_replaced(line: &str, col: usize) -> String {
+    let head: String = line.chars().take(col.saturating_sub(1)).collect();
+    format!("{head}{MASK}")
 }
 
 #[cfg(test)]
@@ -84,8 +82,8 @@ mod tests {
     }
 
     #[test]
-    fn replaces_a_span() {
-        assert_eq!(span_replaced("default: CANARY }", 10, 6), "default: *** }");
-        assert_eq!(span_replaced("default: \"CANARY", 10, 40), "default: ***");
+    fn replaces_a_value() {
+        assert_eq!(value_replaced("default: CANARY }", 10), "default: ***");
+        assert_eq!(value_replaced("      CANARY-block", 7), "      ***");
     }
 }

@@ -22,11 +22,11 @@ pub enum StoreError {
          understands: it was written by a newer quorate; use that one, or another state directory"
     )]
     Format { found: u64 },
-    #[error("store i/o error: {0}")]
+    #[error("cannot read or write it: {0}")]
     Io(#[from] std::io::Error),
-    #[error("store database error: {0}")]
+    #[error("its database failed: {0}")]
     Db(String),
-    #[error("the store is damaged: {0}")]
+    #[error("the store in it is damaged: {0}")]
     Corrupt(String),
     /// The caller asked for something the store refuses to record (a bug in the caller).
     #[error("refused by the store: {0}")]

@@ -1,0 +1,57 @@
+//! What the command line says when the store fails: which state directory, why, how to
+//! recover, and the exit code (the state directory is the environment, not bad input).
+
+use std::io::ErrorKind;
+use std::path::Path;
+
+use super::exit::{FAILED, LOCKED, UNUSABLE_STATE};
+use super::warn;
+use crate::source::Diagnostic;
+use crate::store::StoreError;
+
+/// The exit code and the diagnostic for a store error on the state directory `state`.
+pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic) {
+    let dir = state.display().to_string();
+    let said = error.to_string();
+    let message = if said.contains(&dir) {
+        said
+    } else {
+        format!("the state directory {dir} cannot be used: {said}")
+    };
+    let d = Diagnostic::error(message);
+    let elsewhere = "or use another state directory (--state DIR or QUORATE_STATE)";
+    match error {
+        StoreError::Busy { .. } | StoreError::Locked { .. } => (LOCKED, d),
+        StoreError::NoRun(_) => (FAILED, d),
+        StoreError::Io(io) if io.kind() == ErrorKind::PermissionDenied => (
+            UNUSABLE_STATE,
+            d.with_hint(format!(
+                "quorate must be able to read and write {dir}: fix its owner or permissions, \
+                 {elsewhere}"
+            )),
+        ),
+        StoreError::Io(_) | StoreError::Invalid(_) => (
+            UNUSABLE_STATE,
+            d.with_hint(format!(
+                "{dir} must be a directory that quorate can read and write (it creates it when \
+                 missing), {elsewhere}"
+            )),
+        ),
+        StoreError::Corrupt(_) | StoreError::Db(_) => (
+            UNUSABLE_STATE,
+            d.with_hint(format!(
+                "the store is damaged: move {dir} aside (e.g. `mv {dir} {dir}.damaged`) and run \
+                 again with a new state directory; its unfinished runs cannot be resumed, so \
+                 check their hosts by hand"
+            )),
+        ),
+        StoreError::Format { .. } => (UNUSABLE_STATE, d),
+    }
+}
+
+/// Prints the store error as a warning-style diagnostic and returns the exit code.
+pub(crate) fn report_store_failure(state: &Path, error: &StoreError) -> u8 {
+    let (code, d) = store_failure(state, error);
+    warn(&[d]);
+    code
+}
