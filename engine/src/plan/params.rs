@@ -240,9 +240,6 @@ pub fn resolve(
                             Some(ParamOrigin::File { doc, pointer }) => {
                                 doc.error_at(&format!("{pointer}{}", v.pointer), message)
                             }
-                            None if spec.secret => runbook_doc
-                                .error_at(&format!("{decl_pointer}/default{}", v.pointer), message)
-                                .redact_value(),
                             None => runbook_doc
                                 .error_at(&format!("{decl_pointer}/default{}", v.pointer), message),
                             Some(other) => {
@@ -251,6 +248,10 @@ pub fn resolve(
                         };
                         if let Some(h) = v.hint {
                             d = d.with_hint(h);
+                        }
+                        if spec.secret {
+                            // The quoted line holds the value (a default, an include's `with:`).
+                            d = d.redact_value();
                         }
                         errors.push(d);
                     }

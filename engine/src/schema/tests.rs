@@ -224,7 +224,7 @@ fn long_values_are_cut_in_messages() {
     assert_eq!(
         messages(SchemaKind::Runbook, &text),
         [format!(
-            "`timeout` must be a duration, found `{}…`",
+            "`timeout` must be a duration of at least 1s, found `{}…`",
             "x".repeat(39)
         )]
     );

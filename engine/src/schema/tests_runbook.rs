@@ -47,7 +47,7 @@ steps:
   hint: `dest`: The destination path on the host.
 13:29 steps[1].copy.mode: `mode` must be an octal file mode (a string), found number `755`
   hint: write the mode in octal and quote it, e.g. `mode: "0755"`
-16:14 steps[2].rolling.batch: `batch` must be `fault-tolerance`, a number of hosts or a percentage such as `25%`, found string `fault`
+16:14 steps[2].rolling.batch: `batch` must be `fault-tolerance`, a number of hosts (at least 1) or a percentage from 1% to 100% such as `25%`, found string `fault`
   hint: did you mean `fault-tolerance`?
 17:14 steps[2].rolling.pause: `pause` must be a duration (a string), found number `30`
   hint: write `30s`: durations look like 500ms, 30s, 10m or 2h
@@ -130,7 +130,7 @@ fn a_duration_written_as_a_number_gets_its_unit_suggested() {
     assert_eq!(
         rendered(SchemaKind::Runbook, text),
         "\
-error: `timeout` must be a duration (a string), found number `30`
+error: `timeout` must be a duration of at least 1s (a string), found number `30`
  --> x.yaml:5:14
   |
 5 |     timeout: 30
