@@ -26,6 +26,14 @@ impl Span {
     }
 }
 
+/// The shortest `wait.every`: a shorter wait between polls only loads the host. The
+/// runbook schema refuses less (`$defs/poll_interval`).
+pub const MIN_POLL_INTERVAL: Span = Span::from_millis(100);
+
+/// The shortest `timeout` (of a step or a `wait`): a shorter one kills a command before it
+/// can start. The runbook schema refuses less (`$defs/timeout`).
+pub const MIN_TIMEOUT: Span = Span::from_millis(1_000);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a duration: durations look like 500ms, 30s, 10m or 2h")]
 pub struct ParseDurationError(pub String);

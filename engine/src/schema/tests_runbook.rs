@@ -312,3 +312,57 @@ fn type_mismatches_hint_at_quotes() {
         Some("remove the quotes to make it a number")
     );
 }
+
+/// The schema's duration floors are the loader's (`MIN_POLL_INTERVAL`, `MIN_TIMEOUT`):
+/// every duration around them is accepted exactly when it is at least the floor.
+#[test]
+fn duration_floors_match_the_model() {
+    use crate::model::duration::{MIN_POLL_INTERVAL, MIN_TIMEOUT};
+    use crate::model::Duration;
+    let written = [
+        "0ms", "1ms", "99ms", "099ms", "100ms", "0100ms", "101ms", "999ms", "1000ms", "0s", "1s",
+        "00s", "0m", "1m", "0h", "1h",
+    ];
+    for text in written {
+        let span: Duration = text.parse().expect("a duration");
+        let every = format!(
+            "runbook: r\nsteps:\n  - id: a\n    wait: {{ until: x, every: {text}, timeout: 1m }}\n"
+        );
+        assert_eq!(
+            messages(SchemaKind::Runbook, &every).is_empty(),
+            span >= MIN_POLL_INTERVAL,
+            "every: {text}"
+        );
+        let timeout = format!("runbook: r\nsteps:\n  - id: a\n    run: x\n    timeout: {text}\n");
+        assert_eq!(
+            messages(SchemaKind::Runbook, &timeout).is_empty(),
+            span >= MIN_TIMEOUT,
+            "timeout: {text}"
+        );
+    }
+}
+
+#[test]
+fn retries_and_batches_have_ranges() {
+    let step = |field: &str| format!("runbook: r\nsteps:\n  - id: a\n    run: x\n    {field}\n");
+    assert!(messages(SchemaKind::Runbook, &step("retries: 1000")).is_empty());
+    assert_eq!(
+        messages(SchemaKind::Runbook, &step("retries: 1001")),
+        ["`retries` must be at most 1000, found `1001`"]
+    );
+    assert_eq!(
+        messages(SchemaKind::Runbook, &step("retries: { count: 4294967296 }")),
+        ["`count` must be at most 1000, found `4294967296`"]
+    );
+    let batch = |rule: &str| {
+        format!(
+            "runbook: r\nsteps:\n  - id: r\n    rolling:\n      batch: \"{rule}\"\n      steps:\n        - {{ id: a, run: x }}\n"
+        )
+    };
+    for ok in ["1%", "25%", "100%", "050%"] {
+        assert!(messages(SchemaKind::Runbook, &batch(ok)).is_empty(), "{ok}");
+    }
+    for bad in ["0%", "00%", "101%", "150%", "1000%"] {
+        assert_eq!(messages(SchemaKind::Runbook, &batch(bad)).len(), 1, "{bad}");
+    }
+}
