@@ -9,7 +9,9 @@ use super::warn;
 use crate::source::Diagnostic;
 use crate::store::StoreError;
 
-/// The exit code and the diagnostic for a store error on the state directory `state`.
+/// The exit code and the diagnostic for a store error on the state directory `state`. The
+/// exit code of a refused write (a bug, not the environment) is the same: the command
+/// could not do its work, and the input was not at fault.
 pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic) {
     let dir = state.display().to_string();
     let said = error.to_string();
@@ -29,6 +31,11 @@ pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic
                 "quorate must be able to read and write {dir}: fix its owner or permissions, \
                  {elsewhere}"
             )),
+        ),
+        // A refused write that is not about the directory is quorate's own mistake.
+        StoreError::Invalid(why) if !why.contains(&dir) => (
+            UNUSABLE_STATE,
+            d.with_hint("the store refused the change and was left as it was; please report it"),
         ),
         StoreError::Io(_) | StoreError::Invalid(_) => (
             UNUSABLE_STATE,
