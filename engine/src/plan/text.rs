@@ -53,7 +53,7 @@ pub fn render(plan: &Plan) -> String {
                 "  {} = {}  [{}]",
                 one_line(&p.name),
                 one_line(&value),
-                one_line(&p.origin.to_string())
+                one_line(&p.origin)
             );
         }
     }
@@ -126,7 +126,7 @@ pub fn render(plan: &Plan) -> String {
 fn header(step: &PlanStep) -> String {
     let mut h = format!("{}: {}", one_line(&step.id), step.action);
     if !step.on.is_empty() {
-        let _ = write!(h, " on {}", one_line(&step.on.to_string()));
+        let _ = write!(h, " on {}", one_line(&step.on));
     }
     if !step.needs.is_empty() {
         let _ = write!(h, ", after {}", joined(&step.needs));
@@ -147,7 +147,7 @@ fn render_rolling(
         "   batches: {count} of up to {} host{} ({})",
         rolling.size,
         if rolling.size == 1 { "" } else { "s" },
-        one_line(&rolling.rule.to_string())
+        one_line(&rolling.rule)
     );
     if let Some(by) = &rolling.by {
         let _ = write!(out, ", never spanning two values of {}", one_line(by));

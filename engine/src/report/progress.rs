@@ -187,7 +187,7 @@ impl Observer for Progress {
                 "{:>12}  {}  {}",
                 escape::line(host),
                 escape::line(step),
-                escape::line(&outcome.to_string())
+                escape::line(outcome)
             )),
             ExecEvent::Paused { reason, .. } => {
                 self.line(&format!("paused: {}", escape::line(reason)));

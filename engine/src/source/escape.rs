@@ -43,7 +43,7 @@ pub fn is_hidden(c: char) -> bool {
     }
 }
 
-/// Default-ignorable code points outside Cf and Cn (Unicode's DerivedCoreProperties).
+/// Default-ignorable code points outside Cf and Cn (Unicode's `DerivedCoreProperties`).
 fn is_ignorable_extra(c: char) -> bool {
     matches!(c,
         '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
