@@ -86,8 +86,10 @@ pub fn run_describe(args: &DescribeArgs) -> Result<u8, Vec<Diagnostic>> {
             out,
             "  {}  {}  ({})",
             escape::line(name),
-            escape::line(&schema),
-            escape::line(&requirement)
+            // JSON text: its own escapes are unambiguous; only bidi and invisible
+            // characters, which JSON keeps, need showing.
+            escape::neutralize(&schema),
+            escape::neutralize(&requirement)
         );
         if let Some(d) = &p.description {
             let _ = writeln!(out, "      {}", escape::line(d.trim_end()));

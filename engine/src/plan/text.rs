@@ -52,7 +52,8 @@ pub fn render(plan: &Plan) -> String {
                 out,
                 "  {} = {}  [{}]",
                 one_line(&p.name),
-                one_line(&value),
+                // JSON text: unambiguous already, but keeps bidi and invisible characters.
+                escape::neutralize(&value),
                 one_line(&p.origin)
             );
         }

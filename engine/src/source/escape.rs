@@ -24,7 +24,10 @@
 //!
 //! [`neutralize`] is the last pass over text that quorate composed itself (diagnostics,
 //! whole outputs): it escapes hidden characters but leaves backslashes alone, so text that
-//! was already escaped passes through unchanged.
+//! was already escaped passes through unchanged. It is also how JSON text (a parameter's
+//! value, a schema) is shown: JSON escapes its control characters and backslashes itself,
+//! and never writes `\u{`, so only the bidi and invisible characters it keeps need
+//! showing, and the result stays unambiguous.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -228,6 +231,13 @@ mod tests {
         let escaped = line("a\\x\x1b");
         assert_eq!(neutralize(&escaped), escaped);
         assert_eq!(neutralize("note: \x1b[2J\nnext"), "note: \\x1b[2J\nnext");
+    }
+
+    #[test]
+    fn json_text_is_shown_unambiguously() {
+        let json = serde_json::to_string("a\u{202E}\\d\x1b").unwrap();
+        assert_eq!(json, "\"a\u{202E}\\\\d\\u001b\"");
+        assert_eq!(neutralize(&json), "\"a\\u{202E}\\\\d\\u001b\"");
     }
 
     #[test]
