@@ -130,6 +130,24 @@ mod tests {
     }
 
     #[test]
+    fn inventory_values_and_keys_are_named_by_their_field() {
+        let found = warnings(
+            "name: i\nhosts:\n  node0:\n    vars:\n      dir: \"/data\\u200b\"\n      \"k\\u202e\": x\n",
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("warning: the value of `hosts.node0.vars.dir` contains a hidden character, \\u{200B} (U+200B) at character 6\n --> r.yaml:5:12\n"),
+            "{}",
+            found[0]
+        );
+        assert!(
+            found[1].starts_with("warning: the name of `hosts.node0.vars.k\\u{202E}` contains a hidden character, \\u{202E} (U+202E) at character 2\n --> r.yaml:6:7\n"),
+            "{}",
+            found[1]
+        );
+    }
+
+    #[test]
     fn ordinary_text_and_layout_raise_nothing() {
         let found = warnings(
             "runbook: r\nsteps:\n  - id: up\n    run: |\n      echo a\n      printf 'b\\tc\\n'\n",
