@@ -57,26 +57,30 @@ tasks: 4 on 1 host and the controller
 ";
 
 /// The first line of each warning: step, field, first hidden character; then its place.
-const WARNINGS: [(&str, &str); 5] = [
+const WARNINGS: [(&str, &str); 6] = [
+    (
+        "warning: the value of `description` contains 2 hidden characters, the first \\x1b (U+001B) at character 14",
+        "concealed.yaml:3:14",
+    ),
     (
         "warning: the value of `description` of step `uptime` contains a hidden character, \\u{202E} (U+202E) at character 17",
-        "concealed.yaml:6:18",
+        "concealed.yaml:7:18",
     ),
     (
         "warning: the value of `run` of step `uptime` contains 2 hidden characters, the first \\x1b (U+001B) at character 7",
-        "concealed.yaml:7:10",
+        "concealed.yaml:8:10",
     ),
     (
         "warning: the value of `env.MODE` of step `uptime` contains 2 hidden characters, the first \\x1b (U+001B) at character 5",
-        "concealed.yaml:9:13",
+        "concealed.yaml:10:13",
     ),
     (
         "warning: the value of `run` of step `cursor` contains 3 hidden characters, the first \\x0d (U+000D) at character 8",
-        "concealed.yaml:11:10",
+        "concealed.yaml:12:10",
     ),
     (
         "warning: the value of `approve` of step `ask` contains 4 hidden characters, the first \\x1b (U+001B) at character 9",
-        "concealed.yaml:15:14",
+        "concealed.yaml:16:14",
     ),
 ];
 
@@ -117,7 +121,7 @@ fn validate_warns_by_step_field_and_position_and_passes() {
     // The quoted source line is the file's own text: YAML escapes, nothing hidden.
     assert!(
         out.stderr
-            .contains("7 |     run: \"uptime\\e[8m; touch /tmp/x\\e[0m\"\n"),
+            .contains("8 |     run: \"uptime\\e[8m; touch /tmp/x\\e[0m\"\n"),
         "{}",
         out.stderr
     );
@@ -158,6 +162,36 @@ fn json_plan_keeps_the_exact_text() {
     assert_eq!(
         plan["steps"][0]["description"],
         "Shows the uptime\u{202e};gnihton seod"
+    );
+}
+
+#[test]
+fn describe_and_list_show_descriptions_escaped() {
+    let describe = Quorate::new()
+        .arg("describe")
+        .arg(fixture("hostile/review/concealed.yaml"))
+        .run()
+        .success();
+    assert_inert("describe", &describe);
+    assert!(
+        describe.contains("\nRoutine check\\x1b[8m. It also wipes the disk\\x1b[0m\n"),
+        "{describe}"
+    );
+    assert!(
+        describe.contains("\n  uptime (run)  Shows the uptime\\u{202E};gnihton seod\n"),
+        "{describe}"
+    );
+    let list = Quorate::new()
+        .arg("list")
+        .arg("--runbooks")
+        .arg(fixture("hostile/review"))
+        .run()
+        .success();
+    assert_inert("list", &list);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("concealed ") && l.ends_with("  Routine check\\x1b[8m")),
+        "{list}"
     );
 }
 
