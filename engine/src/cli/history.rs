@@ -105,15 +105,9 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
             )
         })
         .collect();
-    let width = |cell: fn(&(String, String)) -> &String, least: usize| {
-        cells
-            .iter()
-            .map(|c| cell(c).chars().count())
-            .max()
-            .unwrap_or(least)
-            .max(least)
-    };
-    let (hw, sw) = (width(|c| &c.0, 10), width(|c| &c.1, 4));
+    let widest = |cell: fn(&(String, String)) -> usize| cells.iter().map(cell).max().unwrap_or(0);
+    let hw = widest(|(h, _)| h.chars().count()).max(10);
+    let sw = widest(|(_, s)| s.chars().count()).max(4);
     let _ = writeln!(
         out,
         "{:hw$}  {:sw$}  {:8}  {:8}  {:>9}  NOTE",
