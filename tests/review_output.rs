@@ -195,6 +195,39 @@ fn describe_and_list_show_descriptions_escaped() {
     );
 }
 
+#[test]
+fn parameter_values_are_shown_escaped_with_a_warning() {
+    let out = Quorate::new()
+        .arg("plan")
+        .arg(fixture("hostile/review/param.yaml"))
+        .arg("-i")
+        .arg(fixture("hostile/review/inventory.yaml"))
+        .arg("-p")
+        .arg("version=3.6\u{1b}[8m; rm -rf /\u{1b}[0m")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_inert("the plan", &out.stdout);
+    assert_inert("the warnings", &out.stderr);
+    assert!(
+        out.stderr.starts_with("warning: the value of parameter `version` contains a hidden character, \\x1b (U+001B), given with -p\n"),
+        "{}",
+        out.stderr
+    );
+    // The parameter as JSON text, the command as the shell will read it.
+    assert!(
+        out.stdout
+            .contains("\n  version = \"3.6\\u001b[8m; rm -rf /\\u001b[0m\"  [-p]\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\n   node0  $ install-release '3.6\\x1b[8m; rm -rf /\\x1b[0m'\n"),
+        "{}",
+        out.stdout
+    );
+}
+
 /// One real host (sshd on 127.0.0.x) and a controller directory.
 struct Lab {
     cluster: SshCluster,
