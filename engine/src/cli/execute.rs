@@ -16,7 +16,7 @@ use crate::exec::{
 };
 use crate::plan::{ParamInput, Plan, Secrets};
 use crate::report::{Fanout, LogObserver, Progress};
-use crate::source::Diagnostic;
+use crate::source::{escape, Diagnostic};
 use crate::store::{now_ms, Change, RunStatus, RunStore, SledStore, StoreError};
 use crate::transport::Connections;
 
@@ -77,13 +77,13 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str, state: &Path) ->
         Ok(RunOutcome::Failed(reasons)) => {
             let mut d = Diagnostic::error(format!("run {run_id} failed"));
             for r in reasons {
-                d = d.with_note(r);
+                d = d.with_note(escape::line(&r));
             }
             warn(&[d.with_hint(format!("fix the cause, then `quorate resume {run_id}`"))]);
             FAILED
         }
         Ok(RunOutcome::AwaitingApproval(message)) => {
-            outln!("run {run_id} awaits approval: {message}");
+            outln!("run {run_id} awaits approval: {}", escape::line(&message));
             outln!("approve with `quorate approve {run_id}`, then `quorate resume {run_id}`");
             PAUSED
         }
@@ -97,7 +97,7 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str, state: &Path) ->
                 tasks.len()
             ));
             for t in &tasks {
-                d = d.with_note(format!("{}@{}", t.step, t.host));
+                d = d.with_note(escape::line(&format!("{}@{}", t.step, t.host)));
             }
             warn(&[d.with_hint(format!(
                 "check them by hand, then `quorate resume {run_id} --mark-done STEP@HOST`, or `--rerun-interrupted` to run them again"
@@ -307,7 +307,7 @@ pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
         Ok(steps) => {
             outln!(
                 "approved {} in run {}; continue with `quorate resume {}`",
-                steps.join(", "),
+                escape::line(&steps.join(", ")),
                 args.run,
                 args.run
             );

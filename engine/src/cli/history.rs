@@ -1,11 +1,13 @@
-//! `quorate runs`, `show` and `logs`: reading recorded runs.
+//! `quorate runs`, `show` and `logs`: reading recorded runs. Recorded values are shown
+//! escaped (table cells as single lines, host output as blocks); `--format json` gives
+//! them exactly as stored.
 
 use std::fmt::Write as _;
 
 use super::args::{Cli, LogsArgs, ShowArgs, TableFormat};
 use super::exit::DONE;
 use crate::exec::state_name;
-use crate::source::Diagnostic;
+use crate::source::{escape, Diagnostic};
 use crate::store::{RunStore, SledStore};
 
 fn seconds(ms: u64) -> String {
@@ -28,10 +30,10 @@ pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
         let _ = writeln!(
             out,
             "{:22}  {status:10}  {:20}  {:16}  {}",
-            r.id,
-            r.runbook,
-            r.cluster,
-            r.paused.unwrap_or_default()
+            escape::line(&r.id),
+            escape::line(&r.runbook),
+            escape::line(&r.cluster),
+            escape::line(&r.paused.unwrap_or_default())
         );
     }
     out!("{out}");
@@ -59,39 +61,46 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
     }
     let mut out = format!(
         "run {}: {} on {}, {}{}\n\n",
-        run.id,
-        run.runbook,
-        run.cluster,
+        escape::line(&run.id),
+        escape::line(&run.runbook),
+        escape::line(&run.cluster),
         format!("{:?}", run.status).to_lowercase(),
-        run.paused.map(|p| format!(" ({p})")).unwrap_or_default()
+        run.paused
+            .map(|p| format!(" ({})", escape::line(&p)))
+            .unwrap_or_default()
     );
-    let hw = tasks
+    let cells: Vec<(String, String)> = tasks
         .iter()
-        .filter_map(|t| t.host.as_ref().map(String::len))
-        .max()
-        .unwrap_or(10)
-        .max(10);
-    let sw = tasks.iter().map(|t| t.step.len()).max().unwrap_or(4).max(4);
+        .map(|t| {
+            let host = t.host.as_deref().unwrap_or("controller");
+            (
+                escape::line(host).into_owned(),
+                escape::line(&t.step).into_owned(),
+            )
+        })
+        .collect();
+    let widest = |cell: fn(&(String, String)) -> usize| cells.iter().map(cell).max().unwrap_or(0);
+    let hw = widest(|(h, _)| h.chars().count()).max(10);
+    let sw = widest(|(_, s)| s.chars().count()).max(4);
     let _ = writeln!(
         out,
         "{:hw$}  {:sw$}  {:8}  {:8}  {:>9}  NOTE",
         "HOST", "STEP", "STATE", "ATTEMPTS", "DURATION"
     );
-    for t in &tasks {
+    for (t, (host, step)) in tasks.iter().zip(&cells) {
         let duration = match (t.started_ms, t.ended_ms) {
             (Some(s), Some(e)) => seconds(e.saturating_sub(s)),
             _ => String::new(),
         };
         let note = t
             .reason
-            .clone()
+            .as_deref()
+            .map(|r| escape::line(r).into_owned())
             .or_else(|| t.exit.map(|c| format!("exit {c}")))
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:hw$}  {:sw$}  {:8}  {:8}  {duration:>9}  {note}",
-            t.host.as_deref().unwrap_or("controller"),
-            t.step,
+            "{host:hw$}  {step:sw$}  {:8}  {:8}  {duration:>9}  {note}",
             state_name(t.state),
             t.attempts
         );
@@ -123,22 +132,26 @@ pub fn logs(cli: &Cli, args: &LogsArgs) -> Result<u8, Vec<Diagnostic>> {
         }
         let _ = writeln!(
             out,
-            "==> {} on {host} ({}) <==",
-            t.step,
+            "==> {} on {} ({}) <==",
+            escape::line(&t.step),
+            escape::line(host),
             state_name(t.state)
         );
-        out.push_str(&t.stdout);
-        if !t.stdout.is_empty() && !t.stdout.ends_with('\n') {
-            out.push('\n');
-        }
+        push_output(&mut out, &t.stdout);
         if !t.stderr.is_empty() {
             let _ = writeln!(out, "--- stderr ---");
-            out.push_str(&t.stderr);
-            if !t.stderr.ends_with('\n') {
-                out.push('\n');
-            }
+            push_output(&mut out, &t.stderr);
         }
     }
     out!("{out}");
     Ok(DONE)
+}
+
+/// Host output as a block: its lines stay lines, everything else that could steer the
+/// terminal is escaped; it always ends with a newline.
+fn push_output(out: &mut String, output: &str) {
+    out.push_str(&escape::block(output));
+    if !output.is_empty() && !output.ends_with('\n') {
+        out.push('\n');
+    }
 }

@@ -1,13 +1,16 @@
 //! Reading what a compile needs from files and the environment.
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::catalog::Catalog;
 use crate::model::{load, Document};
 use crate::plan::{
-    compile, parse_inventory, parse_runbook, CompileOptions, Compiled, ParamInput, ParamOrigin,
+    compile, hidden_text, parse_inventory, parse_runbook, CompileOptions, Compiled,
+    IncludeResolver, LoadedRunbook, ParamInput, ParamOrigin,
 };
-use crate::source::{Diagnostic, SourceFile};
+use crate::source::{escape, Diagnostic, SourceFile};
 
 use super::args::{CatalogArgs, CompileArgs};
 
@@ -73,6 +76,29 @@ fn command_line_params(args: &[String], errors: &mut Vec<Diagnostic>) -> Vec<Par
     params
 }
 
+/// The catalog, noting the hidden-text warnings of each runbook it resolves an include to.
+struct Noting<'c> {
+    catalog: &'c Catalog,
+    seen: RefCell<Vec<String>>,
+    warnings: RefCell<Vec<Diagnostic>>,
+}
+
+impl IncludeResolver for Noting<'_> {
+    fn resolve(
+        &self,
+        name: &str,
+        from: &SourceFile,
+    ) -> Result<Arc<LoadedRunbook>, Vec<Diagnostic>> {
+        let rb = self.catalog.resolve(name, from)?;
+        let file = &rb.doc.source.name;
+        if !self.seen.borrow().contains(file) {
+            self.seen.borrow_mut().push(file.clone());
+            self.warnings.borrow_mut().extend(hidden_text(&rb.doc));
+        }
+        Ok(rb)
+    }
+}
+
 /// Loads runbook, inventory and parameters and compiles them; all problems at once.
 pub fn compile_from_args(
     args: &CompileArgs,
@@ -121,5 +147,48 @@ pub fn compile_from_args(
         allow_quorum_loss: args.allow_quorum_loss,
         require_secrets,
     };
-    compile(&runbook, &inventory, &params, &catalog, &opts)
+    let includes = Noting {
+        catalog: &catalog,
+        seen: RefCell::new(Vec::new()),
+        warnings: RefCell::new(Vec::new()),
+    };
+    let mut compiled = compile(&runbook, &inventory, &params, &includes, &opts)?;
+    let mut hidden = hidden_text(&runbook.doc);
+    hidden.extend(includes.warnings.into_inner());
+    hidden.extend(hidden_text(&inventory.doc));
+    let secret = |p: &&ParamInput| runbook.raw.params.get(&p.name).is_some_and(|d| d.secret);
+    hidden.extend(
+        params
+            .iter()
+            .filter(|p| !secret(p))
+            .filter_map(hidden_param),
+    );
+    compiled.warnings.extend(hidden);
+    Ok(compiled)
+}
+
+/// A warning for a parameter value that holds a hidden character, at its place in a
+/// params file or named by where it came from. Secret values are not looked at: the
+/// warning would tell something about them.
+fn hidden_param(p: &ParamInput) -> Option<Diagnostic> {
+    let text = p
+        .value
+        .as_str()
+        .map_or_else(|| p.value.to_string(), str::to_owned);
+    let (_, c) = escape::first_hidden(&text)?;
+    let message = format!(
+        "the value of parameter `{}` contains a hidden character, {} (U+{:04X})",
+        escape::line(&p.name),
+        escape::escaped_char(c),
+        u32::from(c)
+    );
+    let d = match &p.origin {
+        ParamOrigin::File { doc, pointer } => doc.error_at(pointer, message),
+        ParamOrigin::CommandLine => Diagnostic::error(format!("{message}, given with -p")),
+        ParamOrigin::Env(var) => Diagnostic::error(format!("{message}, given in ${var}")),
+    };
+    Some(
+        d.warning()
+            .with_hint("quorate shows it escaped; remove it unless it is meant"),
+    )
 }

@@ -1,4 +1,5 @@
-//! `quorate list` and `quorate describe`.
+//! `quorate list` and `quorate describe`. Names and descriptions come from runbook files
+//! and are shown escaped.
 
 use std::fmt::Write as _;
 
@@ -10,7 +11,7 @@ use super::inputs::catalog;
 use super::warn;
 use crate::catalog::Origin;
 use crate::plan::parse_runbook;
-use crate::source::Diagnostic;
+use crate::source::{escape, Diagnostic};
 
 #[expect(
     clippy::unnecessary_wraps,
@@ -19,19 +20,24 @@ use crate::source::Diagnostic;
 pub fn run_list(args: &CatalogArgs) -> Result<u8, Vec<Diagnostic>> {
     let (entries, problems) = catalog(args).list();
     warn(&problems);
-    let width = entries
+    let names: Vec<String> = entries
         .iter()
-        .map(|e| e.name.len())
+        .map(|e| escape::line(&e.name).into_owned())
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
     let mut out = format!("{:width$}  {:28}  DESCRIPTION\n", "NAME", "SOURCE");
-    for e in &entries {
+    for (e, name) in entries.iter().zip(&names) {
         let source = match &e.origin {
             Origin::Builtin => "built-in".to_owned(),
             Origin::File(p) if e.overrides => format!("{} (overrides built-in)", p.display()),
             Origin::File(p) => p.display().to_string(),
         };
+        let source = escape::line(&source);
         let description = e
             .description
             .as_deref()
@@ -39,7 +45,8 @@ pub fn run_list(args: &CatalogArgs) -> Result<u8, Vec<Diagnostic>> {
             .split(". ")
             .next()
             .unwrap_or("");
-        let _ = writeln!(out, "{:width$}  {source:28}  {description}", e.name);
+        let description = escape::line(description);
+        let _ = writeln!(out, "{name:width$}  {source:28}  {description}");
     }
     out!("{out}");
     Ok(DONE)
@@ -50,9 +57,13 @@ pub fn run_describe(args: &DescribeArgs) -> Result<u8, Vec<Diagnostic>> {
         .source(&args.runbook, None)
         .map_err(|d| vec![d])?;
     let rb = parse_runbook(source)?;
-    let mut out = format!("{}  ({})\n", rb.raw.runbook, rb.doc.source.name);
+    let mut out = format!(
+        "{}  ({})\n",
+        escape::line(&rb.raw.runbook),
+        escape::line(&rb.doc.source.name)
+    );
     if let Some(d) = &rb.raw.description {
-        let _ = writeln!(out, "\n{d}");
+        let _ = writeln!(out, "\n{}", escape::block(d.trim_end()));
     }
     out.push_str("\nparameters:\n");
     if rb.raw.params.is_empty() {
@@ -76,9 +87,17 @@ pub fn run_describe(args: &DescribeArgs) -> Result<u8, Vec<Diagnostic>> {
             ),
             (None, false) => "required".to_owned(),
         };
-        let _ = writeln!(out, "  {name}  {schema}  ({requirement})");
+        let _ = writeln!(
+            out,
+            "  {}  {}  ({})",
+            escape::line(name),
+            // JSON text: its own escapes are unambiguous; only bidi and invisible
+            // characters, which JSON keeps, need showing.
+            escape::neutralize(&schema),
+            escape::neutralize(&requirement)
+        );
         if let Some(d) = &p.description {
-            let _ = writeln!(out, "      {d}");
+            let _ = writeln!(out, "      {}", escape::line(d.trim_end()));
         }
     }
     out.push_str("\nsteps:\n");
@@ -92,9 +111,14 @@ fn describe_steps(out: &mut String, steps: &[crate::model::raw::RawStep], indent
         let d = s
             .description
             .as_deref()
-            .map(|d| format!("  {d}"))
+            .map(|d| format!("  {}", escape::line(d.trim_end())))
             .unwrap_or_default();
-        let _ = writeln!(out, "{indent}{} ({}){d}", s.id, s.action().key());
+        let _ = writeln!(
+            out,
+            "{indent}{} ({}){d}",
+            escape::line(&s.id),
+            s.action().key()
+        );
         if let Some(r) = &s.rolling {
             describe_steps(out, &r.steps, &format!("{indent}  "));
             if !r.on_failure.is_empty() {

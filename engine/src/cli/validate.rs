@@ -1,11 +1,12 @@
-//! `quorate validate FILE...`: schema and meaning of runbooks and inventories.
+//! `quorate validate FILE...`: schema and meaning of runbooks and inventories, and
+//! warnings (which do not fail it) for hidden characters in them.
 
 use super::args::ValidateArgs;
 use super::exit::{BAD_INPUT, DONE};
 use super::inputs::read_source;
-use super::report;
+use super::{report, warn};
 use crate::model::load;
-use crate::plan::{check_runbook, kind_of, parse_inventory, parse_runbook};
+use crate::plan::{check_runbook, hidden_text, kind_of, parse_inventory, parse_runbook};
 use crate::schema::SchemaKind;
 use crate::source::Diagnostic;
 
@@ -20,10 +21,13 @@ pub fn run(args: &ValidateArgs) -> Result<u8, Vec<Diagnostic>> {
             Err(e) => e,
             Ok(source) => check_file(source),
         };
-        if problems.is_empty() {
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            problems.into_iter().partition(Diagnostic::is_error);
+        warn(&warnings);
+        if errors.is_empty() {
             outln!("ok: {}", path.display());
         }
-        all.extend(problems);
+        all.extend(errors);
     }
     if all.is_empty() {
         Ok(DONE)
@@ -39,7 +43,7 @@ fn check_file(source: std::sync::Arc<crate::source::SourceFile>) -> Vec<Diagnost
         Ok(doc) => doc,
         Err(e) => return e,
     };
-    match kind_of(&doc.value) {
+    let mut problems = match kind_of(&doc.value) {
         Some(SchemaKind::Inventory) => parse_inventory(source).err().unwrap_or_default(),
         Some(SchemaKind::Runbook) => match parse_runbook(source) {
             Ok(rb) => check_runbook(&rb),
@@ -56,5 +60,7 @@ fn check_file(source: std::sync::Arc<crate::source::SourceFile>) -> Vec<Diagnost
                 .error_at("", format!("neither a runbook nor an inventory: found {found}"))
                 .with_hint("a runbook is a mapping that starts with `runbook: NAME`; an inventory has `name:` and `hosts:`")]
         }
-    }
+    };
+    problems.extend(hidden_text(&doc));
+    problems
 }

@@ -6,6 +6,7 @@ mod check;
 mod compile;
 mod fields;
 pub mod graph;
+mod hidden;
 mod include;
 mod input;
 mod order;
@@ -17,6 +18,7 @@ mod types;
 
 pub use check::check_runbook;
 pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
+pub use hidden::hidden_text;
 pub use input::{kind_of, parse_inventory, parse_runbook};
 pub use params::{ParamInput, ParamOrigin, Secrets};
 pub use types::*;

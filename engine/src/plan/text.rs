@@ -1,22 +1,41 @@
 //! The plan as operators review it: batches in order, per host the rendered commands and
-//! guards, the quorum math, and deferred templates marked as such. Secrets are masked.
+//! guards, the quorum math, and deferred templates marked as such. Secrets are masked;
+//! every value from the runbook, inventory or parameters goes through
+//! [`crate::source::escape`]: shell commands as blocks (their lines indented under the
+//! first), everything else as single-line fields, so no value can steer the terminal or
+//! pass for a line of its own.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::types::{mask_secrets, Action, NodeKind, Plan, PlanStep, Task, Text};
+use crate::source::escape;
+
+/// A value shown inside one line of the plan.
+fn one_line(text: &str) -> String {
+    escape::line(text).into_owned()
+}
+
+fn joined(items: &[String]) -> String {
+    one_line(&items.join(", "))
+}
 
 /// Renders the whole plan. Output depends only on the plan, so equal plans print equal.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "plan: {} on cluster {}", plan.runbook, plan.cluster);
+    let _ = writeln!(
+        out,
+        "plan: {} on cluster {}",
+        one_line(&plan.runbook),
+        one_line(&plan.cluster)
+    );
     if let Some(q) = &plan.quorum {
         let _ = writeln!(
             out,
             "cluster: {}, {} members ({}): n = {}, f = {}, quorum {}",
             q.consensus_name(),
             q.n,
-            plan.members.join(", "),
+            joined(&plan.members),
             q.n,
             q.f,
             q.needed()
@@ -29,7 +48,14 @@ pub fn render(plan: &Plan) -> String {
                 Some(v) => v.to_string(),
                 None => "(secret)".to_owned(),
             };
-            let _ = writeln!(out, "  {} = {}  [{}]", p.name, value, p.origin);
+            let _ = writeln!(
+                out,
+                "  {} = {}  [{}]",
+                one_line(&p.name),
+                // JSON text: unambiguous already, but keeps bidi and invisible characters.
+                escape::neutralize(&value),
+                one_line(&p.origin)
+            );
         }
     }
     let tasks = plan.tasks().count();
@@ -71,7 +97,7 @@ pub fn render(plan: &Plan) -> String {
         out.push('\n');
         let _ = writeln!(out, "{number}. {}", header(step));
         if let Some(d) = &step.description {
-            let _ = writeln!(out, "   {d}");
+            let _ = writeln!(out, "   {}", one_line(d.trim_end()));
         }
         if let Some(r) = step.rolling {
             render_rolling(&mut out, plan, r, &by_batch);
@@ -85,25 +111,26 @@ pub fn render(plan: &Plan) -> String {
                 _ => None,
             })
             .collect();
-        let who: Vec<&str> = tasks
+        let who: Vec<String> = tasks
             .iter()
-            .map(|t| t.host.as_deref().unwrap_or("controller"))
+            .map(|t| one_line(t.host.as_deref().unwrap_or("controller")))
             .collect();
         let width = who.iter().map(|w| w.chars().count()).max().unwrap_or(0);
-        for (t, w) in tasks.iter().zip(who) {
+        for (t, w) in tasks.iter().zip(&who) {
             write_task(&mut out, "   ", w, width, t);
         }
     }
-    out
+    // Every value was escaped where it was inserted; this catches any that was not.
+    escape::neutralize(&out).into_owned()
 }
 
 fn header(step: &PlanStep) -> String {
-    let mut h = format!("{}: {}", step.id, step.action);
+    let mut h = format!("{}: {}", one_line(&step.id), step.action);
     if !step.on.is_empty() {
-        let _ = write!(h, " on {}", step.on);
+        let _ = write!(h, " on {}", one_line(&step.on));
     }
     if !step.needs.is_empty() {
-        let _ = write!(h, ", after {}", step.needs.join(", "));
+        let _ = write!(h, ", after {}", joined(&step.needs));
     }
     h
 }
@@ -121,10 +148,10 @@ fn render_rolling(
         "   batches: {count} of up to {} host{} ({})",
         rolling.size,
         if rolling.size == 1 { "" } else { "s" },
-        rolling.rule
+        one_line(&rolling.rule)
     );
     if let Some(by) = &rolling.by {
-        let _ = write!(out, ", never spanning two values of {by}");
+        let _ = write!(out, ", never spanning two values of {}", one_line(by));
     }
     if let Some(p) = rolling.pause {
         let _ = write!(out, ", pause {p} between batches");
@@ -141,8 +168,18 @@ fn render_rolling(
                 q.needed(),
                 q.n
             );
+            let width = rolling
+                .health
+                .iter()
+                .map(|(h, _)| one_line(h).chars().count())
+                .max()
+                .unwrap_or(0);
             for (host, cmd) in &rolling.health {
-                let _ = writeln!(out, "     {host}  {}", command(cmd));
+                write_entry(
+                    out,
+                    &format!("     {:width$}  ", one_line(host)),
+                    &command(cmd),
+                );
             }
         }
         _ => {
@@ -156,7 +193,7 @@ fn render_rolling(
         let zone = batch
             .zone
             .as_ref()
-            .map(|z| format!(" [by {z}]"))
+            .map(|z| format!(" [by {}]", one_line(z)))
             .unwrap_or_default();
         let f = plan
             .quorum
@@ -166,22 +203,22 @@ fn render_rolling(
             out,
             "   batch {} of {count}{zone}: {}  ({} member{} down{f})",
             k + 1,
-            batch.hosts.join(", "),
+            joined(&batch.hosts),
             batch.members,
             if batch.members == 1 { "" } else { "s" }
         );
         for host in &batch.hosts {
-            let _ = writeln!(out, "     {host}");
+            let _ = writeln!(out, "     {}", one_line(host));
             let tasks = by_batch
                 .get(&(r, k, host.as_str()))
                 .map_or(&[][..], Vec::as_slice);
             let width = tasks
                 .iter()
-                .map(|t| t.step.chars().count())
+                .map(|t| one_line(&t.step).chars().count())
                 .max()
                 .unwrap_or(0);
             for t in tasks {
-                write_task(out, "       ", &t.step, width, t);
+                write_task(out, "       ", &one_line(&t.step), width, t);
             }
         }
     }
@@ -190,7 +227,13 @@ fn render_rolling(
         let who: Vec<String> = rolling
             .on_failure
             .iter()
-            .map(|t| format!("{} {}", t.host.as_deref().unwrap_or("controller"), t.step))
+            .map(|t| {
+                one_line(&format!(
+                    "{} {}",
+                    t.host.as_deref().unwrap_or("controller"),
+                    t.step
+                ))
+            })
             .collect();
         let width = who.iter().map(|w| w.chars().count()).max().unwrap_or(0);
         for (t, w) in rolling.on_failure.iter().zip(&who) {
@@ -199,23 +242,36 @@ fn render_rolling(
     }
 }
 
+/// A shell command: a block whose lines stay lines.
 fn command(t: &Text) -> String {
     match t {
-        Text::Ready(s) => format!("$ {}", mask_secrets(s)),
+        Text::Ready(s) => format!("$ {}", escape::block(&mask_secrets(s))),
         Text::Deferred { deferred } => format!(
             "$ {}  (rendered when the task starts)",
-            mask_secrets(deferred)
+            escape::block(&mask_secrets(deferred))
         ),
     }
 }
 
+/// Any other text of a task (paths, messages, values): one line.
 fn plain(t: &Text) -> String {
     match t {
-        Text::Ready(s) => mask_secrets(s),
+        Text::Ready(s) => one_line(&mask_secrets(s)),
         Text::Deferred { deferred } => format!(
             "{}  (rendered when the task starts)",
-            mask_secrets(deferred)
+            one_line(&mask_secrets(deferred))
         ),
+    }
+}
+
+/// One entry after `prefix`; the further lines of a multi-line command are indented two
+/// more than the entry, so they cannot pass for an entry of their own.
+fn write_entry(out: &mut String, prefix: &str, text: &str) {
+    let mut lines = text.lines();
+    let _ = writeln!(out, "{prefix}{}", lines.next().unwrap_or_default());
+    let cont = " ".repeat(prefix.chars().count() + 2);
+    for l in lines {
+        let _ = writeln!(out, "{cont}{l}");
     }
 }
 
@@ -226,7 +282,7 @@ fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task)
         Action::Copy { src, dest, mode } => {
             let mode = mode
                 .as_ref()
-                .map(|m| format!(" (mode {m})"))
+                .map(|m| format!(" (mode {})", one_line(m)))
                 .unwrap_or_default();
             format!("copy {} -> {}{mode}", plain(src), plain(dest))
         }
@@ -243,15 +299,7 @@ fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task)
         Action::Sleep { duration } => format!("sleep {duration}"),
     };
     let pad = " ".repeat(width + 2);
-    let mut lines = first.lines();
-    let _ = writeln!(
-        out,
-        "{indent}{who:width$}  {}",
-        lines.next().unwrap_or_default()
-    );
-    for l in lines {
-        let _ = writeln!(out, "{indent}{pad}{l}");
-    }
+    write_entry(out, &format!("{indent}{who:width$}  "), &first);
     let mut extra = Vec::new();
     if t.skip {
         extra.push("skipped: `when` is false".to_owned());
@@ -276,10 +324,10 @@ fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task)
         let codes: Vec<String> = e.exit.iter().map(ToString::to_string).collect();
         let mut s = format!("expect exit {}", codes.join(" or "));
         if let Some(re) = &e.stdout {
-            let _ = write!(s, ", stdout =~ /{re}/");
+            let _ = write!(s, ", stdout =~ /{}/", one_line(re));
         }
         if let Some(re) = &e.stderr {
-            let _ = write!(s, ", stderr =~ /{re}/");
+            let _ = write!(s, ", stderr =~ /{}/", one_line(re));
         }
         extra.push(s);
     }
@@ -293,7 +341,7 @@ fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task)
         extra.push(format!("timeout {d}"));
     }
     for (name, value) in &t.env {
-        extra.push(format!("env {name}={}", plain(value)));
+        extra.push(format!("env {}={}", one_line(name), plain(value)));
     }
     if let Some(c) = &t.cwd {
         extra.push(format!("in {}", plain(c)));
@@ -308,6 +356,6 @@ fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task)
         }
     }
     for e in extra {
-        let _ = writeln!(out, "{indent}{pad}{e}");
+        write_entry(out, &format!("{indent}{pad}"), &e);
     }
 }

@@ -1,5 +1,6 @@
 //! One tracing event per execution event, with run id, host and step as fields, so
-//! `--log-format json` gives one machine-readable line per task transition.
+//! `--log-format json` gives one machine-readable line per task transition. Values are
+//! recorded as they are (Display): the text format escapes them, JSON keeps them exact.
 
 use crate::exec::{state_name, ExecEvent, Observer};
 
@@ -20,8 +21,8 @@ impl Observer for LogObserver {
                 seq,
             } => tracing::info!(
                 target: "quorate::task",
-                run = %run, node, step = %step, host = %host, state = state_name(*state), attempt, exit = *exit,
-                reason = reason.as_deref().unwrap_or(""), seq,
+                run = %run, node, step = %step, host = %host, state = %state_name(*state), attempt, exit = *exit,
+                reason = %reason.as_deref().unwrap_or(""), seq,
                 "task {step}@{host} {}", state_name(*state)
             ),
             ExecEvent::RunStarted {

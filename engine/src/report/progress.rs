@@ -1,5 +1,7 @@
 //! Live progress: on a terminal an overall bar plus each host's current step
-//! (indicatif); otherwise one plain line per task transition.
+//! (indicatif); otherwise one plain line per task transition. Every value shown (step,
+//! host, reason, message) is escaped as a single-line field; the bars' own colours are
+//! quorate's and stay.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::exec::{state_name, ExecEvent, Observer};
+use crate::source::escape;
 use crate::store::TaskState;
 
 /// Sends every event to several observers.
@@ -62,6 +65,7 @@ impl Progress {
     }
 
     fn line(&self, text: &str) {
+        let text = escape::neutralize(text);
         if let Some(b) = &self.bars {
             let _ = b.multi.println(text);
         } else {
@@ -85,7 +89,9 @@ impl Observer for Progress {
             } => {
                 let verb = if *resumed { "resuming" } else { "starting" };
                 self.line(&format!(
-                    "{verb} run {run}: {runbook} on {cluster}, {tasks} tasks"
+                    "{verb} run {run}: {} on {}, {tasks} tasks",
+                    escape::line(runbook),
+                    escape::line(cluster)
                 ));
             }
             ExecEvent::Task {
@@ -97,18 +103,20 @@ impl Observer for Progress {
                 reason,
                 ..
             } => {
+                let (step, host) = (escape::line(step), escape::line(host));
+                let reason = reason.as_deref().map(escape::line);
                 if let Some(b) = &self.bars {
                     let mut hosts = b
                         .hosts
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let bar = hosts.entry(host.clone()).or_insert_with(|| {
+                    let bar = hosts.entry(host.to_string()).or_insert_with(|| {
                         let bar = b.multi.add(ProgressBar::new_spinner());
                         bar.set_style(
                             ProgressStyle::with_template("  {prefix:>12} {msg}")
                                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                         );
-                        bar.set_prefix(host.clone());
+                        bar.set_prefix(host.to_string());
                         bar
                     });
                     bar.set_message(format!("{step}: {}", state_name(*state)));
@@ -122,7 +130,7 @@ impl Observer for Progress {
                         drop(hosts);
                         self.line(&format!(
                             "FAILED {step}@{host}: {}",
-                            reason.as_deref().unwrap_or("")
+                            reason.as_deref().unwrap_or_default()
                         ));
                     }
                 } else if *state != TaskState::Pending {
@@ -135,7 +143,7 @@ impl Observer for Progress {
                             let _ = write!(text, " exit {code}");
                         }
                     }
-                    if let Some(r) = reason {
+                    if let Some(r) = &reason {
                         if *state != TaskState::Running {
                             let _ = write!(text, ": {r}");
                         }
@@ -152,6 +160,7 @@ impl Observer for Progress {
                 members,
                 ..
             } => {
+                let rolling = escape::line(rolling);
                 self.line(&format!("{rolling}: batch {batch} of {batches}: {healthy} of {members} members healthy, {needed} needed"));
             }
             ExecEvent::Retry {
@@ -163,7 +172,10 @@ impl Observer for Progress {
                 ..
             } => {
                 self.line(&format!(
-                    "{host:>12}  {step}  retry {attempt} in {delay_ms} ms: {reason}"
+                    "{:>12}  {}  retry {attempt} in {delay_ms} ms: {}",
+                    escape::line(host),
+                    escape::line(step),
+                    escape::line(reason)
                 ));
             }
             ExecEvent::Settled {
@@ -171,8 +183,15 @@ impl Observer for Progress {
                 host,
                 outcome,
                 ..
-            } => self.line(&format!("{host:>12}  {step}  {outcome}")),
-            ExecEvent::Paused { reason, .. } => self.line(&format!("paused: {reason}")),
+            } => self.line(&format!(
+                "{:>12}  {}  {}",
+                escape::line(host),
+                escape::line(step),
+                escape::line(outcome)
+            )),
+            ExecEvent::Paused { reason, .. } => {
+                self.line(&format!("paused: {}", escape::line(reason)));
+            }
             ExecEvent::RunFinished {
                 run,
                 status,

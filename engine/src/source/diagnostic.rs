@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::escape::neutralize;
 use super::{display_pointer, Pos, SourceFile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -128,14 +129,15 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let _ = writeln!(out, "{label}: {}", self.message);
+        let _ = writeln!(out, "{label}: {}", neutralize(&self.message));
         let gutter = self.pos.map_or(1, |p| p.line.to_string().len()).max(1);
         let pad = " ".repeat(gutter);
         match (&self.file, self.pos) {
             (Some(file), Some(pos)) => {
-                let _ = writeln!(out, "{pad}--> {file}:{pos}");
+                let _ = writeln!(out, "{pad}--> {}:{pos}", neutralize(file));
                 if let Some(text) = &self.line_text {
                     let (shown, col) = excerpt(text.trim_end(), pos.col);
+                    let (shown, col) = shown_excerpt(&shown, col);
                     let _ = writeln!(out, "{pad} |");
                     let _ = writeln!(out, "{} | {shown}", pos.line);
                     let indent: String = shown
@@ -156,7 +158,7 @@ impl Diagnostic {
                 }
             }
             (Some(file), None) => {
-                let _ = writeln!(out, "{pad}--> {file}");
+                let _ = writeln!(out, "{pad}--> {}", neutralize(file));
             }
             _ => {}
         }
@@ -164,10 +166,10 @@ impl Diagnostic {
             let _ = writeln!(out, "{pad} = field: {}", display_pointer(pointer));
         }
         for note in &self.notes {
-            let _ = writeln!(out, "{pad} = note: {note}");
+            let _ = writeln!(out, "{pad} = note: {}", neutralize(note));
         }
         if let Some(hint) = &self.hint {
-            let _ = writeln!(out, "{pad} = hint: {hint}");
+            let _ = writeln!(out, "{pad} = hint: {}", neutralize(hint));
         }
         out
     }
@@ -189,6 +191,13 @@ fn excerpt(line: &str, col: usize) -> (String, usize) {
     let head = if start > 0 { "..." } else { "" };
     let tail = if start + MAX_EXCERPT < len { "..." } else { "" };
     (format!("{head}{body}{tail}"), col - start + head.len())
+}
+
+/// The excerpt with hidden characters made visible, and `col` moved to match.
+fn shown_excerpt(excerpt: &str, col: usize) -> (String, usize) {
+    let before: String = excerpt.chars().take(col.saturating_sub(1)).collect();
+    let col = neutralize(&before).chars().count() + 1;
+    (neutralize(excerpt).into_owned(), col)
 }
 
 /// Renders several diagnostics separated by blank lines, with a closing count.
@@ -219,6 +228,16 @@ mod tests {
         assert_eq!(
             d.render(),
             "error: unknown step `strat` in `needs`\n --> upgrade.yaml:3:13\n  |\n3 |     needs: [strat]\n  |             ^^^^^\n  = field: steps[0].needs[0]\n  = hint: did you mean `start`?\n"
+        );
+    }
+
+    #[test]
+    fn quoted_source_lines_and_notes_show_hidden_characters() {
+        let file = SourceFile::new("r.yaml", "run: \"a\u{202e}b\" \x1b[8m x\n");
+        let d = Diagnostic::at(&file, Pos::new(1, 14), 1, "bad\x1b[2J").with_note("n\u{7}");
+        assert_eq!(
+            d.render(),
+            "error: bad\\x1b[2J\n --> r.yaml:1:14\n  |\n1 | run: \"a\\u{202E}b\" \\x1b[8m x\n  |                        ^\n  = note: n\\x07\n"
         );
     }
 }

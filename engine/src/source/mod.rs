@@ -1,6 +1,7 @@
 //! Source text and positions, and the diagnostics that point into them.
 
 mod diagnostic;
+pub mod escape;
 mod file;
 mod pointer;
 mod redact;
