@@ -25,6 +25,18 @@ pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic
     match error {
         StoreError::Busy { .. } | StoreError::Locked { .. } => (LOCKED, d),
         StoreError::NoRun(_) => (FAILED, d),
+        StoreError::NoStore { .. } => (
+            UNUSABLE_STATE,
+            d.with_hint(format!(
+                "nothing was created; `quorate run` creates the store on its first run; to read \
+                 another store, name its directory: --state DIR or QUORATE_STATE"
+            )),
+        ),
+        // The controller went away mid-read (its run ended) or is overloaded: try again.
+        StoreError::Live(_) => (
+            LOCKED,
+            d.with_hint("the store is in use by a running controller; try again"),
+        ),
         StoreError::Io(io) if io.kind() == ErrorKind::PermissionDenied => (
             UNUSABLE_STATE,
             d.with_hint(format!(

@@ -17,7 +17,9 @@ use super::hosts::host_spec;
 use super::join::join_all;
 use super::retry::{delay, CONNECT_RETRIES};
 use crate::plan::{NodeKind, Plan, Retries, Secrets, Task};
-use crate::store::{now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, TaskState};
+use crate::store::{
+    commit_async, now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, TaskState,
+};
 use crate::template::Renderer;
 use crate::transport::Connections;
 
@@ -184,7 +186,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
     }
 
     /// Commits changes in one durable write, then reports the task transitions.
-    fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+    async fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -205,7 +207,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 _ => {}
             }
         }
-        let seqs = self.store.commit(&self.run_id, changes)?;
+        let seqs = commit_async(&self.store, &self.run_id, changes).await?;
         for (r, seq) in pending_events.into_iter().zip(seqs) {
             self.observer.event(&ExecEvent::Task {
                 run: self.run_id.clone(),
@@ -452,7 +454,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             }
             let overdue = waiting_since.is_some_and(|t| t.elapsed() >= REPORT_WITHIN);
             if !launches.is_empty() || (jobs.is_empty() && launches.is_empty()) || overdue {
-                self.commit(std::mem::take(&mut changes))?;
+                self.commit(std::mem::take(&mut changes)).await?;
                 waiting_since = None;
             } else if !changes.is_empty() && waiting_since.is_none() {
                 waiting_since = Some(std::time::Instant::now());
@@ -644,7 +646,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     message,
                 });
             }
-            self.store.commit(&self.run_id, changes)?;
+            commit_async(&self.store, &self.run_id, changes).await?;
         }
         Ok(())
     }

@@ -13,8 +13,8 @@ use super::events::{ExecEvent, Observer};
 use super::settle::{settle, InDoubt, SettleOptions};
 use crate::plan::{NodeKind, Plan, Secrets};
 use crate::store::{
-    controller, new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore, StoreError, TaskRecord,
-    TaskState,
+    commit_async, controller, new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore,
+    StoreError, TaskRecord, TaskState,
 };
 use crate::template::Renderer;
 use crate::transport::Connections;
@@ -138,7 +138,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         kind: if resumed { "resumed" } else { "started" }.to_owned(),
         message: run.controller.clone(),
     });
-    store.commit(run_id, changes)?;
+    commit_async(&store, run_id, changes).await?;
     drive.observer.event(&ExecEvent::RunStarted {
         run: run_id.to_owned(),
         runbook: plan.runbook.clone(),
@@ -172,7 +172,8 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         RunOutcome::Interrupted => "interrupted".to_owned(),
         RunOutcome::Done => "done".to_owned(),
     };
-    store.commit(
+    commit_async(
+        &store,
         run_id,
         vec![
             Change::Run(run),
@@ -182,7 +183,8 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
                 message,
             },
         ],
-    )?;
+    )
+    .await?;
     let tasks = store.tasks(run_id)?;
     let count = |s: TaskState| tasks.iter().filter(|t| t.state == s).count();
     drive.observer.event(&ExecEvent::RunFinished {

@@ -16,6 +16,12 @@ pub enum StoreError {
     Locked { cluster: String, run: String },
     #[error("no run `{0}` in the store")]
     NoRun(String),
+    /// A read-only command found no state directory, or no store in it; nothing was created.
+    #[error("there is no run store in {}: {why}", dir.display())]
+    NoStore { dir: PathBuf, why: String },
+    /// The running controller did not answer a read as it should.
+    #[error("{0}")]
+    Live(String),
     /// The store was written by a newer quorate: left untouched.
     #[error(
         "the store has format {found}, newer than the format {STORE_FORMAT} this quorate \

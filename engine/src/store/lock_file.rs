@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::clock::{now_ms, UtcTime};
 use super::StoreError;
@@ -23,8 +24,23 @@ pub(crate) struct ProcessLock {
 }
 
 impl ProcessLock {
-    /// Takes the lock on `dir/lock` without waiting, and writes who holds it into the file.
-    pub fn acquire(dir: &Path) -> Result<Self, StoreError> {
+    /// Takes the lock on `dir/lock`, waiting up to `wait` for a holder to let go (a
+    /// command that only reads holds it for milliseconds), and writes who holds it into
+    /// the file.
+    pub fn acquire(dir: &Path, wait: Duration) -> Result<Self, StoreError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            match Self::try_acquire(dir) {
+                Err(StoreError::Busy { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Takes the lock on `dir/lock` without waiting.
+    fn try_acquire(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join(LOCK_FILE);
         // Not truncated on open: until we hold the lock, the text is the holder's.
         let file = OpenOptions::new()

@@ -28,6 +28,20 @@ pub trait RunStore {
     /// The run's event log, ordered by seq; `NoRun` for an unknown run.
     fn events(&self, id: &str) -> Result<Vec<Event>, StoreError>;
 
+    /// One task record; None if the run has no task `node`. A store that can read one
+    /// record by its key should: `logs --follow` reads the tasks that just finished.
+    fn task(&self, id: &str, node: usize) -> Result<Option<TaskRecord>, StoreError> {
+        Ok(self.tasks(id)?.into_iter().find(|t| t.node == node))
+    }
+
+    /// The events with a seq greater than `after`. A store that can seek should: a
+    /// follower asks for the new events of a long log several times a second.
+    fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        let mut events = self.events(id)?;
+        events.retain(|e| e.seq > after);
+        Ok(events)
+    }
+
     /// Group commit: applies all `changes` of run `id` in one transaction (task records, the
     /// run record, events with the next sequence numbers), then flushes once; durable when it
     /// returns Ok. Returns the seqs given to the events, in order. An error means the changes

@@ -22,6 +22,11 @@ const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
 /// background threads may keep the files of a store this process just closed for a moment.
 const SLED_LOCK_WAIT: Duration = Duration::from_secs(5);
 
+/// How long `open` waits for another process to release the store: long enough for a
+/// read-only command (`quorate runs` in a watch loop) to finish, short enough that a second
+/// controller is told at once that the store is in use.
+const PROCESS_LOCK_WAIT: Duration = Duration::from_secs(1);
+
 /// The run store in `DIR/db`, guarded by the process lock on `DIR/lock`.
 pub struct SledStore {
     // Fields drop in declaration order: sled closes before the process lock is released, so
@@ -47,7 +52,19 @@ impl SledStore {
     /// it open, and with `Format` if a newer quorate wrote it.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         state_dir::prepare(dir)?;
-        let lock = ProcessLock::acquire(dir)?;
+        Self::open_prepared(dir, PROCESS_LOCK_WAIT)
+    }
+
+    /// Opens the store in `dir` for a command that only reads: a missing directory, or one
+    /// without a store, is `NoStore`, and nothing is created. Does not wait for the process
+    /// lock: a reader that finds the store busy asks the running controller instead.
+    pub fn open_existing(dir: &Path) -> Result<Self, StoreError> {
+        state_dir::require_store(dir)?;
+        Self::open_prepared(dir, Duration::ZERO)
+    }
+
+    fn open_prepared(dir: &Path, wait: Duration) -> Result<Self, StoreError> {
+        let lock = ProcessLock::acquire(dir, wait)?;
         let db = open_db(dir)?;
         // The format is checked before any other tree is opened: opening a tree writes, and a
         // newer store is left untouched.
@@ -284,6 +301,27 @@ impl RunStore for SledStore {
 
     fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
         self.scan_run(&self.events, "an event", id)
+    }
+
+    fn task(&self, id: &str, node: usize) -> Result<Option<TaskRecord>, StoreError> {
+        self.require_run(id)?;
+        self.tasks
+            .get(numbered(id, node_number(node)))?
+            .map(|bytes| decode(|| format!("task {node} of run {id}"), &bytes))
+            .transpose()
+    }
+
+    fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        self.require_run(id)?;
+        let prefix = run_prefix(id);
+        self.events
+            .range(numbered(id, after.saturating_add(1))..)
+            .take_while(|entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .map(|entry| {
+                let (_, value) = entry?;
+                decode(|| format!("an event of run {id}"), &value)
+            })
+            .collect()
     }
 
     fn commit(&self, id: &str, changes: Vec<Change>) -> Result<Vec<u64>, StoreError> {

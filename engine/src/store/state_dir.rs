@@ -5,6 +5,7 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
+use super::live::SOCKET_FILE;
 use super::lock_file::LOCK_FILE;
 use super::StoreError;
 
@@ -63,9 +64,34 @@ fn tighten(dir: &Path) -> Result<(), StoreError> {
 fn holds_only_the_store(dir: &Path) -> Result<bool, StoreError> {
     for entry in fs::read_dir(dir)? {
         let name = entry?.file_name();
-        if name != LOCK_FILE && name != DB_DIR {
+        if name != LOCK_FILE && name != DB_DIR && name != SOCKET_FILE {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// Checks, creating nothing, that `dir` holds a store: what a read-only command needs.
+pub(crate) fn require_store(dir: &Path) -> Result<(), StoreError> {
+    let missing = |why: &str| StoreError::NoStore {
+        dir: dir.to_path_buf(),
+        why: why.to_owned(),
+    };
+    match fs::metadata(dir) {
+        Err(error) if error.kind() == ErrorKind::NotFound => {
+            Err(missing("the directory does not exist"))
+        }
+        Err(error) => Err(error.into()),
+        Ok(meta) if !meta.is_dir() => Err(StoreError::Invalid(format!(
+            "the state directory {} is not a directory",
+            dir.display()
+        ))),
+        Ok(_) => match fs::metadata(dir.join(DB_DIR)) {
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                Err(missing("the directory holds no store"))
+            }
+            Err(error) => Err(error.into()),
+            Ok(_) => Ok(()),
+        },
+    }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-fn run_record(id: &str, cluster: &str, created_ms: u64, tasks: usize) -> RunRecord {
+pub(super) fn run_record(id: &str, cluster: &str, created_ms: u64, tasks: usize) -> RunRecord {
     RunRecord {
         id: id.to_owned(),
         runbook: "rolling-upgrade".to_owned(),

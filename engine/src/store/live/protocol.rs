@@ -1,0 +1,126 @@
+//! The live-read protocol: one JSON object per line each way, request then response, any
+//! number of them on one connection. Every message carries the protocol version; a server
+//! answers a request of another version with a `version` error, so an older reader and a
+//! newer controller tell each other apart instead of misreading.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::{RunReader, StoreError};
+
+/// Version of the request and response shapes.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Longest request line a server reads: requests are small, and a peer that sends more is
+/// not a quorate reader.
+pub(crate) const MAX_REQUEST: u64 = 4096;
+
+/// What a reader asks: one method of [`RunReader`].
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub(crate) enum Query {
+    Runs,
+    Run { id: String },
+    Tasks { id: String },
+    Task { id: String, node: usize },
+    Events { id: String, after: u64 },
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) struct Request {
+    pub version: u32,
+    #[serde(flatten)]
+    pub query: Query,
+}
+
+/// Why a request was not answered.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorKind {
+    /// The run is not in the store.
+    NoRun,
+    /// The request's version is not the server's.
+    Version,
+    /// The request could not be read.
+    BadRequest,
+    /// The store failed to answer.
+    Store,
+    /// The server has as many readers as it serves at once.
+    Busy,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) struct WireError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// Exactly one of `ok` and `error` is present.
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) struct Response {
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+}
+
+impl Response {
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            version: PROTOCOL_VERSION,
+            ok: None,
+            error: Some(WireError {
+                kind,
+                message: message.into(),
+            }),
+        }
+    }
+}
+
+/// Answers one request line from `reader`.
+pub(crate) fn answer(reader: &dyn RunReader, line: &str) -> Response {
+    let request: Request = match serde_json::from_str(line) {
+        Ok(r) => r,
+        Err(e) => {
+            // A request of another version may have another shape: say so first.
+            let version = serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|v| v.get("version").and_then(Value::as_u64));
+            return match version {
+                Some(v) if v != u64::from(PROTOCOL_VERSION) => version_error(v),
+                _ => Response::error(ErrorKind::BadRequest, format!("unreadable request: {e}")),
+            };
+        }
+    };
+    if request.version != PROTOCOL_VERSION {
+        return version_error(u64::from(request.version));
+    }
+    let result = match &request.query {
+        Query::Runs => reader.runs().and_then(to_value),
+        Query::Run { id } => reader.run(id).and_then(to_value),
+        Query::Tasks { id } => reader.tasks(id).and_then(to_value),
+        Query::Task { id, node } => reader.task(id, *node).and_then(to_value),
+        Query::Events { id, after } => reader.events_after(id, *after).and_then(to_value),
+    };
+    match result {
+        Ok(value) => Response {
+            version: PROTOCOL_VERSION,
+            ok: Some(value),
+            error: None,
+        },
+        Err(StoreError::NoRun(id)) => Response::error(ErrorKind::NoRun, id),
+        Err(e) => Response::error(ErrorKind::Store, e.to_string()),
+    }
+}
+
+fn version_error(found: u64) -> Response {
+    Response::error(
+        ErrorKind::Version,
+        format!("request version {found}; this controller speaks version {PROTOCOL_VERSION}"),
+    )
+}
+
+fn to_value<T: Serialize>(value: T) -> Result<Value, StoreError> {
+    serde_json::to_value(value).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))
+}

@@ -1,0 +1,56 @@
+//! The read side of a run store: what `runs`, `show` and `logs` need, behind one trait so
+//! the same commands read the sled store, a running controller over its socket, or a
+//! future shared store.
+
+use super::{Event, RunRecord, RunStore, StoreError, TaskRecord};
+
+/// Reads recorded runs. Every method sees whole commits: a group commit is read entirely
+/// or not at all.
+pub trait RunReader {
+    /// All runs, newest first.
+    fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;
+
+    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError>;
+
+    /// The run's task records, ordered by node; `NoRun` for an unknown run.
+    fn tasks(&self, id: &str) -> Result<Vec<TaskRecord>, StoreError>;
+
+    /// One task record; None if the run has no task `node`; `NoRun` for an unknown run.
+    fn task(&self, id: &str, node: usize) -> Result<Option<TaskRecord>, StoreError>;
+
+    /// The run's events with a seq greater than `after`, ordered by seq (`after` 0: all);
+    /// `NoRun` for an unknown run.
+    fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError>;
+
+    /// The run's whole event log.
+    fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
+        self.events_after(id, 0)
+    }
+}
+
+/// Every store can be read: the trait's methods are the store's own.
+impl<S: RunStore + ?Sized> RunReader for S {
+    fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        RunStore::runs(self)
+    }
+
+    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        RunStore::run(self, id)
+    }
+
+    fn tasks(&self, id: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        RunStore::tasks(self, id)
+    }
+
+    fn task(&self, id: &str, node: usize) -> Result<Option<TaskRecord>, StoreError> {
+        RunStore::task(self, id, node)
+    }
+
+    fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        RunStore::events_after(self, id, after)
+    }
+
+    fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
+        RunStore::events(self, id)
+    }
+}
