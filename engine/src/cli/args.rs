@@ -53,7 +53,7 @@ pub enum Command {
     /// Continue an unfinished run from where it stopped.
     Resume(ResumeArgs),
     /// List recorded runs, newest first.
-    Runs,
+    Runs(RunsArgs),
     /// Show a run's tasks: host, step, state, attempts, duration.
     Show(ShowArgs),
     /// Show the output of a run's tasks.
@@ -99,7 +99,7 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct ResumeArgs {
-    /// The run to continue (`quorate runs` lists them).
+    /// The run to continue: its id, a unique prefix of it, or `latest`.
     pub run: String,
     /// Run again guard-less tasks that were interrupted and whose outcome is unknown.
     #[arg(long)]
@@ -116,6 +116,7 @@ pub struct ResumeArgs {
 
 #[derive(Args, Debug)]
 pub struct RunIdArgs {
+    /// The run: its id, a unique prefix of it, or `latest`.
     pub run: String,
 }
 
@@ -127,7 +128,15 @@ pub enum TableFormat {
 }
 
 #[derive(Args, Debug)]
+pub struct RunsArgs {
+    /// Output format; `json` is described by schemas/runs.schema.json.
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
+}
+
+#[derive(Args, Debug)]
 pub struct ShowArgs {
+    /// The run: its id, a unique prefix of it, or `latest`.
     pub run: String,
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
     pub format: TableFormat,
@@ -135,7 +144,16 @@ pub struct ShowArgs {
 
 #[derive(Args, Debug)]
 pub struct LogsArgs {
+    /// The run: its id, a unique prefix of it, or `latest`.
     pub run: String,
+    /// Keep printing task output and state changes as the run goes on, until it ends,
+    /// pauses or fails; the exit code then says how it ended.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Output format; `json` prints one JSON object per line, described by
+    /// schemas/logs.schema.json.
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
     /// Only this host's tasks.
     #[arg(long)]
     pub host: Option<String>,

@@ -17,7 +17,9 @@ use crate::exec::{
 use crate::plan::{ParamInput, Plan, Secrets};
 use crate::report::{Fanout, LogObserver, Progress};
 use crate::source::{escape, Diagnostic};
-use crate::store::{now_ms, Change, RunStatus, RunStore, SledStore, StoreError};
+use crate::store::{
+    now_ms, serve_readers, Change, LiveServer, RunStatus, RunStore, SledStore, StoreError,
+};
 use crate::transport::Connections;
 
 fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
@@ -25,6 +27,30 @@ fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
         let (code, d) = store_failure(&cli.state, &e);
         (code, vec![d])
     })
+}
+
+/// Answers `runs`, `show` and `logs` from other shells while this process holds the store.
+/// Without it a run still runs; it just cannot be watched, so a failure is a warning.
+fn serve_live_reads(state: &Path, store: &Arc<SledStore>) -> Option<LiveServer> {
+    match serve_readers(state, Arc::clone(store)) {
+        Ok(server) => Some(server),
+        Err(e) => {
+            warn(&[Diagnostic::error(format!(
+                "the run cannot be watched from another shell: {e}"
+            ))
+            .warning()]);
+            None
+        }
+    }
+}
+
+/// Resolves a RUN argument (`latest`, a unique prefix) against the open store.
+fn resolve(cli: &Cli, store: &SledStore, arg: &str) -> Result<Result<String, u8>, Vec<Diagnostic>> {
+    match super::run_ref::resolve_run(store, &cli.state, arg) {
+        Ok(Ok(id)) => Ok(Ok(id)),
+        Ok(Err(d)) => Err(vec![d]),
+        Err(e) => Ok(Err(report_store_failure(&cli.state, &e))),
+    }
 }
 
 /// A short control directory for SSH master sockets (socket paths are limited to ~100 bytes).
@@ -132,6 +158,7 @@ fn drive(
     settle: Option<SettleOptions>,
 ) -> u8 {
     let observer = observer(plan, exec);
+    let _live = serve_live_reads(state, store);
     runtime().block_on(async {
         let conns = match Connections::new(ssh_settings(plan), control_dir()) {
             Ok(c) => Arc::new(c),
@@ -248,11 +275,14 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
             return Ok(code);
         }
     };
-    let plan_json = or_store_failure!(cli.state, store.plan_json(&args.run));
+    let run_id = match resolve(cli, &store, &args.run)? {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let plan_json = or_store_failure!(cli.state, store.plan_json(&run_id));
     let Some(plan_json) = plan_json else {
         return Err(vec![Diagnostic::error(format!(
-            "no run {} in {}",
-            args.run,
+            "no run {run_id} in {}",
             cli.state.display()
         ))
         .with_hint("`quorate runs` lists the recorded runs")]);
@@ -264,7 +294,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     })?;
     check_mark_done(&plan, &args.mark_done)?;
     let secrets = resume_secrets(&plan, args.params_file.as_ref())?;
-    let events = or_store_failure!(cli.state, store.events(&args.run));
+    let events = or_store_failure!(cli.state, store.events(&run_id));
     if let Some(note) = events
         .iter()
         .find(|e| e.kind == "sources")
@@ -279,7 +309,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     Ok(drive(
         &cli.state,
         &store,
-        &args.run,
+        &run_id,
         &plan,
         secrets,
         &args.exec,
@@ -299,21 +329,23 @@ pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             return Ok(code);
         }
     };
-    match approve_run(&*store, &args.run) {
+    let run_id = match resolve(cli, &store, &args.run)? {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    match approve_run(&*store, &run_id) {
         Ok(steps) if steps.is_empty() => {
-            outln!("run {} is not waiting for an approval", args.run);
+            outln!("run {run_id} is not waiting for an approval");
             Ok(DONE)
         }
         Ok(steps) => {
             outln!(
-                "approved {} in run {}; continue with `quorate resume {}`",
+                "approved {} in run {run_id}; continue with `quorate resume {run_id}`",
                 escape::line(&steps.join(", ")),
-                args.run,
-                args.run
             );
             Ok(DONE)
         }
-        Err(e) => Ok(finish(Err(e), &args.run, &cli.state)),
+        Err(e) => Ok(finish(Err(e), &run_id, &cli.state)),
     }
 }
 
@@ -325,17 +357,19 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             return Ok(code);
         }
     };
-    let Some(mut run) = or_store_failure!(cli.state, store.run(&args.run)) else {
+    let run_id = match resolve(cli, &store, &args.run)? {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let Some(mut run) = or_store_failure!(cli.state, store.run(&run_id)) else {
         return Err(vec![Diagnostic::error(format!(
-            "no run {} in {}",
-            args.run,
+            "no run {run_id} in {}",
             cli.state.display()
         ))]);
     };
     if run.status.is_finished() {
         outln!(
-            "run {} is already {}",
-            args.run,
+            "run {run_id} is already {}",
             format!("{:?}", run.status).to_lowercase()
         );
         return Ok(DONE);
@@ -347,7 +381,7 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
     or_store_failure!(
         cli.state,
         store.commit(
-            &args.run,
+            &run_id,
             vec![
                 Change::Run(run),
                 Change::Event {
@@ -358,6 +392,6 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             ],
         )
     );
-    outln!("run {} abandoned; cluster {cluster} is free", args.run);
+    outln!("run {run_id} abandoned; cluster {cluster} is free");
     Ok(DONE)
 }

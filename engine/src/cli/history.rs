@@ -1,22 +1,51 @@
-//! `quorate runs`, `show` and `logs`: reading recorded runs. Recorded values are shown
-//! escaped (table cells as single lines, host output as blocks); `--format json` gives
-//! them exactly as stored.
+//! `quorate runs`, `show` and `logs`: reading recorded runs, creating nothing. They read
+//! the store when it is free, and ask the running controller when it holds it. Recorded
+//! values are shown escaped (table cells as single lines, host output as blocks);
+//! `--format json` gives them exactly as stored.
 
 use std::fmt::Write as _;
 
-use super::args::{Cli, LogsArgs, ShowArgs, TableFormat};
+use super::args::{Cli, LogsArgs, RunsArgs, ShowArgs, TableFormat};
 use super::exit::DONE;
-use crate::exec::state_name;
+use super::log_output::LogPrinter;
+use super::run_ref::resolve_run;
+use crate::exec::{state_name, status_name};
 use crate::source::{escape, Diagnostic};
-use crate::store::{RunStore, SledStore};
+use crate::store::open_reader;
+
+/// Version of the JSON document `runs --format json` prints.
+pub const RUNS_FORMAT_VERSION: u32 = 1;
 
 fn seconds(ms: u64) -> String {
     format!("{}.{}s", ms / 1000, ms % 1000 / 100)
 }
 
-pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
-    let store = or_store_failure!(cli.state, SledStore::open(&cli.state));
-    let runs = or_store_failure!(cli.state, store.runs());
+/// Opens the state directory for reading and resolves the RUN argument `$arg`: evaluates
+/// to `(reader, run id)`, or ends the command with the store failure or the diagnostic.
+macro_rules! open_run {
+    ($cli:expr, $arg:expr) => {{
+        let reader = or_store_failure!($cli.state, open_reader(&$cli.state));
+        match or_store_failure!(
+            $cli.state,
+            resolve_run(reader.as_reader(), &$cli.state, $arg)
+        ) {
+            Ok(id) => (reader, id),
+            Err(d) => return Err(vec![d]),
+        }
+    }};
+}
+
+pub fn runs(cli: &Cli, args: &RunsArgs) -> Result<u8, Vec<Diagnostic>> {
+    let reader = or_store_failure!(cli.state, open_reader(&cli.state));
+    let runs = or_store_failure!(cli.state, reader.as_reader().runs());
+    if args.format == TableFormat::Json {
+        let value = serde_json::json!({ "version": RUNS_FORMAT_VERSION, "runs": runs });
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return Ok(DONE);
+    }
     if runs.is_empty() {
         outln!("no runs in {}", cli.state.display());
         return Ok(DONE);
@@ -26,11 +55,11 @@ pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
         "RUN", "STATUS", "RUNBOOK", "CLUSTER", "NOTE"
     );
     for r in runs {
-        let status = format!("{:?}", r.status).to_lowercase();
         let _ = writeln!(
             out,
-            "{:22}  {status:10}  {:20}  {:16}  {}",
+            "{:22}  {:10}  {:20}  {:16}  {}",
             escape::line(&r.id),
+            status_name(r.status),
             escape::line(&r.runbook),
             escape::line(&r.cluster),
             escape::line(&r.paused.unwrap_or_default())
@@ -41,17 +70,17 @@ pub fn runs(cli: &Cli) -> Result<u8, Vec<Diagnostic>> {
 }
 
 pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
-    let store = or_store_failure!(cli.state, SledStore::open(&cli.state));
-    let Some(run) = or_store_failure!(cli.state, store.run(&args.run)) else {
+    let (reader, id) = open_run!(cli, &args.run);
+    let reader = reader.as_reader();
+    let Some(run) = or_store_failure!(cli.state, reader.run(&id)) else {
         return Err(vec![Diagnostic::error(format!(
-            "no run {} in {}",
-            args.run,
+            "no run {id} in {}",
             cli.state.display()
         ))]);
     };
-    let tasks = or_store_failure!(cli.state, store.tasks(&args.run));
+    let tasks = or_store_failure!(cli.state, reader.tasks(&id));
     if args.format == TableFormat::Json {
-        let events = or_store_failure!(cli.state, store.events(&args.run));
+        let events = or_store_failure!(cli.state, reader.events(&id));
         let value = serde_json::json!({ "run": run, "tasks": tasks, "events": events });
         outln!(
             "{}",
@@ -64,7 +93,7 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
         escape::line(&run.id),
         escape::line(&run.runbook),
         escape::line(&run.cluster),
-        format!("{:?}", run.status).to_lowercase(),
+        status_name(run.status),
         run.paused
             .map(|p| format!(" ({})", escape::line(&p)))
             .unwrap_or_default()
@@ -110,48 +139,22 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
 }
 
 pub fn logs(cli: &Cli, args: &LogsArgs) -> Result<u8, Vec<Diagnostic>> {
-    let store = or_store_failure!(cli.state, SledStore::open(&cli.state));
-    if or_store_failure!(cli.state, store.run(&args.run)).is_none() {
+    let (reader, id) = open_run!(cli, &args.run);
+    if args.follow {
+        return Ok(super::follow::follow(cli, args, reader, &id));
+    }
+    let reader = reader.as_reader();
+    let Some(run) = or_store_failure!(cli.state, reader.run(&id)) else {
         return Err(vec![Diagnostic::error(format!(
-            "no run {} in {}",
-            args.run,
+            "no run {id} in {}",
             cli.state.display()
         ))]);
+    };
+    let tasks = or_store_failure!(cli.state, reader.tasks(&id));
+    let printer = LogPrinter { run: &id, args };
+    for t in &tasks {
+        printer.task(t);
     }
-    let tasks = or_store_failure!(cli.state, store.tasks(&args.run));
-    let mut out = String::new();
-    for t in tasks {
-        let host = t.host.as_deref().unwrap_or("controller");
-        if args.host.as_deref().is_some_and(|h| h != host)
-            || args.step.as_deref().is_some_and(|s| s != t.step)
-        {
-            continue;
-        }
-        if t.stdout.is_empty() && t.stderr.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "==> {} on {} ({}) <==",
-            escape::line(&t.step),
-            escape::line(host),
-            state_name(t.state)
-        );
-        push_output(&mut out, &t.stdout);
-        if !t.stderr.is_empty() {
-            let _ = writeln!(out, "--- stderr ---");
-            push_output(&mut out, &t.stderr);
-        }
-    }
-    out!("{out}");
+    printer.end(&run);
     Ok(DONE)
-}
-
-/// Host output as a block: its lines stay lines, everything else that could steer the
-/// terminal is escaped; it always ends with a newline.
-fn push_output(out: &mut String, output: &str) {
-    out.push_str(&escape::block(output));
-    if !output.is_empty() && !output.ends_with('\n') {
-        out.push('\n');
-    }
 }

@@ -36,11 +36,14 @@ mod args;
 mod demo;
 mod execute;
 mod exit;
+mod follow;
 mod history;
 mod inputs;
 mod list;
+mod log_output;
 mod logging;
 mod plan;
+mod run_ref;
 mod sources;
 mod store_failure;
 mod validate;
@@ -69,7 +72,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Resume(a) => execute::resume(cli, a),
         Command::Approve(a) => execute::approve(cli, a),
         Command::Abandon(a) => execute::abandon(cli, a),
-        Command::Runs => history::runs(cli),
+        Command::Runs(a) => history::runs(cli, a),
         Command::Show(a) => history::show(cli, a),
         Command::Logs(a) => history::logs(cli, a),
         Command::Validate(a) => validate::run(a),

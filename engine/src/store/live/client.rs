@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::protocol::{ErrorKind as WireErrorKind, Query, Request, Response, PROTOCOL_VERSION};
+use super::protocol::{
+    ErrorKind as WireErrorKind, Outcome, Query, Request, Response, PROTOCOL_VERSION,
+};
 use super::SOCKET_FILE;
 use crate::store::{Event, RunReader, RunRecord, StoreError, TaskRecord};
 
@@ -71,30 +73,30 @@ impl LiveClient {
         if conn.read_line(&mut answer).map_err(gone)? == 0 {
             return Err(gone(ErrorKind::UnexpectedEof.into()));
         }
-        let response: Response = serde_json::from_str(&answer).map_err(|e| {
+        let unreadable = |e: serde_json::Error| {
             StoreError::Live(format!("the controller's answer cannot be read: {e}"))
-        })?;
-        if response.version != PROTOCOL_VERSION {
+        };
+        // The version is read first: a controller of another version may answer in
+        // another shape.
+        let value: serde_json::Value = serde_json::from_str(&answer).map_err(unreadable)?;
+        let version = value.get("version").and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(PROTOCOL_VERSION)) {
             return Err(StoreError::Live(format!(
                 "the controller speaks version {} of the live-read protocol, this quorate \
                  version {PROTOCOL_VERSION}: use the quorate that runs it",
-                response.version
+                version.map_or_else(|| "(none)".to_owned(), |v| v.to_string())
             )));
         }
-        match (response.ok, response.error) {
-            (Some(value), _) => serde_json::from_value(value).map_err(|e| {
-                StoreError::Live(format!("the controller's answer cannot be read: {e}"))
-            }),
-            (None, Some(error)) if error.kind == WireErrorKind::NoRun => {
+        let response: Response = serde_json::from_value(value).map_err(unreadable)?;
+        match response.outcome {
+            Outcome::Ok(value) => serde_json::from_value(value).map_err(unreadable),
+            Outcome::Error(error) if error.kind == WireErrorKind::NoRun => {
                 Err(StoreError::NoRun(error.message))
             }
-            (None, Some(error)) => Err(StoreError::Live(format!(
+            Outcome::Error(error) => Err(StoreError::Live(format!(
                 "the controller refused the read: {}",
                 error.message
             ))),
-            (None, None) => Err(StoreError::Live(
-                "the controller's answer holds neither a value nor an error".to_owned(),
-            )),
         }
     }
 }

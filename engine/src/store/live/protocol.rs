@@ -55,22 +55,34 @@ pub(crate) struct WireError {
     pub message: String,
 }
 
-/// Exactly one of `ok` and `error` is present.
+/// `{"version": 1, "ok": VALUE}` or `{"version": 1, "error": {"kind": .., "message": ..}}`.
 #[derive(Serialize, Deserialize, Debug)]
 pub(crate) struct Response {
     pub version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ok: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<WireError>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The answer itself; a `null` value (a run that is not there) is an answer too.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Outcome {
+    Ok(Value),
+    Error(WireError),
 }
 
 impl Response {
+    pub fn ok(value: Value) -> Self {
+        Self {
+            version: PROTOCOL_VERSION,
+            outcome: Outcome::Ok(value),
+        }
+    }
+
     pub fn error(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             version: PROTOCOL_VERSION,
-            ok: None,
-            error: Some(WireError {
+            outcome: Outcome::Error(WireError {
                 kind,
                 message: message.into(),
             }),
@@ -104,11 +116,7 @@ pub(crate) fn answer(reader: &dyn RunReader, line: &str) -> Response {
         Query::Events { id, after } => reader.events_after(id, *after).and_then(to_value),
     };
     match result {
-        Ok(value) => Response {
-            version: PROTOCOL_VERSION,
-            ok: Some(value),
-            error: None,
-        },
+        Ok(value) => Response::ok(value),
         Err(StoreError::NoRun(id)) => Response::error(ErrorKind::NoRun, id),
         Err(e) => Response::error(ErrorKind::Store, e.to_string()),
     }
@@ -123,4 +131,43 @@ fn version_error(found: u64) -> Response {
 
 fn to_value<T: Serialize>(value: T) -> Result<Value, StoreError> {
     serde_json::to_value(value).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_answer_is_an_answer_and_errors_are_tagged() {
+        let text = serde_json::to_string(&Response::ok(Value::Null)).unwrap();
+        assert_eq!(text, r#"{"version":1,"ok":null}"#);
+        let back: Response = serde_json::from_str(&text).unwrap();
+        assert!(matches!(back.outcome, Outcome::Ok(Value::Null)));
+        let text = serde_json::to_string(&Response::error(ErrorKind::NoRun, "r")).unwrap();
+        assert_eq!(
+            text,
+            r#"{"version":1,"error":{"kind":"no_run","message":"r"}}"#
+        );
+    }
+
+    #[test]
+    fn requests_of_another_version_are_refused_by_name() {
+        let store = tempfile::tempdir().unwrap();
+        let store = crate::store::SledStore::open(store.path()).unwrap();
+        let answer = answer(&store, r#"{"version":2,"op":"runs","new_field":1}"#);
+        let Outcome::Error(e) = answer.outcome else {
+            panic!("expected an error");
+        };
+        assert_eq!(e.kind, ErrorKind::Version);
+        assert_eq!(
+            e.message,
+            "request version 2; this controller speaks version 1"
+        );
+        let answer = answer_runs(&store);
+        assert!(matches!(answer.outcome, Outcome::Ok(Value::Array(a)) if a.is_empty()));
+    }
+
+    fn answer_runs(store: &crate::store::SledStore) -> Response {
+        answer(store, r#"{"version":1,"op":"runs"}"#)
+    }
 }
