@@ -548,12 +548,16 @@ steps:
 fn ctrl_c_finishes_running_tasks_then_pauses_resumably_and_the_store_names_its_holder() {
     let lab = Lab::new(1, "");
     let rb = lab.runbook(
-        "runbook: long\non: node0\nsteps:\n  - id: first\n    run: sleep 2; echo a >> {{host.vars.node_dir}}/log\n  - id: second\n    run: echo b >> {{host.vars.node_dir}}/log\n",
+        "runbook: long\non: node0\nsteps:\n  - id: first\n    run: sleep 3; echo a >> {{host.vars.node_dir}}/log\n  - id: second\n    run: echo b >> {{host.vars.node_dir}}/log\n",
     );
     let (mut child, mut err) = lab.spawn_run(&rb);
     let seen = read_transitions(&mut err, 1);
-    // While the run holds the store, another command gets a clear message naming it.
-    let busy = lab.quorate().args(["runs"]).run();
+    // While the run holds the store, a command that writes gets a clear message naming it
+    // (reads are answered by the running controller).
+    let busy = lab
+        .quorate()
+        .args(["abandon", seen[0]["run"].as_str().unwrap()])
+        .run();
     assert_eq!(busy.code, 4, "{}{}", busy.stdout, busy.stderr);
     assert!(
         busy.stderr.contains("in use by") && busy.stderr.contains("pid"),

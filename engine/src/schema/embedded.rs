@@ -1,4 +1,5 @@
-//! The file-format schemas, embedded from `schemas/` and compiled once per process.
+//! The file-format schemas, embedded from `schemas/` and compiled once per process: the
+//! input formats (runbook, inventory) and the JSON that read commands print.
 
 use std::sync::OnceLock;
 
@@ -51,6 +52,52 @@ pub(crate) fn validator(kind: SchemaKind) -> &'static Validator {
         SchemaKind::Inventory => &INVENTORY,
     };
     cell.get_or_init(|| compile(schema_json(kind)).expect("embedded schema compiles"))
+}
+
+/// A JSON shape the command line prints, described by a schema under `schemas/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutputKind {
+    /// `quorate runs --format json`.
+    Runs,
+    /// One line of `quorate logs --format json`.
+    Logs,
+}
+
+impl OutputKind {
+    fn text(self) -> &'static str {
+        match self {
+            Self::Runs => include_str!("../../../schemas/runs.schema.json"),
+            Self::Logs => include_str!("../../../schemas/logs.schema.json"),
+        }
+    }
+}
+
+/// The schema of an output shape as JSON, parsed on first use.
+pub fn output_schema_json(kind: OutputKind) -> &'static Value {
+    static RUNS: OnceLock<Value> = OnceLock::new();
+    static LOGS: OnceLock<Value> = OnceLock::new();
+    let cell = match kind {
+        OutputKind::Runs => &RUNS,
+        OutputKind::Logs => &LOGS,
+    };
+    cell.get_or_init(|| serde_json::from_str(kind.text()).expect("embedded schema is JSON"))
+}
+
+/// How `value` breaks the schema of `kind`: one line per violation (JSON pointer and
+/// message); empty when it conforms.
+pub fn output_violations(kind: OutputKind, value: &Value) -> Vec<String> {
+    static RUNS: OnceLock<Validator> = OnceLock::new();
+    static LOGS: OnceLock<Validator> = OnceLock::new();
+    let cell = match kind {
+        OutputKind::Runs => &RUNS,
+        OutputKind::Logs => &LOGS,
+    };
+    let validator =
+        cell.get_or_init(|| compile(output_schema_json(kind)).expect("embedded schema compiles"));
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
 }
 
 /// Compiles a schema as draft 2020-12, whatever its `$schema` says, so that parameter

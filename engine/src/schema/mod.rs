@@ -21,6 +21,6 @@ mod tests_runbook;
 #[cfg(test)]
 mod tests_values;
 
-pub use embedded::{schema_json, SchemaKind};
+pub use embedded::{output_schema_json, output_violations, schema_json, OutputKind, SchemaKind};
 pub use validate::{validate, validate_secret, validate_value};
 pub use violation::SchemaViolation;
