@@ -51,7 +51,9 @@ use quorate::exec::{
 };
 use quorate::plan::{compile, parse_inventory, parse_runbook, CompileOptions, ParamInput, Plan};
 use quorate::source::SourceFile;
-use quorate::store::{Change, Event, RunRecord, RunStore, SledStore, StoreError, TaskRecord};
+use quorate::store::{
+    Change, Event, RunReader, RunRecord, RunStore, SledStore, StoreError, TaskRecord,
+};
 use quorate::transport::{run_task, Connections, HostSpec, TaskSpec};
 use sshd::SshCluster;
 use tokio::sync::watch;
@@ -113,6 +115,24 @@ impl Counted {
     }
 }
 
+impl RunReader for Counted {
+    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.inner.run(id)
+    }
+    fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.inner.runs()
+    }
+    fn tasks(&self, id: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        self.inner.tasks(id)
+    }
+    fn task(&self, id: &str, node: usize) -> Result<Option<TaskRecord>, StoreError> {
+        self.inner.task(id, node)
+    }
+    fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        self.inner.events_after(id, after)
+    }
+}
+
 impl RunStore for Counted {
     fn create_run(
         &self,
@@ -125,20 +145,8 @@ impl RunStore for Counted {
         self.count(start);
         r
     }
-    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        self.inner.run(id)
-    }
     fn plan_json(&self, id: &str) -> Result<Option<String>, StoreError> {
         self.inner.plan_json(id)
-    }
-    fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        self.inner.runs()
-    }
-    fn tasks(&self, id: &str) -> Result<Vec<TaskRecord>, StoreError> {
-        self.inner.tasks(id)
-    }
-    fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
-        self.inner.events(id)
     }
     fn commit(&self, id: &str, changes: Vec<Change>) -> Result<Vec<u64>, StoreError> {
         let start = Instant::now();

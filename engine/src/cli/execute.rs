@@ -18,7 +18,8 @@ use crate::plan::{ParamInput, Plan, Secrets};
 use crate::report::{Fanout, LogObserver, Progress};
 use crate::source::{escape, Diagnostic};
 use crate::store::{
-    now_ms, serve_readers, Change, LiveServer, RunStatus, RunStore, SledStore, StoreError,
+    now_ms, serve_readers, Change, LiveServer, RunReader, RunStatus, RunStore, SledStore,
+    StoreError,
 };
 use crate::transport::Connections;
 
@@ -317,10 +318,6 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     ))
 }
 
-#[expect(
-    clippy::unnecessary_wraps,
-    reason = "every subcommand has the same signature"
-)]
 pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
     let store = match open_store(cli) {
         Ok(s) => s,

@@ -1,6 +1,7 @@
 //! RUN arguments as people type them: a whole id, `latest` (the newest run), or any prefix
 //! of an id that only one run has.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::source::{escape, Diagnostic};
@@ -77,7 +78,7 @@ pub fn ref_diagnostic(state: &Path, arg: &str, error: RefError) -> Diagnostic {
                 .collect::<Vec<_>>()
                 .join(", ");
             if ids.len() > LISTED {
-                listed.push_str(&format!(" and {} more", ids.len() - LISTED));
+                let _ = write!(listed, " and {} more", ids.len() - LISTED);
             }
             Diagnostic::error(format!(
                 "run `{arg}` is ambiguous: {} runs start with it: {listed}",

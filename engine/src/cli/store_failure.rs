@@ -27,10 +27,10 @@ pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic
         StoreError::NoRun(_) => (FAILED, d),
         StoreError::NoStore { .. } => (
             UNUSABLE_STATE,
-            d.with_hint(format!(
+            d.with_hint(
                 "nothing was created; `quorate run` creates the store on its first run; to read \
-                 another store, name its directory: --state DIR or QUORATE_STATE"
-            )),
+                 another store, name its directory: --state DIR or QUORATE_STATE",
+            ),
         ),
         // The controller went away mid-read (its run ended) or is overloaded: try again.
         StoreError::Live(_) => (

@@ -2,7 +2,7 @@
 //! the same commands read the sled store, a running controller over its socket, or a
 //! future shared store.
 
-use super::{Event, RunRecord, RunStore, StoreError, TaskRecord};
+use super::{Event, RunRecord, StoreError, TaskRecord};
 
 /// Reads recorded runs. Every method sees whole commits: a group commit is read entirely
 /// or not at all.
@@ -25,32 +25,5 @@ pub trait RunReader {
     /// The run's whole event log.
     fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
         self.events_after(id, 0)
-    }
-}
-
-/// Every store can be read: the trait's methods are the store's own.
-impl<S: RunStore + ?Sized> RunReader for S {
-    fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        RunStore::runs(self)
-    }
-
-    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        RunStore::run(self, id)
-    }
-
-    fn tasks(&self, id: &str) -> Result<Vec<TaskRecord>, StoreError> {
-        RunStore::tasks(self, id)
-    }
-
-    fn task(&self, id: &str, node: usize) -> Result<Option<TaskRecord>, StoreError> {
-        RunStore::task(self, id, node)
-    }
-
-    fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
-        RunStore::events_after(self, id, after)
-    }
-
-    fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
-        RunStore::events(self, id)
     }
 }

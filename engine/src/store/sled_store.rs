@@ -13,7 +13,9 @@ use super::format::check_format;
 use super::keys::{self, check_name, node_number, numbered, run_prefix};
 use super::lock_file::ProcessLock;
 use super::state_dir::{self, DB_DIR};
-use super::{cluster_lock, now_ms, Change, Event, RunRecord, RunStore, StoreError, TaskRecord};
+use super::{
+    cluster_lock, now_ms, Change, Event, RunReader, RunRecord, RunStore, StoreError, TaskRecord,
+};
 
 /// sled's page cache; its default (1 GiB) is far more than a run store needs.
 const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
@@ -206,6 +208,57 @@ fn prepare(id: &str, change: Change) -> Result<Prepared, StoreError> {
     })
 }
 
+impl RunReader for SledStore {
+    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.runs
+            .get(id.as_bytes())?
+            .map(|bytes| decode(|| format!("run {id}"), &bytes))
+            .transpose()
+    }
+
+    fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let mut runs = self
+            .runs
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode(|| format!("run {}", String::from_utf8_lossy(&key)), &value)
+            })
+            .collect::<Result<Vec<RunRecord>, _>>()?;
+        runs.sort_by(|a, b| (b.created_ms, &b.id).cmp(&(a.created_ms, &a.id)));
+        Ok(runs)
+    }
+
+    fn tasks(&self, id: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        self.scan_run(&self.tasks, "a task", id)
+    }
+
+    fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
+        self.scan_run(&self.events, "an event", id)
+    }
+
+    fn task(&self, id: &str, node: usize) -> Result<Option<TaskRecord>, StoreError> {
+        self.require_run(id)?;
+        self.tasks
+            .get(numbered(id, node_number(node)))?
+            .map(|bytes| decode(|| format!("task {node} of run {id}"), &bytes))
+            .transpose()
+    }
+
+    fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        self.require_run(id)?;
+        let prefix = run_prefix(id);
+        self.events
+            .range(numbered(id, after.saturating_add(1))..)
+            .take_while(|entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .map(|entry| {
+                let (_, value) = entry?;
+                decode(|| format!("an event of run {id}"), &value)
+            })
+            .collect()
+    }
+}
+
 impl RunStore for SledStore {
     fn create_run(
         &self,
@@ -265,13 +318,6 @@ impl RunStore for SledStore {
         self.flush()
     }
 
-    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        self.runs
-            .get(id.as_bytes())?
-            .map(|bytes| decode(|| format!("run {id}"), &bytes))
-            .transpose()
-    }
-
     fn plan_json(&self, id: &str) -> Result<Option<String>, StoreError> {
         self.plans
             .get(id.as_bytes())?
@@ -280,48 +326,6 @@ impl RunStore for SledStore {
                     .map_err(|e| StoreError::Corrupt(format!("plan of run {id}: {e}")))
             })
             .transpose()
-    }
-
-    fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let mut runs = self
-            .runs
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode(|| format!("run {}", String::from_utf8_lossy(&key)), &value)
-            })
-            .collect::<Result<Vec<RunRecord>, _>>()?;
-        runs.sort_by(|a, b| (b.created_ms, &b.id).cmp(&(a.created_ms, &a.id)));
-        Ok(runs)
-    }
-
-    fn tasks(&self, id: &str) -> Result<Vec<TaskRecord>, StoreError> {
-        self.scan_run(&self.tasks, "a task", id)
-    }
-
-    fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
-        self.scan_run(&self.events, "an event", id)
-    }
-
-    fn task(&self, id: &str, node: usize) -> Result<Option<TaskRecord>, StoreError> {
-        self.require_run(id)?;
-        self.tasks
-            .get(numbered(id, node_number(node)))?
-            .map(|bytes| decode(|| format!("task {node} of run {id}"), &bytes))
-            .transpose()
-    }
-
-    fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
-        self.require_run(id)?;
-        let prefix = run_prefix(id);
-        self.events
-            .range(numbered(id, after.saturating_add(1))..)
-            .take_while(|entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
-            .map(|entry| {
-                let (_, value) = entry?;
-                decode(|| format!("an event of run {id}"), &value)
-            })
-            .collect()
     }
 
     fn commit(&self, id: &str, changes: Vec<Change>) -> Result<Vec<u64>, StoreError> {

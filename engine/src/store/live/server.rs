@@ -17,6 +17,9 @@ use super::protocol::{answer, ErrorKind as WireErrorKind, Response, MAX_REQUEST}
 use super::SOCKET_FILE;
 use crate::store::RunReader;
 
+/// The connections being served, each with the thread serving it.
+type Served = Mutex<Vec<(UnixStream, JoinHandle<()>)>>;
+
 /// Readers served at once; one more is told the server is busy (it retries).
 const MAX_READERS: usize = 16;
 
@@ -41,7 +44,7 @@ pub struct LiveServer {
     path: PathBuf,
     stop: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
-    readers: Arc<Mutex<Vec<(UnixStream, JoinHandle<()>)>>>,
+    readers: Arc<Served>,
 }
 
 impl std::fmt::Debug for LiveServer {
@@ -67,7 +70,7 @@ where
     let listener = UnixListener::bind(&path).map_err(|e| listen(&path, e))?;
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(|e| listen(&path, e))?;
     let stop = Arc::new(AtomicBool::new(false));
-    let readers: Arc<Mutex<Vec<(UnixStream, JoinHandle<()>)>>> = Arc::default();
+    let readers: Arc<Served> = Arc::default();
     let acceptor = {
         let stop = Arc::clone(&stop);
         let readers = Arc::clone(&readers);
@@ -103,12 +106,8 @@ pub(crate) fn remove_stale(path: &Path) -> Result<(), ServeError> {
     }
 }
 
-fn accept_loop<R>(
-    listener: &UnixListener,
-    store: &Arc<R>,
-    stop: &AtomicBool,
-    readers: &Mutex<Vec<(UnixStream, JoinHandle<()>)>>,
-) where
+fn accept_loop<R>(listener: &UnixListener, store: &Arc<R>, stop: &AtomicBool, readers: &Served)
+where
     R: RunReader + Send + Sync + 'static,
 {
     for stream in listener.incoming() {
