@@ -18,3 +18,6 @@ pub(crate) const SOCKET_FILE: &str = "live.sock";
 pub(crate) fn remove_stale_socket(dir: &std::path::Path) {
     let _ = server::remove_stale(&dir.join(SOCKET_FILE));
 }
+
+#[cfg(test)]
+mod tests;

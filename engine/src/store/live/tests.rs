@@ -1,0 +1,117 @@
+//! The live-read server and client against a real sled store in a temporary directory.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::sync::Arc;
+
+use super::{serve_readers, LiveClient, SOCKET_FILE};
+use crate::store::tests::run_record;
+use crate::store::{Change, RunReader, RunStore, SledStore, StoreError, TaskRecord, TaskState};
+
+fn store_with_a_run(dir: &std::path::Path) -> Arc<SledStore> {
+    let store = Arc::new(SledStore::open(dir).unwrap());
+    let tasks = vec![
+        TaskRecord::pending(0, "a", Some("n0".to_owned())),
+        TaskRecord::pending(2, "b", None),
+    ];
+    store
+        .create_run(&run_record("r1", "c", 5, 2), "{}", &tasks)
+        .unwrap();
+    store
+}
+
+#[test]
+fn a_client_reads_what_the_serving_store_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_a_run(dir.path());
+    let server = serve_readers(dir.path(), Arc::clone(&store)).unwrap();
+    let socket = dir.path().join(SOCKET_FILE);
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let client = LiveClient::connect(dir.path()).unwrap().expect("listening");
+    assert_eq!(client.runs().unwrap(), store.runs().unwrap());
+    assert_eq!(client.run("nope").unwrap(), None);
+    assert!(matches!(client.tasks("nope"), Err(StoreError::NoRun(id)) if id == "nope"));
+    assert_eq!(client.task("r1", 1).unwrap(), None);
+
+    let mut done = TaskRecord::pending(2, "b", None);
+    done.state = TaskState::Done;
+    done.stdout = "out\n".to_owned();
+    let event = |message: &str| Change::Event {
+        node: Some(2),
+        kind: "task".to_owned(),
+        message: message.to_owned(),
+    };
+    store
+        .commit("r1", vec![event("running b@controller")])
+        .unwrap();
+    store
+        .commit(
+            "r1",
+            vec![Change::Task(done.clone()), event("done b@controller")],
+        )
+        .unwrap();
+    // The same connection sees each commit once it returned.
+    assert_eq!(client.task("r1", 2).unwrap(), Some(done));
+    let after_first: Vec<String> = client
+        .events_after("r1", 1)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert_eq!(after_first, vec!["done b@controller"]);
+    assert_eq!(client.events("r1").unwrap(), store.events("r1").unwrap());
+
+    drop(server);
+    assert!(!socket.exists(), "the socket is removed when serving ends");
+    assert!(matches!(client.runs(), Err(StoreError::Live(_))));
+    assert!(LiveClient::connect(dir.path()).unwrap().is_none());
+}
+
+#[test]
+fn a_stale_socket_is_replaced_and_anything_else_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_a_run(dir.path());
+    let socket = dir.path().join(SOCKET_FILE);
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(
+        LiveClient::connect(dir.path()).unwrap().is_none(),
+        "a dead socket is nobody"
+    );
+    let server = serve_readers(dir.path(), Arc::clone(&store)).unwrap();
+    let client = LiveClient::connect(dir.path()).unwrap().expect("listening");
+    assert_eq!(client.runs().unwrap().len(), 1);
+    drop(server);
+
+    std::fs::write(&socket, "not a socket").unwrap();
+    let refused = serve_readers(dir.path(), store).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "{} is there and is not a socket; remove it to let readers watch runs",
+            socket.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&socket).unwrap(), "not a socket");
+}
+
+#[test]
+fn many_readers_at_once_are_all_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_a_run(dir.path());
+    let _server = serve_readers(dir.path(), store).unwrap();
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let dir = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                let client = LiveClient::connect(&dir).unwrap().expect("listening");
+                (0..20)
+                    .map(|_| client.tasks("r1").unwrap().len())
+                    .sum::<usize>()
+            })
+        })
+        .collect();
+    for r in readers {
+        assert_eq!(r.join().unwrap(), 40);
+    }
+}
