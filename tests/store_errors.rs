@@ -30,6 +30,11 @@ fn refused(state: &Path, args: &[&str]) -> String {
     out.stderr.replace(&shown, "[STATE]")
 }
 
+/// A new, empty store, as the first `quorate run` leaves it (`runs` creates nothing).
+fn create_store(state: &Path) {
+    drop(quorate::store::SledStore::open(state).expect("create the store"));
+}
+
 #[test]
 fn a_file_where_the_state_directory_should_be() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -58,12 +63,7 @@ fn a_file_where_the_state_directory_should_be() {
 fn a_store_whose_database_cannot_be_opened() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let state = dir.path().join("state");
-    Quorate::new()
-        .arg("--state")
-        .arg(&state)
-        .arg("runs")
-        .run()
-        .success();
+    create_store(&state);
     // sled's directory replaced by a file: opening it fails with an I/O error.
     std::fs::remove_dir_all(state.join("db")).expect("remove the database");
     std::fs::write(state.join("db"), "x").expect("write the file");
@@ -74,12 +74,7 @@ fn a_store_whose_database_cannot_be_opened() {
 fn a_damaged_store() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let state = dir.path().join("state");
-    Quorate::new()
-        .arg("--state")
-        .arg(&state)
-        .arg("runs")
-        .run()
-        .success();
+    create_store(&state);
     {
         // The store's format record overwritten with bytes that are not a record.
         let db = sled::open(state.join("db")).expect("open the store's database");

@@ -32,8 +32,8 @@ fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
 
 /// Answers `runs`, `show` and `logs` from other shells while this process holds the store.
 /// Without it a run still runs; it just cannot be watched, so a failure is a warning.
-fn serve_live_reads(state: &Path, store: &Arc<SledStore>) -> Option<LiveServer> {
-    match serve_readers(state, Arc::clone(store)) {
+fn serve_live_reads(state: &Path, store: &Arc<SledStore>, run_id: &str) -> Option<LiveServer> {
+    match serve_readers(state, Arc::clone(store), run_id) {
         Ok(server) => Some(server),
         Err(e) => {
             warn(&[Diagnostic::error(format!(
@@ -159,7 +159,7 @@ fn drive(
     settle: Option<SettleOptions>,
 ) -> u8 {
     let observer = observer(plan, exec);
-    let _live = serve_live_reads(state, store);
+    let _live = serve_live_reads(state, store, run_id);
     runtime().block_on(async {
         let conns = match Connections::new(ssh_settings(plan), control_dir()) {
             Ok(c) => Arc::new(c),

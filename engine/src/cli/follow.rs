@@ -96,8 +96,7 @@ impl Follower<'_> {
             }
         }
         if run.status == RunStatus::Running {
-            let driven = self.reader.as_ref().is_some_and(Reader::is_live);
-            if driven {
+            if reader.driven_elsewhere(id)? {
                 return Ok(None);
             }
             self.printer.end(&run);

@@ -22,6 +22,12 @@ pub trait RunReader {
     /// `NoRun` for an unknown run.
     fn events_after(&self, id: &str, after: u64) -> Result<Vec<Event>, StoreError>;
 
+    /// Whether another process drives run `id` now (so it may still change). A store this
+    /// process opened is held by it alone: no other process drives any of its runs.
+    fn driven_elsewhere(&self, _id: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
     /// The run's whole event log.
     fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
         self.events_after(id, 0)

@@ -127,4 +127,8 @@ impl RunReader for LiveClient {
             after,
         })
     }
+
+    fn driven_elsewhere(&self, id: &str) -> Result<bool, StoreError> {
+        self.ask(Query::Drives { id: id.to_owned() })
+    }
 }

@@ -20,10 +20,24 @@ pub(crate) const MAX_REQUEST: u64 = 4096;
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(crate) enum Query {
     Runs,
-    Run { id: String },
-    Tasks { id: String },
-    Task { id: String, node: usize },
-    Events { id: String, after: u64 },
+    Run {
+        id: String,
+    },
+    Tasks {
+        id: String,
+    },
+    Task {
+        id: String,
+        node: usize,
+    },
+    Events {
+        id: String,
+        after: u64,
+    },
+    /// Whether the server drives run `id`.
+    Drives {
+        id: String,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -90,8 +104,9 @@ impl Response {
     }
 }
 
-/// Answers one request line from `reader`.
-pub(crate) fn answer(reader: &dyn RunReader, line: &str) -> Response {
+/// Answers one request line from `reader`, served by the controller that drives run
+/// `driving`.
+pub(crate) fn answer(reader: &dyn RunReader, driving: Option<&str>, line: &str) -> Response {
     let request: Request = match serde_json::from_str(line) {
         Ok(r) => r,
         Err(e) => {
@@ -114,6 +129,7 @@ pub(crate) fn answer(reader: &dyn RunReader, line: &str) -> Response {
         Query::Tasks { id } => reader.tasks(id).and_then(to_value),
         Query::Task { id, node } => reader.task(id, *node).and_then(to_value),
         Query::Events { id, after } => reader.events_after(id, *after).and_then(to_value),
+        Query::Drives { id } => Ok(Value::Bool(driving == Some(id.as_str()))),
     };
     match result {
         Ok(value) => Response::ok(value),
@@ -154,7 +170,7 @@ mod tests {
     fn requests_of_another_version_are_refused_by_name() {
         let store = tempfile::tempdir().unwrap();
         let store = crate::store::SledStore::open(store.path()).unwrap();
-        let answer = answer(&store, r#"{"version":2,"op":"runs","new_field":1}"#);
+        let answer = answer(&store, None, r#"{"version":2,"op":"runs","new_field":1}"#);
         let Outcome::Error(e) = answer.outcome else {
             panic!("expected an error");
         };
@@ -168,6 +184,6 @@ mod tests {
     }
 
     fn answer_runs(store: &crate::store::SledStore) -> Response {
-        answer(store, r#"{"version":1,"op":"runs"}"#)
+        answer(store, None, r#"{"version":1,"op":"runs"}"#)
     }
 }

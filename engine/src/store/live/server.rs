@@ -55,13 +55,14 @@ impl std::fmt::Debug for LiveServer {
     }
 }
 
-/// Starts answering reads on `dir/live.sock` from `store`. The caller must hold the store's
+/// Starts answering reads on `dir/live.sock` from `store`, for the controller that drives
+/// run `driving`. The caller must hold the store's
 /// process lock: then no other controller serves this directory, and a socket file already
 /// there was left by one that was killed, so it is removed.
 ///
 /// The socket is made 0600 right after it is bound; before that, the state directory
 /// (0700) keeps others out.
-pub fn serve_readers<R>(dir: &Path, store: Arc<R>) -> Result<LiveServer, ServeError>
+pub fn serve_readers<R>(dir: &Path, store: Arc<R>, driving: &str) -> Result<LiveServer, ServeError>
 where
     R: RunReader + Send + Sync + 'static,
 {
@@ -69,6 +70,7 @@ where
     remove_stale(&path)?;
     let listener = UnixListener::bind(&path).map_err(|e| listen(&path, e))?;
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(|e| listen(&path, e))?;
+    let driving = driving.to_owned();
     let stop = Arc::new(AtomicBool::new(false));
     let readers: Arc<Served> = Arc::default();
     let acceptor = {
@@ -76,7 +78,7 @@ where
         let readers = Arc::clone(&readers);
         std::thread::Builder::new()
             .name("live-reads".to_owned())
-            .spawn(move || accept_loop(&listener, &store, &stop, &readers))
+            .spawn(move || accept_loop(&listener, &store, &driving, &stop, &readers))
             .map_err(|e| listen(&path, e))?
     };
     Ok(LiveServer {
@@ -106,8 +108,13 @@ pub(crate) fn remove_stale(path: &Path) -> Result<(), ServeError> {
     }
 }
 
-fn accept_loop<R>(listener: &UnixListener, store: &Arc<R>, stop: &AtomicBool, readers: &Served)
-where
+fn accept_loop<R>(
+    listener: &UnixListener,
+    store: &Arc<R>,
+    driving: &str,
+    stop: &AtomicBool,
+    readers: &Served,
+) where
     R: RunReader + Send + Sync + 'static,
 {
     for stream in listener.incoming() {
@@ -130,9 +137,10 @@ where
             continue;
         };
         let store = Arc::clone(store);
+        let driving = driving.to_owned();
         let spawned = std::thread::Builder::new()
             .name("live-reader".to_owned())
-            .spawn(move || serve(stream, &*store));
+            .spawn(move || serve(stream, &*store, &driving));
         if let Ok(handle) = spawned {
             list.push((kept, handle));
         }
@@ -141,7 +149,7 @@ where
 
 /// Answers requests on one connection until the reader closes it, goes idle, or sends
 /// something that is not a request.
-fn serve(stream: UnixStream, store: &dyn RunReader) {
+fn serve(stream: UnixStream, store: &dyn RunReader, driving: &str) {
     let _ = stream.set_read_timeout(Some(IDLE));
     let Ok(mut writer) = stream.try_clone() else {
         return;
@@ -161,7 +169,7 @@ fn serve(stream: UnixStream, store: &dyn RunReader) {
             );
             return;
         }
-        if send(&mut writer, &answer(store, line.trim_end())).is_err() {
+        if send(&mut writer, &answer(store, Some(driving), line.trim_end())).is_err() {
             return;
         }
     }

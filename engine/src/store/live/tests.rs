@@ -23,7 +23,7 @@ fn store_with_a_run(dir: &std::path::Path) -> Arc<SledStore> {
 fn a_client_reads_what_the_serving_store_commits() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_a_run(dir.path());
-    let server = serve_readers(dir.path(), Arc::clone(&store)).unwrap();
+    let server = serve_readers(dir.path(), Arc::clone(&store), "r1").unwrap();
     let socket = dir.path().join(SOCKET_FILE);
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -33,6 +33,12 @@ fn a_client_reads_what_the_serving_store_commits() {
     assert_eq!(client.run("nope").unwrap(), None);
     assert!(matches!(client.tasks("nope"), Err(StoreError::NoRun(id)) if id == "nope"));
     assert_eq!(client.task("r1", 1).unwrap(), None);
+    assert!(client.driven_elsewhere("r1").unwrap());
+    assert!(!client.driven_elsewhere("r2").unwrap());
+    assert!(
+        !store.driven_elsewhere("r1").unwrap(),
+        "a store of our own: we drive it"
+    );
 
     let mut done = TaskRecord::pending(2, "b", None);
     done.state = TaskState::Done;
@@ -78,13 +84,13 @@ fn a_stale_socket_is_replaced_and_anything_else_is_left_alone() {
         LiveClient::connect(dir.path()).unwrap().is_none(),
         "a dead socket is nobody"
     );
-    let server = serve_readers(dir.path(), Arc::clone(&store)).unwrap();
+    let server = serve_readers(dir.path(), Arc::clone(&store), "r1").unwrap();
     let client = LiveClient::connect(dir.path()).unwrap().expect("listening");
     assert_eq!(client.runs().unwrap().len(), 1);
     drop(server);
 
     std::fs::write(&socket, "not a socket").unwrap();
-    let refused = serve_readers(dir.path(), store).unwrap_err();
+    let refused = serve_readers(dir.path(), store, "r1").unwrap_err();
     assert_eq!(
         refused.to_string(),
         format!(
@@ -99,7 +105,7 @@ fn a_stale_socket_is_replaced_and_anything_else_is_left_alone() {
 fn many_readers_at_once_are_all_answered() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_a_run(dir.path());
-    let _server = serve_readers(dir.path(), store).unwrap();
+    let _server = serve_readers(dir.path(), store, "r1").unwrap();
     let readers: Vec<_> = (0..8)
         .map(|_| {
             let dir = dir.path().to_path_buf();
@@ -114,4 +120,105 @@ fn many_readers_at_once_are_all_answered() {
     for r in readers {
         assert_eq!(r.join().unwrap(), 40);
     }
+}
+
+/// Not a check: prints what watching costs on a 50,000-task run: reads over the socket
+/// against the store itself, and commit latency with and without four readers polling.
+/// `cargo test --release --lib store::live::tests::live_read_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement; run it with --ignored --nocapture"]
+fn live_read_cost() {
+    use std::time::{Duration, Instant};
+    const TASKS: usize = 50_000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let tasks: Vec<TaskRecord> = (0..TASKS)
+        .map(|n| {
+            let mut t =
+                TaskRecord::pending(n, format!("step-{}", n % 50), Some(format!("h{}", n / 50)));
+            t.stdout = "x".repeat(200);
+            t
+        })
+        .collect();
+    store
+        .create_run(&run_record("big", "c", 1, TASKS), "{}", &tasks)
+        .unwrap();
+    let _server = serve_readers(dir.path(), Arc::clone(&store), "r1").unwrap();
+    let client = LiveClient::connect(dir.path()).unwrap().unwrap();
+    let time = |what: &str, n: u32, f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        eprintln!("{what}: {:?} each", start.elapsed() / n);
+    };
+    time("tasks() of 50,000, store", 3, &|| {
+        store.tasks("big").unwrap();
+    });
+    time("tasks() of 50,000, socket", 3, &|| {
+        client.tasks("big").unwrap();
+    });
+    time("task(), socket", 1000, &|| {
+        client.task("big", 4321).unwrap();
+    });
+    time("events_after(last), socket", 1000, &|| {
+        client.events_after("big", 0).unwrap();
+    });
+    let commits = |label: &str| {
+        let mut times: Vec<Duration> = (0..300)
+            .map(|i| {
+                let start = Instant::now();
+                store
+                    .commit(
+                        "big",
+                        vec![Change::Event {
+                            node: Some(i),
+                            kind: "task".to_owned(),
+                            message: format!("done s@h{i}"),
+                        }],
+                    )
+                    .unwrap();
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        eprintln!(
+            "commit, {label}: p50 {:?}, p99 {:?}, max {:?}",
+            times[150], times[297], times[299]
+        );
+    };
+    commits("no reader");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let dir = dir.path().to_path_buf();
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let client = LiveClient::connect(&dir).unwrap().unwrap();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // What a follower asks five times a second, as fast as it can.
+                    client.run("big").unwrap();
+                    client.events_after("big", 0).unwrap();
+                    client.task("big", 7).unwrap();
+                }
+            })
+        })
+        .collect();
+    commits("4 followers polling flat out");
+    let scanner = {
+        let dir = dir.path().to_path_buf();
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let client = LiveClient::connect(&dir).unwrap().unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                client.tasks("big").unwrap();
+            }
+        })
+    };
+    commits("4 followers and a `show` of 50,000 tasks in a loop");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        r.join().unwrap();
+    }
+    scanner.join().unwrap();
 }
