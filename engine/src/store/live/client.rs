@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::protocol::{
-    ErrorKind as WireErrorKind, Outcome, Query, Request, Response, PROTOCOL_VERSION,
-};
+use super::protocol::{ErrorKind as WireErrorKind, Query, Reply, Request, PROTOCOL_VERSION};
 use super::SOCKET_FILE;
 use crate::store::{Event, RunReader, RunRecord, StoreError, TaskRecord};
 
@@ -76,27 +74,38 @@ impl LiveClient {
         let unreadable = |e: serde_json::Error| {
             StoreError::Live(format!("the controller's answer cannot be read: {e}"))
         };
-        // The version is read first: a controller of another version may answer in
-        // another shape.
-        let value: serde_json::Value = serde_json::from_str(&answer).map_err(unreadable)?;
-        let version = value.get("version").and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(PROTOCOL_VERSION)) {
+        let reply = serde_json::from_str::<Reply<T>>(&answer);
+        let version = match &reply {
+            Ok(reply) => Some(u64::from(reply.version)),
+            // A controller of another version may answer in another shape: its version
+            // says why.
+            Err(_) => serde_json::from_str::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|v| v.get("version").and_then(serde_json::Value::as_u64)),
+        };
+        if version.is_some_and(|v| v != u64::from(PROTOCOL_VERSION)) {
             return Err(StoreError::Live(format!(
                 "the controller speaks version {} of the live-read protocol, this quorate \
                  version {PROTOCOL_VERSION}: use the quorate that runs it",
-                version.map_or_else(|| "(none)".to_owned(), |v| v.to_string())
+                version.unwrap_or_default()
             )));
         }
-        let response: Response = serde_json::from_value(value).map_err(unreadable)?;
-        match response.outcome {
-            Outcome::Ok(value) => serde_json::from_value(value).map_err(unreadable),
-            Outcome::Error(error) if error.kind == WireErrorKind::NoRun => {
-                Err(StoreError::NoRun(error.message))
-            }
-            Outcome::Error(error) => Err(StoreError::Live(format!(
+        match reply.map_err(unreadable)? {
+            Reply {
+                ok: Some(value), ..
+            } => Ok(value),
+            Reply {
+                error: Some(error), ..
+            } if error.kind == WireErrorKind::NoRun => Err(StoreError::NoRun(error.message)),
+            Reply {
+                error: Some(error), ..
+            } => Err(StoreError::Live(format!(
                 "the controller refused the read: {}",
                 error.message
             ))),
+            Reply { .. } => Err(StoreError::Live(
+                "the controller's answer holds neither a value nor an error".to_owned(),
+            )),
         }
     }
 }

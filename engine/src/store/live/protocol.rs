@@ -86,13 +86,6 @@ pub(crate) enum Outcome {
 }
 
 impl Response {
-    pub fn ok(value: Value) -> Self {
-        Self {
-            version: PROTOCOL_VERSION,
-            outcome: Outcome::Ok(value),
-        }
-    }
-
     pub fn error(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             version: PROTOCOL_VERSION,
@@ -105,8 +98,8 @@ impl Response {
 }
 
 /// Answers one request line from `reader`, served by the controller that drives run
-/// `driving`.
-pub(crate) fn answer(reader: &dyn RunReader, driving: Option<&str>, line: &str) -> Response {
+/// `driving`: the response line, without its newline.
+pub(crate) fn answer(reader: &dyn RunReader, driving: Option<&str>, line: &str) -> Vec<u8> {
     let request: Request = match serde_json::from_str(line) {
         Ok(r) => r,
         Err(e) => {
@@ -117,25 +110,79 @@ pub(crate) fn answer(reader: &dyn RunReader, driving: Option<&str>, line: &str) 
             return match version {
                 Some(v) if v != u64::from(PROTOCOL_VERSION) => version_error(v),
                 _ => Response::error(ErrorKind::BadRequest, format!("unreadable request: {e}")),
-            };
+            }
+            .to_line();
         }
     };
     if request.version != PROTOCOL_VERSION {
-        return version_error(u64::from(request.version));
+        return version_error(u64::from(request.version)).to_line();
     }
-    let result = match &request.query {
-        Query::Runs => reader.runs().and_then(to_value),
-        Query::Run { id } => reader.run(id).and_then(to_value),
-        Query::Tasks { id } => reader.tasks(id).and_then(to_value),
-        Query::Task { id, node } => reader.task(id, *node).and_then(to_value),
-        Query::Events { id, after } => reader.events_after(id, *after).and_then(to_value),
-        Query::Drives { id } => Ok(Value::Bool(driving == Some(id.as_str()))),
-    };
-    match result {
-        Ok(value) => Response::ok(value),
+    match &request.query {
+        Query::Runs => ok_line(reader.runs()),
+        Query::Run { id } => ok_line(reader.run(id)),
+        Query::Tasks { id } => ok_line(reader.tasks(id)),
+        Query::Task { id, node } => ok_line(reader.task(id, *node)),
+        Query::Events { id, after } => ok_line(reader.events_after(id, *after)),
+        Query::Drives { id } => ok_line(Ok(driving == Some(id.as_str()))),
+    }
+}
+
+/// A successful answer, serialized straight from the records: a `show` of a large run
+/// is encoded once, without a JSON tree in between.
+#[derive(Serialize)]
+struct OkLine<'a, T> {
+    version: u32,
+    ok: &'a T,
+}
+
+fn ok_line<T: Serialize>(result: Result<T, StoreError>) -> Vec<u8> {
+    let response = match result {
+        Ok(value) => {
+            let line = OkLine {
+                version: PROTOCOL_VERSION,
+                ok: &value,
+            };
+            match serde_json::to_vec(&line) {
+                Ok(bytes) => return bytes,
+                Err(e) => Response::error(ErrorKind::Store, format!("cannot encode: {e}")),
+            }
+        }
         Err(StoreError::NoRun(id)) => Response::error(ErrorKind::NoRun, id),
         Err(e) => Response::error(ErrorKind::Store, e.to_string()),
+    };
+    response.to_line()
+}
+
+impl Response {
+    /// The response line, without its newline.
+    pub fn to_line(&self) -> Vec<u8> {
+        // A response is plain data: encoding it cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
     }
+}
+
+/// What a reader reads back: `ok` present (even `null`) or `error`.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub(crate) struct Reply<T> {
+    pub version: u32,
+    #[serde(default = "none", deserialize_with = "present")]
+    pub ok: Option<T>,
+    #[serde(default)]
+    pub error: Option<WireError>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// A field that is there is `Some`, even when its value is `null`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 fn version_error(found: u64) -> Response {
@@ -145,17 +192,13 @@ fn version_error(found: u64) -> Response {
     )
 }
 
-fn to_value<T: Serialize>(value: T) -> Result<Value, StoreError> {
-    serde_json::to_value(value).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_null_answer_is_an_answer_and_errors_are_tagged() {
-        let text = serde_json::to_string(&Response::ok(Value::Null)).unwrap();
+        let text = String::from_utf8(ok_line(Ok(None::<u32>))).unwrap();
         assert_eq!(text, r#"{"version":1,"ok":null}"#);
         let back: Response = serde_json::from_str(&text).unwrap();
         assert!(matches!(back.outcome, Outcome::Ok(Value::Null)));
@@ -170,7 +213,12 @@ mod tests {
     fn requests_of_another_version_are_refused_by_name() {
         let store = tempfile::tempdir().unwrap();
         let store = crate::store::SledStore::open(store.path()).unwrap();
-        let answer = answer(&store, None, r#"{"version":2,"op":"runs","new_field":1}"#);
+        let answer: Response = serde_json::from_slice(&answer(
+            &store,
+            None,
+            r#"{"version":2,"op":"runs","new_field":1}"#,
+        ))
+        .unwrap();
         let Outcome::Error(e) = answer.outcome else {
             panic!("expected an error");
         };
@@ -184,6 +232,16 @@ mod tests {
     }
 
     fn answer_runs(store: &crate::store::SledStore) -> Response {
-        answer(store, None, r#"{"version":1,"op":"runs"}"#)
+        serde_json::from_slice(&answer(store, None, r#"{"version":1,"op":"runs"}"#)).unwrap()
+    }
+
+    #[test]
+    fn a_reply_tells_a_null_value_from_a_missing_one() {
+        let reply: Reply<Option<u32>> = serde_json::from_str(r#"{"version":1,"ok":null}"#).unwrap();
+        assert_eq!(reply.ok, Some(None));
+        let reply: Reply<Option<u32>> =
+            serde_json::from_str(r#"{"version":1,"error":{"kind":"busy","message":"m"}}"#).unwrap();
+        assert_eq!(reply.ok, None);
+        assert_eq!(reply.error.unwrap().kind, ErrorKind::Busy);
     }
 }

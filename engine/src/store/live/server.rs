@@ -169,16 +169,19 @@ fn serve(stream: UnixStream, store: &dyn RunReader, driving: &str) {
             );
             return;
         }
-        if send(&mut writer, &answer(store, Some(driving), line.trim_end())).is_err() {
+        if send_line(&mut writer, answer(store, Some(driving), line.trim_end())).is_err() {
             return;
         }
     }
 }
 
 fn send(stream: &mut UnixStream, response: &Response) -> std::io::Result<()> {
-    let mut bytes = serde_json::to_vec(response).map_err(std::io::Error::other)?;
-    bytes.push(b'\n');
-    stream.write_all(&bytes)?;
+    send_line(stream, response.to_line())
+}
+
+fn send_line(stream: &mut UnixStream, mut line: Vec<u8>) -> std::io::Result<()> {
+    line.push(b'\n');
+    stream.write_all(&line)?;
     stream.flush()
 }
 
