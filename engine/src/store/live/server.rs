@@ -121,7 +121,11 @@ fn accept_loop<R>(
         if stop.load(Ordering::Acquire) {
             return;
         }
-        let Ok(mut stream) = stream else { continue };
+        let Ok(mut stream) = stream else {
+            // Out of file descriptors, most likely: let the reads in flight end first.
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
         let mut list = readers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -188,9 +192,11 @@ fn send_line(stream: &mut UnixStream, mut line: Vec<u8>) -> std::io::Result<()> 
 impl Drop for LiveServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        // Wakes the acceptor blocked in accept(), which then sees the stop flag.
-        let _ = UnixStream::connect(&self.path);
-        if let Some(acceptor) = self.acceptor.take() {
+        // Wakes the acceptor blocked in accept(), which then sees the stop flag. If the
+        // socket file was removed by hand, nothing can wake it: it is left to end with the
+        // process rather than hold up the end of the run.
+        let woken = UnixStream::connect(&self.path).is_ok();
+        if let Some(acceptor) = self.acceptor.take().filter(|_| woken) {
             let _ = acceptor.join();
         }
         let _ = fs::remove_file(&self.path);

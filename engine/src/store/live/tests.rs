@@ -102,6 +102,17 @@ fn a_stale_socket_is_replaced_and_anything_else_is_left_alone() {
 }
 
 #[test]
+fn a_socket_removed_by_hand_does_not_hold_up_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_a_run(dir.path());
+    let server = serve_readers(dir.path(), store, "r1").unwrap();
+    std::fs::remove_file(dir.path().join(SOCKET_FILE)).unwrap();
+    let start = std::time::Instant::now();
+    drop(server);
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[test]
 fn many_readers_at_once_are_all_answered() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_a_run(dir.path());
