@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::types::{mask_secrets, Action, NodeKind, Plan, PlanStep, Task, Text};
+use super::env_value::EnvValue;
+use super::types::{Action, NodeKind, Plan, PlanStep, Task, Text};
 
 /// Renders the whole plan. Output depends only on the plan, so equal plans print equal.
 pub fn render(plan: &Plan) -> String {
@@ -201,21 +202,15 @@ fn render_rolling(
 
 fn command(t: &Text) -> String {
     match t {
-        Text::Ready(s) => format!("$ {}", mask_secrets(s)),
-        Text::Deferred { deferred } => format!(
-            "$ {}  (rendered when the task starts)",
-            mask_secrets(deferred)
-        ),
+        Text::Ready(s) => format!("$ {s}"),
+        Text::Deferred { deferred } => format!("$ {deferred}  (rendered when the task starts)"),
     }
 }
 
 fn plain(t: &Text) -> String {
     match t {
-        Text::Ready(s) => mask_secrets(s),
-        Text::Deferred { deferred } => format!(
-            "{}  (rendered when the task starts)",
-            mask_secrets(deferred)
-        ),
+        Text::Ready(s) => s.clone(),
+        Text::Deferred { deferred } => format!("{deferred}  (rendered when the task starts)"),
     }
 }
 
@@ -293,7 +288,12 @@ fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task)
         extra.push(format!("timeout {d}"));
     }
     for (name, value) in &t.env {
-        extra.push(format!("env {name}={}", plain(value)));
+        let deferred = if matches!(value, EnvValue::Deferred { .. }) {
+            "  (rendered when the task starts)"
+        } else {
+            ""
+        };
+        extra.push(format!("env {name}={}{deferred}", value.shown()));
     }
     if let Some(c) = &t.cwd {
         extra.push(format!("in {}", plain(c)));
