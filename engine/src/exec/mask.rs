@@ -74,14 +74,17 @@ impl SecretMask {
             .map(|m| (m.start(), m.end()))
             .collect();
         covered.sort_unstable();
+        // Stretches covered by overlapping or touching occurrences become one mask.
+        let mut stretches: Vec<(usize, usize)> = Vec::new();
+        for (start, end) in covered {
+            match stretches.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => stretches.push((start, end)),
+            }
+        }
         let mut out = Vec::with_capacity(bytes.len());
         let mut at = 0;
-        for (start, end) in covered {
-            if start < at {
-                // Inside (or overlapping) the stretch just masked: extend it.
-                at = at.max(end);
-                continue;
-            }
+        for (start, end) in stretches {
             out.extend_from_slice(&bytes[at..start]);
             out.extend_from_slice(MASK.as_bytes());
             at = end;
