@@ -92,10 +92,10 @@ pub fn render_env(
     let scope = &plan.scopes[task.scope];
     let tokens = SecretTokens::new(&scope.secrets, &context, source);
     context["params"] = Value::Object(tokens.params(&scope.params));
-    let rendered = renderer
+    let text = renderer
         .render(&template, Quoting::Plain, &context)
         .map_err(|e| e.message)?;
-    tokens.split(&rendered).map_err(|e| e.to_string())
+    tokens.split(&text).map_err(|e| e.to_string())
 }
 
 /// What a deferred template renders against; secret parameters are not in it.

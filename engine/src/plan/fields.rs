@@ -198,9 +198,9 @@ impl Field {
             let params = ctx.params.as_object().cloned().unwrap_or_default();
             context["params"] = Value::Object(tokens.params(&params));
         }
-        let rendered = renderer.render(&self.template, self.quoting, &context)?;
+        let text = renderer.render(&self.template, self.quoting, &context)?;
         tokens
-            .split(&rendered)
+            .split(&text)
             .map(EnvValue::from_parts)
             .map_err(|e| TemplateError {
                 message: e.to_string(),
