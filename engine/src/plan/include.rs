@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::compile::{Compiler, DefaultOn, ListCtx};
 use super::env_value::{EnvPart, EnvValue};
 use super::fields::{Field, FieldKind, RenderContext};
+use super::params::Secrets;
 use super::params::{resolve, ParamInput, ParamOrigin};
 use super::targets;
 use super::types::{NodeKind, PlanStep, Scope};
@@ -89,9 +90,15 @@ impl Compiler<'_> {
                             match f.render_env(&self.renderer, &ctx) {
                                 Ok(EnvValue::Plain(t)) => Value::String(t),
                                 Ok(EnvValue::Parts { parts }) => {
+                                    // Its schema is checked against the value when the
+                                    // secrets are given; planning without them checks
+                                    // nothing, as for the runbook's own secrets.
+                                    let filled = fill(&parts, &self.secrets);
                                     passed_secrets.push((key.clone(), vp.clone(), parts));
-                                    // Stands in for the secret in the parameter checks.
-                                    Value::String(String::new())
+                                    match filled {
+                                        Some(text) => Value::String(text),
+                                        None => continue,
+                                    }
                                 }
                                 Ok(EnvValue::Deferred { .. }) => {
                                     self.errors.push(
@@ -222,4 +229,16 @@ impl Compiler<'_> {
         }
         exit
     }
+}
+
+/// The text of `parts` with the secrets in place, when every one of them has a value.
+fn fill(parts: &[EnvPart], secrets: &Secrets) -> Option<String> {
+    let mut text = String::new();
+    for p in parts {
+        match p {
+            EnvPart::Text(t) => text.push_str(t),
+            EnvPart::Secret { secret } => text.push_str(secrets.get(secret)?),
+        }
+    }
+    Some(text)
 }
