@@ -248,3 +248,18 @@ pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, Driv
     store.commit(run_id, changes)?;
     Ok(waiting.into_iter().map(|t| t.step).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read_plan;
+
+    #[test]
+    fn a_plan_of_another_format_is_refused_by_name() {
+        let err = read_plan(r#"{"format": 1, "env": "\u0001secret:tok\u0001"}"#).unwrap_err();
+        assert_eq!(
+            err,
+            "it has plan format 1; this quorate reads format 2 (plan the runbook again)"
+        );
+        assert!(read_plan("not json").is_err());
+    }
+}

@@ -223,3 +223,23 @@ fn secrets_stay_out_of_plans() {
         "{err}"
     );
 }
+
+#[test]
+fn a_value_starting_like_the_old_secret_placeholder_is_an_ordinary_value() {
+    let rb = "runbook: r\non: a\nparams: { note: {}, token: { secret: true } }\nsteps:\n  - { id: use, run: 'echo {{params.note}}', env: { N: '{{params.note}}' } }\n";
+    let plan = compile_with(rb, &[], &["note=\u{1}secret:token\u{1}"]).unwrap();
+    let (_, t) = task(&plan, "use", Some("a"));
+    assert_eq!(
+        t.action,
+        Action::Run {
+            command: Text::Ready("echo '\u{1}secret:token\u{1}'".to_owned())
+        }
+    );
+    assert_eq!(
+        t.env,
+        [(
+            "N".to_owned(),
+            EnvValue::Plain("\u{1}secret:token\u{1}".to_owned())
+        )]
+    );
+}
