@@ -198,9 +198,16 @@ impl<'s> SecretTokens<'s> {
 /// 128 random bits as lowercase hex.
 fn random_hex() -> String {
     let mut bytes = [0u8; 16];
-    // Without an OS random source the nonce is still checked absent from every input;
-    // a fixed one then only loses the protection against a value built by helpers.
-    let _ = getrandom::fill(&mut bytes);
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS random source: the hasher's per-process random keys, a fresh state each
+        // call, so a retry after a collision gets another nonce. It is still checked
+        // absent from every input.
+        use std::hash::BuildHasher as _;
+        let state = std::collections::hash_map::RandomState::new();
+        let (a, b) = (state.hash_one(1u8), state.hash_one(2u8));
+        bytes[..8].copy_from_slice(&a.to_le_bytes());
+        bytes[8..].copy_from_slice(&b.to_le_bytes());
+    }
     bytes.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s
