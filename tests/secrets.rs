@@ -153,6 +153,54 @@ steps:
 }
 
 #[test]
+fn a_secret_passed_to_an_included_runbook_arrives_with_its_text_around_it() {
+    let lab = SecretLab::start(1);
+    let secret = "inc-S3cret-'x'";
+    std::fs::write(
+        lab.dir.path().join("inner.yaml"),
+        r#"
+runbook: inner
+params:
+  key: { secret: true, schema: { type: string, minLength: 12 } }
+  shaped: {}
+on: node0
+steps:
+  - id: write
+    run: printf %s "$KEY" > {{host.vars.node_dir}}/inner-key; printf %s "$SHAPED" > {{host.vars.node_dir}}/inner-shaped
+    env: { KEY: "{{params.key}}", SHAPED: "{{params.shaped}}" }
+"#,
+    )
+    .unwrap();
+    let runbook = r#"
+runbook: outer
+params:
+  tok: { secret: true }
+on: node0
+steps:
+  - id: inner
+    include: inner.yaml
+    with:
+      key: "Bearer {{params.tok}}"
+      shaped: "\x01secret:tok\x01"
+"#;
+    let out = lab.run(runbook, secret, &[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        lab.host_bytes(0, "inner-key"),
+        format!("Bearer {secret}").as_bytes()
+    );
+    assert_eq!(lab.host_bytes(0, "inner-shaped"), SHAPED.as_bytes());
+    // The included runbook's schema is checked against the value itself.
+    let short = lab.run(runbook, "ab", &[]).failure(2);
+    assert!(
+        short.starts_with(
+            "error: parameter `key` = (secret): the value must be at least 12 characters long, found 9"
+        ),
+        "{short}"
+    );
+}
+
+#[test]
 fn a_secret_cannot_be_reached_by_a_computed_name() {
     // (fixture, message, line:column); `validate` and `plan` refuse each the same way.
     let whole_params =
