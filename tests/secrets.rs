@@ -198,6 +198,15 @@ steps:
         ),
         "{short}"
     );
+    // A secret of the included runbook takes only a secret of the run, never text.
+    let literal = runbook.replace("Bearer {{params.tok}}", "Bearer abcdefghijkl");
+    let refused = lab.run(&literal, secret, &[]).failure(2);
+    let expected = format!(
+        "error: secret parameter `key` of {} is given no secret\n  --> {}:10:12\n",
+        lab.dir.path().join("inner.yaml").display(),
+        lab.dir.path().join("runbook.yaml").display()
+    );
+    assert!(refused.starts_with(&expected), "{refused}");
 }
 
 #[test]

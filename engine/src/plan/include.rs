@@ -143,6 +143,27 @@ impl Compiler<'_> {
                 return exit_for(self, deps);
             }
         };
+        // An included runbook's secret can only be one of the run's: the including
+        // runbook's secrets are all the run has (and all `resume` asks for again).
+        for name in resolved.secret_refs.keys() {
+            if !passed_secrets.iter().any(|(n, _, _)| n == name) {
+                let at = if step.with.contains_key(name) {
+                    format!("{pointer}/with/{name}")
+                } else {
+                    format!("{pointer}/include")
+                };
+                self.errors.push(
+                    cx.doc
+                        .error_at(
+                            &at,
+                            format!("secret parameter `{name}` of {file} is given no secret"),
+                        )
+                        .with_hint(format!(
+                            "pass one of this runbook's secrets: `with: {{ {name}: \"{{{{params.NAME}}}}\" }}`"
+                        )),
+                );
+            }
+        }
         // A secret passed on keeps pointing at the including runbook's secret.
         for (name, pointer, parts) in passed_secrets {
             if loaded.raw.params.get(&name).is_some_and(|p| p.secret) {
