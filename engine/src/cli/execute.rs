@@ -257,7 +257,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
         ))
         .with_hint("`quorate runs` lists the recorded runs")]);
     };
-    let plan: Plan = serde_json::from_str(&plan_json).map_err(|e| {
+    let plan: Plan = crate::exec::read_plan(&plan_json).map_err(|e| {
         vec![Diagnostic::error(format!(
             "the stored plan cannot be read: {e}"
         ))]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
+use super::env_value::EnvValue;
 use super::fields::{Field, FieldKind, RenderContext, StaticInfo};
 use super::order::order_list;
 use super::params::{resolve, ParamInput, Secrets};
@@ -72,6 +73,7 @@ pub fn compile(
         prefix: String::new(),
         runbook: runbook.raw.runbook.clone(),
         params: resolved.values,
+        secrets: resolved.secret_refs,
     });
     c.scope_params
         .push(Value::Object(c.scopes[0].params.clone()));
@@ -460,6 +462,7 @@ impl<'a> Compiler<'a> {
         StaticInfo {
             step,
             params: &self.scopes[scope].params,
+            secrets: &self.scopes[scope].secrets,
             var_names: &self.var_names,
             inv: self.inv,
             scope_ids,
@@ -668,10 +671,16 @@ impl<'a> Compiler<'a> {
             only_if: render(p.only_if.as_ref()),
         };
         let cwd = render(p.cwd.as_ref());
-        let env: Vec<(String, Text)> = p
+        let env: Vec<(String, EnvValue)> = p
             .env
             .iter()
-            .filter_map(|(name, f)| render(Some(f)).map(|t| (name.clone(), t)))
+            .filter_map(|(name, f)| match f.render_env(&self.renderer, &ctx) {
+                Ok(v) => Some((name.clone(), v)),
+                Err(e) => {
+                    failed.push((f.pointer.clone(), f.error(&p.doc, &p.id, &e, None)));
+                    None
+                }
+            })
             .collect();
         if !failed.is_empty() {
             for (pointer, d) in failed {

@@ -4,6 +4,7 @@
 mod batches;
 mod check;
 mod compile;
+mod env_value;
 mod fields;
 pub mod graph;
 mod hidden;
@@ -18,6 +19,7 @@ mod types;
 
 pub use check::check_runbook;
 pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
+pub use env_value::{show_parts, AlteredSecret, EnvPart, EnvValue, SecretTokens};
 pub use hidden::hidden_text;
 pub use input::{kind_of, parse_inventory, parse_runbook};
 pub use params::{ParamInput, ParamOrigin, Secrets};

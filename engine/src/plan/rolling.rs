@@ -390,9 +390,11 @@ impl Compiler<'_> {
         let members = cluster.members.clone();
         let doc = std::sync::Arc::clone(&self.inv.doc);
         let (params, ids, anc) = (Map::new(), HashSet::new(), BTreeSet::new());
+        let secrets = indexmap::IndexMap::new();
         let info = StaticInfo {
             step: "cluster.health",
             params: &params,
+            secrets: &secrets,
             var_names: &self.var_names,
             inv: self.inv,
             scope_ids: &ids,

@@ -19,7 +19,7 @@ mod durability_tests;
 #[cfg(test)]
 mod tests;
 
-pub use bounded::OUTPUT_LIMIT;
+pub use bounded::{bound_output, OUTPUT_LIMIT};
 pub use clock::now_ms;
 pub use error::StoreError;
 pub use format::STORE_FORMAT;

@@ -181,8 +181,11 @@ impl Walk<'_, '_> {
     }
 
     fn path(&mut self, path: &Path, optional: bool) {
-        let Path::Relative((segments, raw)) = path else {
-            return; // `@index`, `@key`, ...: block locals
+        let (segments, raw) = match path {
+            Path::Relative((segments, raw)) => (segments, raw),
+            // `@root` alone is the whole context, whatever reads it (`lookup @root ...`).
+            Path::Local((_, name, _)) if name == "root" => return self.unknown_path(),
+            Path::Local(_) => return, // `@index`, `@key`, ...: block locals
         };
         let mut from_root = false;
         let mut ups = 0;
@@ -364,6 +367,27 @@ mod tests {
         assert_eq!(
             paths("{{this.params.x}} {{./host.name}}"),
             ["params.x", "host.name"]
+        );
+    }
+
+    #[test]
+    fn root_alone_reads_the_whole_context() {
+        for source in [
+            r#"{{lookup @root "params"}}"#,
+            "{{json @root}}",
+            "{{#each hosts}}{{json @root}}{{/each}}",
+        ] {
+            assert!(
+                CompiledTemplate::parse(source)
+                    .unwrap()
+                    .reads_whole_context(),
+                "{source}"
+            );
+        }
+        assert!(
+            !CompiledTemplate::parse("{{@root.run.id}} {{#each hosts}}{{@index}}{{/each}}")
+                .unwrap()
+                .reads_whole_context()
         );
     }
 
