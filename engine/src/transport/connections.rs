@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use openssh::Session;
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
+use super::answer::{Answer, Nonce};
 use super::pipes::Output;
 use super::server::Server;
 use super::ssh::RunError;
@@ -100,13 +101,15 @@ impl Connections {
     }
 
     /// Sends a request to the host's journal server (started on first use, restarted
-    /// after it broke) and returns its answer. Tasks of one host come one at a time.
+    /// after it broke) and returns its answer. Requests to one host come one at a time,
+    /// each after the previous answer arrived whole (the framing relies on it).
     pub(crate) async fn serve(
         &self,
         host: &HostSpec,
         wrapper: &str,
         request: &[u8],
-    ) -> Result<Output, TransportError> {
+        nonce: &Nonce,
+    ) -> Result<Answer, TransportError> {
         let slot = self.slot(host);
         let mut server = slot.server.lock().await;
         if server.as_ref().is_some_and(|s| s.in_flight) {
@@ -127,7 +130,7 @@ impl Connections {
             })?);
         }
         let running = server.as_mut().expect("started above");
-        match running.request(request).await {
+        match running.request(request, nonce).await {
             Ok(out) => Ok(out),
             Err(e) => {
                 *server = None;
