@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -321,7 +322,10 @@ async fn a_300_kb_value_of_30000_lines_is_delivered_exactly_and_quickly() {
     let host = cluster.spec(0);
     let node = cluster.hosts[0].home.join("node");
     fs::create_dir_all(&node).unwrap();
-    let value: String = (0..30_000).map(|i| format!("line {i:04}\n")).collect();
+    let value = (0..30_000).fold(String::new(), |mut s, i| {
+        let _ = writeln!(s, "line {i:04}");
+        s
+    });
     assert!(value.len() >= 300_000);
     // In the command text (an exported variable this long would be refused by exec).
     let command = format!("printf '%s' {} > big.cmd; cat big.cmd", quoted(&value));

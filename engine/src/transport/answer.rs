@@ -276,7 +276,9 @@ mod tests {
     async fn a_huge_part_keeps_head_and_tail_and_counts_the_rest() {
         let n = nonce("abc");
         let mut stream = b"quorate-journal abc finished exit=0 timed_out=0\n".to_vec();
-        let body: Vec<u8> = (0..3 * KEPT_OUTPUT).map(|i| (i % 251) as u8).collect();
+        let body: Vec<u8> = (0..3 * KEPT_OUTPUT)
+            .map(|i| u8::try_from(i % 251).expect("small"))
+            .collect();
         stream.extend(&body);
         stream.extend(n.stdout_end());
         stream.extend(n.stderr_end());
