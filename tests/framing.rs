@@ -491,6 +491,11 @@ async fn endless_output_is_bounded_on_the_controller_and_the_stream_stays_in_ste
         )),
         "no count of the dropped bytes"
     );
+    // A probe (the wrapper run once, on a channel of its own) is bounded the same way.
+    assert_eq!(
+        probe(&conns, &host, "run1", "o-a1").await.unwrap(),
+        JournalState::Finished(outcome)
+    );
     let next = run_task(&conns, &host, &task("run1", "o-a2", "echo next"))
         .await
         .unwrap();

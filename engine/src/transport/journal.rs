@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::answer::{Answer, AnswerReader, Nonce};
-use super::pipes::Output;
+use super::answer::{Answer, Nonce};
 use super::quote::sh_quote;
 use super::{Connections, HostSpec, TransportError};
 
@@ -220,23 +219,9 @@ async fn once(
     key: &str,
 ) -> Result<Answer, TransportError> {
     let nonce = fresh_nonce()?;
-    let out = conns
-        .run(host, &invocation(mode, run, key, &nonce)?, b"")
-        .await?;
-    AnswerReader::new(&out.stdout[..])
-        .read(&nonce)
+    conns
+        .run_once(host, &invocation(mode, run, key, &nonce)?, &nonce)
         .await
-        .map_err(|e| match e.kind() {
-            // Cut after its line: the record is intact on the host, but what we hold is
-            // not the whole of it.
-            std::io::ErrorKind::UnexpectedEof if out.stdout.contains(&b'\n') => {
-                TransportError::Lost {
-                    host: host.name.clone(),
-                    message: format!("the journal's answer arrived incomplete: {e}"),
-                }
-            }
-            _ => no_answer(host, &out),
-        })
 }
 
 fn vanished(host: &HostSpec, run: &str, key: &str) -> TransportError {
@@ -396,20 +381,6 @@ fn unexpected(host: &HostSpec, line: &str) -> TransportError {
             "unexpected answer from the task journal wrapper: {:?}",
             line.chars().take(200).collect::<String>()
         ),
-    }
-}
-
-/// A one-shot wrapper whose stdout holds no answer to its request.
-fn no_answer(host: &HostSpec, out: &Output) -> TransportError {
-    let why = out.stderr_text();
-    let code = out.exit_text();
-    TransportError::Remote {
-        host: host.name.clone(),
-        message: if why.is_empty() {
-            format!("no answer from the task journal wrapper ({code})")
-        } else {
-            format!("the task journal wrapper failed ({code}): {why}")
-        },
     }
 }
 

@@ -44,8 +44,19 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// The host's journal server, over a new channel of `session`.
     pub async fn spawn_ssh(session: &Arc<Session>, wrapper: &str) -> io::Result<Self> {
-        let line = format!("sh -c {}", sh_quote(&script(wrapper)));
+        Self::ssh(session, &script(wrapper)).await
+    }
+
+    /// The journal server on this machine.
+    pub fn spawn_local(wrapper: &str) -> io::Result<Self> {
+        Self::local(&script(wrapper))
+    }
+
+    /// `sh -c SCRIPT` over a new channel of `session`, its stdout read as answers.
+    pub async fn ssh(session: &Arc<Session>, script: &str) -> io::Result<Self> {
+        let line = format!("sh -c {}", sh_quote(script));
         let mut child = Session::to_raw_command(Arc::clone(session), line)
             .stdin(openssh::Stdio::piped())
             .stdout(openssh::Stdio::piped())
@@ -69,10 +80,11 @@ impl Server {
         })
     }
 
-    pub fn spawn_local(wrapper: &str) -> io::Result<Self> {
+    /// `sh -c SCRIPT` here, its stdout read as answers.
+    pub fn local(script: &str) -> io::Result<Self> {
         let mut child = tokio::process::Command::new("sh")
             .arg("-c")
-            .arg(script(wrapper))
+            .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -92,6 +104,11 @@ impl Server {
             _process: Process::Local(child),
             in_flight: false,
         })
+    }
+
+    /// Reads one answer without sending a request: that of a wrapper run once.
+    pub async fn answer(&mut self, nonce: &Nonce) -> io::Result<Answer> {
+        self.stdout.read(nonce).await
     }
 
     /// Sends one request (its line and input) and reads its answer, which must carry
