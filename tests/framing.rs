@@ -504,8 +504,8 @@ async fn endless_output_is_bounded_on_the_controller_and_the_stream_stays_in_ste
 
 // --- Random bytes through the frame ---------------------------------------------------
 
-/// Pieces random text is made of: arbitrary characters (no NUL: no shell passes one on)
-/// and lines shaped like every marker and request the journal knows.
+/// Pieces random text is made of: arbitrary characters (no NUL: no shell passes one on),
+/// lines shaped like every marker and request the journal knows, and bulk.
 fn piece() -> impl Strategy<Value = String> {
     prop_oneof![
         "[^\u{0}]{0,40}",
@@ -520,6 +520,8 @@ fn piece() -> impl Strategy<Value = String> {
         )),
         Just("\x1fquorate-journal-end\n\x1fquorate-journal-stderr-end\n".to_owned()),
         Just("'\"$(touch MARK)`touch MARK`\\".to_owned()),
+        // Past 4096 bytes the host reads the input with `head -c` instead of `read`.
+        Just("padding line\n".repeat(320)),
     ]
 }
 

@@ -527,8 +527,9 @@ async fn without_timeout1_a_watchdog_kills_the_process_group() {
     // The wrapper run once, with the framing of wrapper.sh: LEN bytes of input ending
     // with the nonce's end line.
     let nonce = "0123456789abcdef0123456789abcdef";
-    let input =
-        format!("sleep 300 & echo $! > child.pid; echo $$ > main.pid; wait\n# quorate-end {nonce}");
+    let input = format!(
+        "sleep 300 & echo $! > child.pid; echo $$ > main.pid; wait\n# quorate-end {nonce}\n"
+    );
     let script = format!(
         "PATH={}:$PATH; export PATH\nset -- task run1 w-a1 1 0 {} {nonce}\n{WRAPPER}",
         fake.display(),

@@ -573,7 +573,7 @@ fn wrapper_alone(home: &Path) -> Sample {
         for i in 0..TASKS {
             // The framing of wrapper.sh: LEN bytes of input ending with the nonce's line.
             let nonce = format!("{i:032x}");
-            let input = format!("# quorate task input\necho {i}\n# quorate-end {nonce}");
+            let input = format!("# quorate task input\necho {i}\n# quorate-end {nonce}\n");
             let script = format!(
                 "set -- task local n{i}-a1 0 0 {} {nonce}\n{WRAPPER}",
                 input.len()

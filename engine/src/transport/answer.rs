@@ -31,9 +31,9 @@ impl Nonce {
         &self.0
     }
 
-    /// The line that ends the task input (sent without a newline after it).
+    /// The line that ends the task input.
     pub fn input_end(&self) -> String {
-        format!("# quorate-end {}", self.0)
+        format!("# quorate-end {}\n", self.0)
     }
 
     fn stdout_end(&self) -> Vec<u8> {

@@ -457,7 +457,7 @@ mod tests {
         let want = format!(
             "# quorate task input\nexport TOKEN='s3cr3t '\\''x'\\'''\n\
              cd -- '/srv/my dir' || exit 1\necho \"$TOKEN\" # pass=hunter2\n\
-             # quorate-end {}",
+             # quorate-end {}\n",
             nonce.as_str()
         );
         assert_eq!(input, want);

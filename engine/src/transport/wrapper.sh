@@ -18,13 +18,15 @@
 #
 # Request framing. For `task`, exactly LEN bytes follow the request line on stdin: the
 # task's environment exports (secrets included), its `cd` and the command, then the line
-# `# quorate-end NONCE` without a newline. One `head -c LEN` reads them, so no content
-# can end the input early or reach the server as a request of its own; the end line
-# proves that the input arrived whole (a cut stream is never run). The request line is
-# read by the shell's `read`, which takes a pipe byte by byte, so it never eats into the
-# input. The controller sends a request only after the previous answer arrived whole, so
-# nothing follows the input in the stream while `head` reads it (GNU head reads no more
-# than LEN anyway; busybox's reads ahead through stdio, which this order makes harmless).
+# `# quorate-end NONCE`. Neither way of reading them lets content end the input early or
+# reach the server as a request of its own: more than 4096 bytes are read by one
+# `head -c LEN`, fewer by the `read` builtin up to the end line, which no content can
+# hold because it did not exist when the content was made. The end line also proves that
+# the input arrived whole (a cut stream is never run). The request line is read by the
+# shell's `read`, which takes a pipe byte by byte, so it never eats into the input. The
+# controller sends a request only after the previous answer arrived whole, so nothing
+# follows the input in the stream while `head` reads it (GNU head reads no more than LEN
+# anyway; busybox's reads ahead through stdio, which this order makes harmless).
 #
 # Journal files, in the run's 0700 directory ${QUORATE_HOME:-$HOME/.quorate}/runs/RUN/
 # (one directory per run, not per task: a mkdir per task would cost a process), all
@@ -63,12 +65,29 @@ case $q_len in '' | *[!0-9]*) q_len=0 ;; esac
 q_end_out="quorate-journal-stdout-end $q_nonce"
 q_end_err="quorate-journal-stderr-end $q_nonce"
 
-# The task input, exactly LEN bytes, is read first: every answer below (errors included)
-# leaves the stream at the next request line.
-q_input=
-if [ "$q_len" -gt 0 ]; then
+# The task input is read first, so that every answer below (errors included) leaves the
+# stream at the next request line. A large one, exactly LEN bytes, by one `head -c` (a
+# process, but O(LEN)); a small one by the `read` builtin, line by line up to the end
+# line, which no content can hold (it carries the nonce); building a string line by line
+# is quadratic, harmless at this size. q_ended=1: the end line was there.
+q_input= q_ended=0
+if [ "$q_len" -gt 4096 ]; then
 	q_input=$(head -c "$q_len")
+	q_line=${q_input%"# quorate-end $q_nonce"}
+	if [ "${#q_line}" -lt "${#q_input}" ]; then
+		q_input=$q_line q_ended=1
+	fi
+elif [ "$q_len" -gt 0 ]; then
+	while IFS= read -r q_line; do
+		if [ "$q_line" = "# quorate-end $q_nonce" ]; then
+			q_ended=1
+			break
+		fi
+		q_input="$q_input$q_line
+"
+	done
 fi
+q_line=
 
 q_fail() {
 	printf 'quorate-journal %s error %s\n' "$q_nonce" "$*"
@@ -98,8 +117,8 @@ q_rundir=$q_base/runs/$q_run
 q_dir=$q_rundir/$q_key
 
 # Journal files are 0600; the task's command gets its umask back (the server measures it
-# once for all its tasks).
-q_umask=${q_umask:-$(umask)}
+# once for all its tasks; a wrapper run once for a task measures it here).
+[ "$q_mode" != task ] || [ -n "$q_umask" ] || q_umask=$(umask)
 umask 077
 
 q_boot=unknown
@@ -245,11 +264,8 @@ if [ ! -d "$q_rundir" ]; then
 	mkdir -m 700 -p -- "$q_rundir" 2>/dev/null || [ -d "$q_rundir" ] || q_fail "cannot create $q_rundir"
 fi
 
-# The input ends with its end line (no newline after it), or it is not run.
-q_body=${q_input%"# quorate-end $q_nonce"}
-[ "${#q_body}" -lt "${#q_input}" ] || q_fail "the task input arrived incomplete; nothing was run"
-q_input=$q_body
-q_body=
+# The input ends with its end line, or it is not run.
+[ "$q_ended" = 1 ] || q_fail "the task input arrived incomplete; nothing was run"
 
 # Claim the task: noclobber creation fails if `pid` exists, so of two deliveries racing
 # here exactly one runs the command.
