@@ -2,12 +2,13 @@
 //! rolling blocks), builds the task graph in declaration order, renders every template
 //! that can be rendered, and reports every problem it finds, not just the first.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
+use super::ancestry::{Ancestry, Mark};
 use super::fields::{Field, FieldKind, RenderContext, StaticInfo};
 use super::order::order_list;
 use super::params::{resolve, ParamInput, Secrets};
@@ -92,7 +93,7 @@ pub fn compile(
         parent: None,
     };
     if c.errors.is_empty() {
-        c.compile_list(&runbook.raw.steps, "/steps", &cx, &[], &BTreeSet::new());
+        c.compile_list(&runbook.raw.steps, "/steps", &cx, &[], Mark::NONE);
     }
     c.finish(runbook, resolved.display)
 }
@@ -165,6 +166,8 @@ pub(super) struct Compiler<'a> {
     pub(super) scope_captures: Vec<HashSet<String>>,
     pub(super) secrets: Secrets,
     pub(super) include_stack: Vec<String>,
+    /// What each step needs, directly or not (see [`Ancestry`]).
+    pub(super) ancestry: Ancestry,
     pub(super) var_names: HashSet<String>,
     pub(super) host_ctx: IndexMap<String, HostContext>,
     pub(super) global_vars: Value,
@@ -245,6 +248,7 @@ impl<'a> Compiler<'a> {
             scope_captures: Vec::new(),
             secrets: Secrets::default(),
             include_stack: Vec::new(),
+            ancestry: Ancestry::default(),
             var_names,
             host_ctx,
             global_vars: Value::Object(inv.vars.clone()),
@@ -389,7 +393,7 @@ impl<'a> Compiler<'a> {
         list_pointer: &str,
         cx: &ListCtx<'_>,
         entry: &[usize],
-        entry_ancestors: &BTreeSet<String>,
+        entry_ancestors: Mark,
     ) -> Vec<usize> {
         let mut elsewhere = HashMap::new();
         for step in steps {
@@ -410,17 +414,19 @@ impl<'a> Compiler<'a> {
             }
         };
         let mut exits: Vec<Option<usize>> = vec![None; steps.len()];
-        let mut ancestors: Vec<BTreeSet<String>> = vec![BTreeSet::new(); steps.len()];
+        let mut ancestors: Vec<Mark> = vec![Mark::NONE; steps.len()];
         for &i in &order.order {
             let step = &steps[i];
             let pointer = format!("{list_pointer}/{i}");
-            let mut anc = entry_ancestors.clone();
             let mut deps = Vec::new();
+            let mut parents = vec![entry_ancestors];
+            let mut ids = Vec::new();
             for &d in &order.deps[i] {
-                anc.insert(steps[d].id.clone());
-                anc.extend(ancestors[d].iter().cloned());
+                ids.push(steps[d].id.clone());
+                parents.push(ancestors[d]);
                 deps.extend(exits[d]);
             }
+            let anc = self.ancestry.add(ids, &parents);
             if order.deps[i].is_empty() {
                 deps.extend_from_slice(entry);
             }
@@ -429,9 +435,9 @@ impl<'a> Compiler<'a> {
                 .map(|&d| format!("{}{}", cx.prefix, steps[d].id))
                 .collect();
             exits[i] = Some(match step.action() {
-                ActionKind::Rolling => self.compile_rolling(step, &pointer, cx, deps, &anc, needs),
+                ActionKind::Rolling => self.compile_rolling(step, &pointer, cx, deps, anc, needs),
                 ActionKind::Include => self.compile_include(step, &pointer, cx, deps, needs),
-                _ => self.compile_simple(step, &pointer, cx, deps, &anc, needs),
+                _ => self.compile_simple(step, &pointer, cx, deps, anc, needs),
             });
             ancestors[i] = anc;
         }
@@ -454,7 +460,7 @@ impl<'a> Compiler<'a> {
         step: &'s str,
         scope: usize,
         scope_ids: &'s HashSet<String>,
-        ancestors: &'s BTreeSet<String>,
+        ancestors: Mark,
         on_host: bool,
     ) -> StaticInfo<'s> {
         StaticInfo {
@@ -463,7 +469,7 @@ impl<'a> Compiler<'a> {
             var_names: &self.var_names,
             inv: self.inv,
             scope_ids,
-            ancestors,
+            ancestors: self.ancestry.at(ancestors),
             on_host,
             captures: &self.scope_captures[scope],
         }
@@ -479,7 +485,7 @@ impl<'a> Compiler<'a> {
         step: &RawStep,
         pointer: &str,
         cx: &ListCtx<'_>,
-        ancestors: &BTreeSet<String>,
+        ancestors: Mark,
         on_host: bool,
     ) -> Option<Prepared> {
         if !self.check_options(step, pointer, cx.doc) {
@@ -773,7 +779,7 @@ impl<'a> Compiler<'a> {
         pointer: &str,
         cx: &ListCtx<'_>,
         deps: Vec<usize>,
-        ancestors: &BTreeSet<String>,
+        ancestors: Mark,
         needs: Vec<String>,
     ) -> usize {
         let targets = self.targets(step, pointer, cx);

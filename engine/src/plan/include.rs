@@ -1,11 +1,12 @@
 //! `include:` steps: another runbook's steps inlined under the include step's id, with
 //! its own parameters (from `with:`) and its own step namespace.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::ancestry::Mark;
 use super::compile::{Compiler, DefaultOn, ListCtx};
 use super::fields::{Field, FieldKind, RenderContext};
 use super::params::{resolve, ParamInput, ParamOrigin};
@@ -65,14 +66,12 @@ impl Compiler<'_> {
         }
         // `with` values are rendered in the including runbook's context (no host).
         let scope_ids = HashSet::new();
-        let no_ancestors = BTreeSet::new();
         let mut inputs = Vec::new();
         for (key, value) in &step.with {
             let vp = format!("{pointer}/with/{key}");
             let rendered = match value {
                 Value::String(s) => {
-                    let info =
-                        self.static_info(&step.id, cx.scope, &scope_ids, &no_ancestors, false);
+                    let info = self.static_info(&step.id, cx.scope, &scope_ids, Mark::NONE, false);
                     match Field::prepare(s, vp.clone(), "with", FieldKind::Env, &info, cx.doc) {
                         Ok(f) => {
                             let ctx = RenderContext {
@@ -195,6 +194,7 @@ impl Compiler<'_> {
                     doc: Arc::clone(&d.doc),
                 })
             });
+        let step_index = self.steps.len();
         self.steps.push(PlanStep {
             id: id.clone(),
             action: "include".to_owned(),
@@ -217,13 +217,10 @@ impl Compiler<'_> {
             scope_ids: &inner_ids,
             parent: Some(&id),
         };
-        let leaves =
-            self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, &BTreeSet::new());
+        let leaves = self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, Mark::NONE);
         self.include_stack.pop();
         let exit = exit_for(self, if leaves.is_empty() { deps } else { leaves });
-        if let Some(s) = self.steps.iter_mut().find(|s| s.id == id) {
-            s.nodes.push(exit);
-        }
+        self.steps[step_index].nodes.push(exit);
         exit
     }
 }

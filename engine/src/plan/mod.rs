@@ -1,6 +1,7 @@
 //! Runbook + inventory + parameters -> plan: the task graph, rolling batches, quorum
 //! math, rendered commands; and the plan's text, JSON and graph renderings.
 
+mod ancestry;
 mod batches;
 mod check;
 mod compile;
