@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::context;
 use super::error::TemplateError;
-use super::scan::Scan;
+use super::scan::{Nesting, Scan, MAX_NESTING};
 use super::variables::{self, VarRef};
 use super::{check, rewrite};
 
@@ -27,9 +27,13 @@ pub struct CompiledTemplate {
 
 impl CompiledTemplate {
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
+        // Before handlebars sees it: its parser recurses once per nesting level.
+        let scan = Scan::new(source);
+        if let Some((at, nesting)) = scan.too_deep {
+            return Err(too_deep(nesting).at(scan.line_col(at)));
+        }
         let mut template =
             Template::compile(source).map_err(|e| TemplateError::from_parse(&e, source))?;
-        let scan = Scan::new(source);
         check::check(&template, &scan)?;
         let reads = variables::collect(&template, &scan);
         let literal = literal_text(&template);
@@ -83,6 +87,21 @@ impl CompiledTemplate {
     pub(super) fn literal(&self) -> Option<&str> {
         self.literal.as_deref()
     }
+}
+
+fn too_deep(nesting: Nesting) -> TemplateError {
+    let (what, hint) = match nesting {
+        Nesting::Block => (
+            "blocks",
+            "use `{{else if}}` chains or split the step instead of nesting blocks",
+        ),
+        Nesting::Subexpression => (
+            "subexpressions",
+            "split the expression, e.g. `(not (not x))` is `x`",
+        ),
+    };
+    TemplateError::new(format!("{what} are nested more than {MAX_NESTING} deep"))
+        .with_hint(format!("{hint} (the limit is {MAX_NESTING})"))
 }
 
 fn literal_text(template: &Template) -> Option<String> {
@@ -178,6 +197,42 @@ mod tests {
                 "{source}"
             );
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_handlebars_sees_it() {
+        let blocks = format!(
+            "x\n{}{}",
+            "{{#if a}}".repeat(5_000),
+            "{{/if}}".repeat(5_000)
+        );
+        assert_eq!(
+            error(&blocks),
+            (
+                "blocks are nested more than 32 deep".to_owned(),
+                2,
+                9 * 32 + 1,
+                Some("use `{{else if}}` chains or split the step instead of nesting blocks (the limit is 32)".to_owned())
+            )
+        );
+        let not = format!("{{{{{}a{}}}}}", "(not ".repeat(5_000), ")".repeat(5_000));
+        assert_eq!(
+            message_at(&not),
+            (
+                "subexpressions are nested more than 32 deep".to_owned(),
+                1,
+                5 * 32 + 3
+            )
+        );
+        let at_limit = format!("{{{{json {}a{}}}}}", "(not ".repeat(32), ")".repeat(32));
+        let parsed = CompiledTemplate::parse(&at_limit).map(|t| {
+            super::super::Renderer::new().render(
+                &t,
+                super::super::Quoting::Shell,
+                &serde_json::json!({"a": true}),
+            )
+        });
+        assert_eq!(parsed.unwrap().unwrap(), "true");
     }
 
     #[test]
