@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::builtin::BUILTIN;
-use crate::model::load;
+use crate::model::{load, read_input};
 use crate::plan::{parse_runbook, IncludeResolver, LoadedRunbook};
 use crate::source::{did_you_mean, Diagnostic, SourceFile};
 
@@ -147,12 +147,9 @@ impl Catalog {
                 .collect();
             paths.sort();
             for path in paths {
-                match std::fs::read_to_string(&path) {
+                match read_input(&path) {
                     Ok(text) => files.push((path, text)),
-                    Err(e) => problems.push(Diagnostic::error(format!(
-                        "cannot read {}: {e}",
-                        path.display()
-                    ))),
+                    Err(d) => problems.push(d),
                 }
             }
         }
@@ -188,9 +185,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
-    std::fs::read_to_string(path)
-        .map(|text| SourceFile::new(path.display().to_string(), text))
-        .map_err(|e| Diagnostic::error(format!("cannot read {}: {e}", path.display())))
+    read_input(path).map(|text| SourceFile::new(path.display().to_string(), text))
 }
 
 /// A runbook's name and description, read without checking the rest.

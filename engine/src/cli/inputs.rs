@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::catalog::Catalog;
-use crate::model::load;
+use crate::model::{load, read_input};
 use crate::plan::{
     compile, parse_inventory, parse_runbook, CompileOptions, Compiled, ParamInput, ParamOrigin,
 };
@@ -16,14 +16,9 @@ pub fn catalog(args: &CatalogArgs) -> Catalog {
 }
 
 pub fn read_source(path: &Path) -> Result<std::sync::Arc<SourceFile>, Vec<Diagnostic>> {
-    std::fs::read_to_string(path)
+    read_input(path)
         .map(|text| SourceFile::new(path.display().to_string(), text))
-        .map_err(|e| {
-            vec![Diagnostic::error(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))]
-        })
+        .map_err(|d| vec![d])
 }
 
 /// Loads runbook, inventory and parameters and compiles them; all problems at once.
