@@ -26,10 +26,13 @@ pub fn compile_from_args(
     args: &CompileArgs,
     require_secrets: bool,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    let catalog = catalog(&args.catalog);
+    let mut catalog = catalog(&args.catalog);
     let mut errors = Vec::new();
-    let runbook = catalog
-        .source(&args.runbook, None)
+    let source = catalog.source(&args.runbook, None);
+    if !args.allow_include_outside {
+        catalog.confine_includes(source.as_ref().ok().map(|s| s.name.as_str()));
+    }
+    let runbook = source
         .map_err(|d| vec![d])
         .and_then(parse_runbook)
         .map_err(|e| errors.extend(e))
@@ -73,6 +76,7 @@ pub fn compile_from_args(
     let opts = CompileOptions {
         allow_quorum_loss: args.allow_quorum_loss,
         require_secrets,
+        max_tasks: args.max_tasks,
     };
     compile(&runbook, &inventory, &params, &catalog, &opts)
 }

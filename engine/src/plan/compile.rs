@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::ancestry::{Ancestry, Mark};
 use super::fields::{Field, FieldKind, RenderContext, StaticInfo};
+use super::limits::DEFAULT_MAX_TASKS;
 use super::order::order_list;
 use super::params::{resolve, ParamInput, Secrets};
 use super::targets::{self, Targets};
@@ -39,12 +40,24 @@ pub trait IncludeResolver {
         -> Result<Arc<LoadedRunbook>, Vec<Diagnostic>>;
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CompileOptions {
     /// Let a rolling batch take more than f members down.
     pub allow_quorum_loss: bool,
     /// Every secret must have a value (set when the plan is about to run).
     pub require_secrets: bool,
+    /// The most tasks the plan may have (see [`DEFAULT_MAX_TASKS`]).
+    pub max_tasks: usize,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            allow_quorum_loss: false,
+            require_secrets: false,
+            max_tasks: DEFAULT_MAX_TASKS,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -166,6 +179,12 @@ pub(super) struct Compiler<'a> {
     pub(super) scope_captures: Vec<HashSet<String>>,
     pub(super) secrets: Secrets,
     pub(super) include_stack: Vec<String>,
+    /// Include steps expanded so far, tasks made so far, and whether a limit stopped the
+    /// compile (see `limits`).
+    pub(super) includes_expanded: usize,
+    pub(super) tasks: usize,
+    pub(super) stopped: bool,
+    pub(super) task_limit_reported: bool,
     /// What each step needs, directly or not (see [`Ancestry`]).
     pub(super) ancestry: Ancestry,
     pub(super) var_names: HashSet<String>,
@@ -248,6 +267,10 @@ impl<'a> Compiler<'a> {
             scope_captures: Vec::new(),
             secrets: Secrets::default(),
             include_stack: Vec::new(),
+            includes_expanded: 0,
+            tasks: 0,
+            stopped: false,
+            task_limit_reported: false,
             ancestry: Ancestry::default(),
             var_names,
             host_ctx,
@@ -338,6 +361,7 @@ impl<'a> Compiler<'a> {
     }
 
     pub(super) fn push_node(&mut self, needs: Vec<usize>, kind: NodeKind) -> usize {
+        self.count_node(&kind);
         let id = self.nodes.len();
         self.nodes.push(Node { id, needs, kind });
         id
@@ -416,6 +440,9 @@ impl<'a> Compiler<'a> {
         let mut exits: Vec<Option<usize>> = vec![None; steps.len()];
         let mut ancestors: Vec<Mark> = vec![Mark::NONE; steps.len()];
         for &i in &order.order {
+            if self.stopped() {
+                break;
+            }
             let step = &steps[i];
             let pointer = format!("{list_pointer}/{i}");
             let mut deps = Vec::new();
@@ -439,6 +466,7 @@ impl<'a> Compiler<'a> {
                 ActionKind::Include => self.compile_include(step, &pointer, cx, deps, needs),
                 _ => self.compile_simple(step, &pointer, cx, deps, anc, needs),
             });
+            self.report_task_limit(&pointer, cx);
             ancestors[i] = anc;
         }
         let needed: HashSet<usize> = order.deps.iter().flatten().copied().collect();
@@ -795,6 +823,9 @@ impl<'a> Compiler<'a> {
                 Targets::Hosts(h) => h.into_iter().map(Some).collect(),
             };
             for host in hosts {
+                if self.stopped() {
+                    break;
+                }
                 if let Some(task) = self.make_task(&p, host.as_deref(), None) {
                     ids.push(self.push_node(deps.clone(), NodeKind::Task(Box::new(task))));
                 }

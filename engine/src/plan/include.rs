@@ -30,6 +30,9 @@ impl Compiler<'_> {
         let id = format!("{}{}", cx.prefix, step.id);
         let exit_for =
             |c: &mut Self, deps: Vec<usize>| c.push_node(deps, NodeKind::Join { step: id.clone() });
+        if !self.admit_include(pointer, cx) {
+            return exit_for(self, deps);
+        }
         let name = step.include.as_deref().unwrap_or_default();
         let loaded = match self.includes.resolve(name, &cx.doc.source) {
             Ok(l) => l,

@@ -9,6 +9,7 @@ mod fields;
 pub mod graph;
 mod include;
 mod input;
+mod limits;
 mod order;
 mod params;
 mod rolling;
@@ -18,7 +19,8 @@ mod types;
 
 pub use check::check_runbook;
 pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
-pub use input::{kind_of, parse_inventory, parse_runbook};
+pub use input::{kind_of, parse_inventory, parse_runbook, parse_runbook_doc};
+pub use limits::{DEFAULT_MAX_TASKS, MAX_INCLUDES, MAX_INCLUDE_DEPTH};
 pub use params::{ParamInput, ParamOrigin, Secrets};
 pub use types::*;
 
