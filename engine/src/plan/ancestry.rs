@@ -90,14 +90,16 @@ mod tests {
 
     #[test]
     fn sets_include_their_parents_transitively() {
-        let mut g = Ancestry::default();
-        let a = g.add(vec!["a".into()], &[]);
-        let b = g.add(vec!["b".into()], &[a]);
-        let c = g.add(vec!["c".into()], &[Mark::NONE]);
-        let d = g.add(Vec::new(), &[b, c]);
-        assert!(g.at(d).contains("a") && g.at(d).contains("b") && g.at(d).contains("c"));
-        assert!(g.at(b).contains("a") && !g.at(b).contains("c"));
-        assert!(!g.at(Mark::NONE).contains("a"));
+        let mut graph = Ancestry::default();
+        let first = graph.add(vec!["a".into()], &[]);
+        let second = graph.add(vec!["b".into()], &[first]);
+        let other = graph.add(vec!["c".into()], &[Mark::NONE]);
+        let both = graph.add(Vec::new(), &[second, other]);
+        for id in ["a", "b", "c"] {
+            assert!(graph.at(both).contains(id), "{id}");
+        }
+        assert!(graph.at(second).contains("a") && !graph.at(second).contains("c"));
+        assert!(!graph.at(Mark::NONE).contains("a"));
         assert!(!Ancestors::NONE.contains("a"));
     }
 }
