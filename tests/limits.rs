@@ -98,6 +98,16 @@ fn one_step(command: &str) -> String {
     format!("runbook: hostile\non: all\nsteps:\n  - id: a\n    run: \"{command}\"\n")
 }
 
+/// A runbook of `n` sequential steps `s0`, `s1`, ... running `echo`, each with the
+/// options `extra` (e.g. `", needs: [x]"`), on lines 4 to `n + 3`.
+fn steps(n: usize, extra: &str) -> String {
+    let mut runbook = String::from("runbook: many\non: all\nsteps:\n");
+    for i in 0..n {
+        let _ = writeln!(runbook, "  - {{ id: s{i}, run: echo{extra} }}");
+    }
+    runbook
+}
+
 /// Asserts that `stderr` holds each of `lines` as a whole line.
 fn assert_lines(stderr: &str, lines: &[&str]) {
     for line in lines {
@@ -175,16 +185,12 @@ fn blocks_nested_5000_deep_are_refused_by_plan() {
 #[test]
 fn eight_thousand_sequential_steps_plan() {
     let dir = lab();
-    let mut runbook = String::from("runbook: long\non: all\nsteps:\n");
-    for i in 0..8_000 {
-        let _ = writeln!(runbook, "  - id: s{i}\n    run: echo {i}");
-    }
     // The last step reads the first one's output: it needs it, through 7,998 others.
-    runbook.push_str("  - id: last\n    run: \"echo {{steps.s0.stdout}}\"\n");
-    runbook = runbook.replace(
-        "  - id: s0\n    run: echo 0\n",
-        "  - id: s0\n    run: echo 0\n    capture: true\n",
+    let mut runbook = steps(8_000, "").replace(
+        "  - { id: s0, run: echo }",
+        "  - { id: s0, run: echo, capture: true }",
     );
+    runbook.push_str("  - id: last\n    run: \"echo {{steps.s0.stdout}}\"\n");
     write(dir.path(), "long.yaml", &runbook);
     let run = quorate(dir.path(), &["plan", "long.yaml", "-i", "inv.yaml"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -194,6 +200,21 @@ fn eight_thousand_sequential_steps_plan() {
         &run.stdout[..run.stdout.len().min(400)]
     );
     assert!(run.stdout.contains("last"), "the last step is planned");
+}
+
+#[test]
+fn eight_thousand_unknown_needs_are_reported_in_bounded_time() {
+    let dir = lab();
+    write(dir.path(), "long.yaml", &steps(8_000, ", needs: [zzz]"));
+    let err = quorate(dir.path(), &["validate", "long.yaml"]).refused();
+    assert_lines(
+        &err,
+        &[
+            "error: unknown step `zzz` in `needs`",
+            "  = hint: steps here: s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 and 7990 more",
+            "error: 8000 problems found",
+        ],
+    );
 }
 
 #[test]
@@ -303,11 +324,7 @@ fn includes_nested_deeper_than_16_are_refused() {
 #[test]
 fn the_task_limit_is_configurable() {
     let dir = lab();
-    let mut runbook = String::from("runbook: many\non: all\nsteps:\n");
-    for i in 0..8 {
-        let _ = writeln!(runbook, "  - {{ id: s{i}, run: echo }}");
-    }
-    write(dir.path(), "many.yaml", &runbook);
+    write(dir.path(), "many.yaml", &steps(8, ""));
     let err = quorate(
         dir.path(),
         &["plan", "many.yaml", "-i", "inv.yaml", "--max-tasks", "5"],
