@@ -35,8 +35,10 @@ impl Run {
 
 /// Runs `quorate ARGS` in `dir`, killing it (by pid) if it runs past [`BOUND`].
 fn quorate(dir: &Path, args: &[&str]) -> Run {
-    let out = dir.join("quorate.out");
-    let err = dir.join("quorate.err");
+    // Outside `dir`, which may be the repository itself.
+    let outputs = tempfile::tempdir().expect("temp dir");
+    let out = outputs.path().join("quorate.out");
+    let err = outputs.path().join("quorate.err");
     let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
         .args(args)
         .current_dir(dir)
