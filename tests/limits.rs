@@ -299,6 +299,29 @@ fn an_include_bomb_is_refused() {
     );
 }
 
+/// One include step after another, each inlining the same 1,000 steps again.
+#[test]
+fn includes_adding_more_than_10000_steps_are_refused() {
+    let dir = lab();
+    write(dir.path(), "big.yaml", &steps(1_000, ""));
+    let mut runbook = String::from("runbook: wide\non: all\nsteps:\n");
+    for i in 0..20 {
+        let _ = writeln!(runbook, "  - {{ id: i{i}, include: big.yaml }}");
+    }
+    write(dir.path(), "wide.yaml", &runbook);
+    let err = quorate(dir.path(), &["plan", "wide.yaml", "-i", "inv.yaml"]).refused();
+    assert_lines(
+        &err,
+        &[
+            "error: includes add more than 10000 steps to one plan",
+            // The 11th include: ten add exactly 10,000.
+            "  --> wide.yaml:14:25",
+            "   = note: each time a runbook is included, its steps count again",
+            "error: 1 problem found",
+        ],
+    );
+}
+
 #[test]
 fn includes_nested_deeper_than_16_are_refused() {
     let dir = lab();

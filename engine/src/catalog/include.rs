@@ -99,6 +99,14 @@ impl IncludeResolver for Catalog {
         } else {
             Path::new(&from.name).parent().map(Path::to_path_buf)
         };
+        let key = format!(
+            "{}\u{0}{name}",
+            base.as_deref().unwrap_or(Path::new("")).display()
+        );
+        let cached = self.included.lock().ok().and_then(|c| c.get(&key).cloned());
+        if let Some(loaded) = cached {
+            return Ok(loaded);
+        }
         if looks_like_path(name) {
             let path = normalize(
                 &base
@@ -108,6 +116,10 @@ impl IncludeResolver for Catalog {
             self.check_confined(name, &path).map_err(|d| vec![d])?;
         }
         let source = self.source(name, base.as_deref()).map_err(|d| vec![d])?;
-        as_runbook(source).map(Arc::new)
+        let loaded = Arc::new(as_runbook(source)?);
+        if let Ok(mut cache) = self.included.lock() {
+            cache.insert(key, Arc::clone(&loaded));
+        }
+        Ok(loaded)
     }
 }

@@ -1,12 +1,14 @@
 //! Looking runbooks up by name or path, and listing them.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
 use super::builtin::BUILTIN;
 use crate::model::{load, read_input};
+use crate::plan::LoadedRunbook;
 use crate::source::{did_you_mean, Diagnostic, SourceFile};
 
 /// The prefix under which built-in runbooks are named in diagnostics.
@@ -33,13 +35,16 @@ pub struct Catalog {
     dirs: Vec<PathBuf>,
     /// Where includes by path may lead (absolute); `None`: anywhere.
     include_roots: Option<Vec<PathBuf>>,
+    /// Included runbooks already read and checked, by where they were named from and
+    /// how: a runbook included a thousand times is parsed once.
+    pub(super) included: Arc<Mutex<HashMap<String, Arc<LoadedRunbook>>>>,
 }
 
 impl Catalog {
     pub fn new(dirs: Vec<PathBuf>) -> Self {
         Self {
             dirs,
-            include_roots: None,
+            ..Self::default()
         }
     }
 

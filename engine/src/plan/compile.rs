@@ -182,6 +182,7 @@ pub(super) struct Compiler<'a> {
     /// Include steps expanded so far, tasks made so far, and whether a limit stopped the
     /// compile (see `limits`).
     pub(super) includes_expanded: usize,
+    pub(super) included_steps: usize,
     pub(super) tasks: usize,
     pub(super) stopped: bool,
     pub(super) task_limit_reported: bool,
@@ -268,6 +269,7 @@ impl<'a> Compiler<'a> {
             secrets: Secrets::default(),
             include_stack: Vec::new(),
             includes_expanded: 0,
+            included_steps: 0,
             tasks: 0,
             stopped: false,
             task_limit_reported: false,

@@ -67,6 +67,9 @@ impl Compiler<'_> {
             );
             return exit_for(self, deps);
         }
+        if !self.admit_included_steps(&loaded.raw.steps, pointer, cx) {
+            return exit_for(self, deps);
+        }
         // `with` values are rendered in the including runbook's context (no host).
         let scope_ids = HashSet::new();
         let mut inputs = Vec::new();

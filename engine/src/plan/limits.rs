@@ -4,6 +4,20 @@
 
 use super::compile::{Compiler, ListCtx};
 use super::types::NodeKind;
+use crate::model::raw::RawStep;
+
+/// Steps of a list, rolling blocks' inner and `on_failure` steps included.
+fn count_steps(steps: &[RawStep]) -> usize {
+    steps
+        .iter()
+        .map(|s| {
+            1 + s
+                .rolling
+                .as_ref()
+                .map_or(0, |r| count_steps(&r.steps) + count_steps(&r.on_failure))
+        })
+        .sum()
+}
 
 /// How deep includes may nest (the runbook itself is level 0).
 pub const MAX_INCLUDE_DEPTH: usize = 16;
@@ -11,6 +25,11 @@ pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// How many `include:` steps one compile may expand, counting each time a runbook is
 /// included again.
 pub const MAX_INCLUDES: usize = 1_000;
+
+/// How many steps all included runbooks may add to one plan, counting each time a
+/// runbook is included (rolling blocks' inner steps too): a runbook that includes a
+/// thousand-step file a thousand times is refused before it makes a million steps.
+pub const MAX_INCLUDED_STEPS: usize = 10_000;
 
 /// The most tasks a plan may have unless `--max-tasks` says otherwise.
 pub const DEFAULT_MAX_TASKS: usize = 1_000_000;
@@ -48,6 +67,32 @@ impl Compiler<'_> {
                     )),
             );
         }
+    }
+
+    /// Before inlining `steps` of an included runbook at the include step `pointer`:
+    /// whether they fit under [`MAX_INCLUDED_STEPS`]; if not, the error is recorded and
+    /// compiling stops.
+    pub(super) fn admit_included_steps(
+        &mut self,
+        steps: &[RawStep],
+        pointer: &str,
+        cx: &ListCtx<'_>,
+    ) -> bool {
+        self.included_steps += count_steps(steps);
+        if self.included_steps <= MAX_INCLUDED_STEPS {
+            return true;
+        }
+        self.stopped = true;
+        self.errors.push(
+            cx.doc
+                .error_at(
+                    &format!("{pointer}/include"),
+                    format!("includes add more than {MAX_INCLUDED_STEPS} steps to one plan"),
+                )
+                .with_note("each time a runbook is included, its steps count again")
+                .with_hint("include fewer runbooks, or fewer times"),
+        );
+        false
     }
 
     /// Before expanding the include step at `pointer`: whether one more include is

@@ -20,7 +20,7 @@ mod types;
 pub use check::check_runbook;
 pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
 pub use input::{kind_of, parse_inventory, parse_runbook, parse_runbook_doc};
-pub use limits::{DEFAULT_MAX_TASKS, MAX_INCLUDES, MAX_INCLUDE_DEPTH};
+pub use limits::{DEFAULT_MAX_TASKS, MAX_INCLUDED_STEPS, MAX_INCLUDES, MAX_INCLUDE_DEPTH};
 pub use params::{ParamInput, ParamOrigin, Secrets};
 pub use types::*;
 
