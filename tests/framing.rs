@@ -459,7 +459,9 @@ async fn scrub_empties_recorded_output_and_keeps_the_exit_record() {
     assert_eq!(fs::read_to_string(node.join("runs")).unwrap(), "x\n");
     // A task that never ran has nothing to scrub: the scrub succeeds and leaves no trace,
     // so a later delivery of that key still runs it.
-    scrub_output(&conns, &host, "run1", "never-a1").await.unwrap();
+    scrub_output(&conns, &host, "run1", "never-a1")
+        .await
+        .unwrap();
     assert_eq!(
         probe(&conns, &host, "run1", "never-a1").await.unwrap(),
         JournalState::NotStarted

@@ -286,8 +286,8 @@ fn compile_plan(runbook: &str, inventory: &str) -> Plan {
         &[] as &[ParamInput],
         &Catalog::default(),
         &CompileOptions {
-            allow_quorum_loss: false,
             require_secrets: true,
+            ..CompileOptions::default()
         },
     )
     .expect("the bench runbook compiles")
