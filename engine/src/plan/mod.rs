@@ -4,6 +4,7 @@
 mod batches;
 mod check;
 mod compile;
+mod connection;
 mod env_value;
 mod fields;
 pub mod graph;
