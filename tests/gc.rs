@@ -22,14 +22,12 @@ fn lab(hosts: usize) -> Lab {
 
 /// The files of a journal directory whose names end in `suffix`.
 fn count(dir: &Path, suffix: &str) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(suffix))
-                .count()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(suffix))
+            .count()
+    })
 }
 
 const GATED: &str = r#"
