@@ -233,7 +233,8 @@ fn abandon_cleans_reachable_hosts_warns_for_others_and_gc_removes_the_orphans_on
     let out = gc(&lab, &[]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.starts_with("node0: 1 removed, 0 kept\n"),
+        out.stdout
+            == "node0: 1 removed, 0 kept\nnode1: not reached\ncontroller: 0 removed, 0 kept\n",
         "{}",
         out.stdout
     );

@@ -108,7 +108,9 @@ pub fn run(cli: &Cli, args: &GcArgs) -> Result<u8, Vec<Diagnostic>> {
     for r in &reports {
         let host = escape::line(&r.host);
         let kept = r.kept.len();
-        if args.dry_run {
+        if !r.listed {
+            outln!("{host}: not reached");
+        } else if args.dry_run {
             let listed = if r.removable.is_empty() {
                 String::new()
             } else {

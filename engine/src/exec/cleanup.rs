@@ -120,6 +120,8 @@ fn is_run_id(name: &str) -> bool {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HostGc {
     pub host: String,
+    /// Whether the journals could be listed at all.
+    pub listed: bool,
     /// Journals of runs the store no longer needs (removed, unless a dry run).
     pub removable: Vec<String>,
     /// Journals kept: their runs are unfinished and may resume.
@@ -168,6 +170,7 @@ async fn gc_host(
             return report;
         }
     };
+    report.listed = true;
     (report.kept, report.removable) = runs.into_iter().partition(|r| unfinished.contains(r));
     if dry_run {
         return report;
