@@ -129,12 +129,9 @@ fn wait_quiet(dir: &Path) {
     }
 }
 
-#[test]
-fn abandon_cleans_reachable_hosts_warns_for_others_and_gc_removes_the_orphans_only() {
-    let mut lab = lab(2);
-    let inventory = lab.path("inventory.yaml");
-
-    // Run A is killed mid-run: its journals stay on both hosts.
+/// Starts a run on every host and kills the controller once the first step is done on
+/// both: the run stays `running`, its journals stay on the hosts. Returns its id.
+fn killed_run(lab: &Lab) -> String {
     let rb = lab.runbook("runbook: killed\non: all\nsteps:\n  - id: first\n    run: echo a > {{host.vars.node_dir}}/a\n  - id: second\n    run: sleep 1\n");
     let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
         .current_dir(support::root())
@@ -143,7 +140,7 @@ fn abandon_cleans_reachable_hosts_warns_for_others_and_gc_removes_the_orphans_on
         .args(["--log-format", "json", "run"])
         .arg(&rb)
         .arg("-i")
-        .arg(&inventory)
+        .arg(lab.path("inventory.yaml"))
         .arg("--plain")
         .env("HOME", lab.dir.path())
         .stdout(Stdio::null())
@@ -154,7 +151,14 @@ fn abandon_cleans_reachable_hosts_warns_for_others_and_gc_removes_the_orphans_on
     let seen = read_transitions(&mut err, 4);
     child.kill().unwrap();
     child.wait().unwrap();
-    let killed = seen[0]["run"].as_str().unwrap().to_owned();
+    seen[0]["run"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn abandon_cleans_reachable_hosts_warns_for_others_and_gc_removes_the_orphans_only() {
+    let mut lab = lab(2);
+
+    let killed = killed_run(&lab);
     for i in 0..2 {
         assert!(lab.journal(i, &killed).exists());
         wait_quiet(&lab.journal(i, &killed));
