@@ -33,12 +33,14 @@ pub fn plan_hosts(plan: &Plan) -> Vec<HostSpec> {
         .collect()
 }
 
-/// Every host of an inventory's connection settings, then the controller (whose local
-/// journal holds the controller tasks' records).
+/// Every SSH host of an inventory's connection settings, then the controller, whose
+/// local journal holds the records of controller tasks and of `transport: local` hosts
+/// (listed once, not once per local host).
 pub fn inventory_hosts(connection: &Connection) -> Vec<HostSpec> {
     connection
         .hosts
         .iter()
+        .filter(|a| !a.local)
         .map(address_spec)
         .chain(std::iter::once(controller_spec(super::context::CONTROLLER)))
         .collect()
@@ -189,7 +191,34 @@ async fn gc_host(
 
 #[cfg(test)]
 mod tests {
-    use super::is_run_id;
+    use super::{inventory_hosts, is_run_id};
+    use crate::plan::{Connection, HostAddress};
+
+    #[test]
+    fn gc_visits_each_ssh_host_and_the_controller_once() {
+        let host = |name: &str, local: bool| HostAddress {
+            name: name.to_owned(),
+            address: format!("{name}.example"),
+            port: None,
+            user: None,
+            local,
+        };
+        let connection = Connection {
+            hosts: vec![
+                host("a", false),
+                host("here", true),
+                host("b", false),
+                host("also-here", true),
+            ],
+            ssh_config: None,
+            accept_new_host_keys: false,
+        };
+        let names: Vec<String> = inventory_hosts(&connection)
+            .into_iter()
+            .map(|h| h.name)
+            .collect();
+        assert_eq!(names, ["a", "b", "controller"]);
+    }
 
     #[test]
     fn only_names_the_wrapper_accepts_are_run_ids() {
