@@ -386,7 +386,6 @@ fn a_printed_secret_leaves_no_trace_in_store_views_or_logs() {
 /// The host's journal keeps a task's output for a controller that lost the connection;
 /// once the outcome is committed, the copy of a secret-bearing task's output is emptied.
 #[test]
-#[ignore = "needs transport::journal::scrub_output, called from exec::scrub::scrub_output"]
 fn the_host_journal_keeps_no_output_of_a_secret_bearing_task() {
     let lab = SecretLab::start(1);
     let secret = "t0k>>>en?'??x";

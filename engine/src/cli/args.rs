@@ -208,8 +208,21 @@ pub struct CompileArgs {
     /// Let a rolling batch take more members down than the consensus tolerates.
     #[arg(long)]
     pub allow_quorum_loss: bool,
+    /// Let `include:` name files outside the runbook's directory and the --runbooks
+    /// directories.
+    #[arg(long)]
+    #[serde(default)]
+    pub allow_include_outside: bool,
+    /// The most tasks (steps times hosts) the plan may have.
+    #[arg(long, value_name = "N", default_value_t = crate::plan::DEFAULT_MAX_TASKS)]
+    #[serde(default = "default_max_tasks")]
+    pub max_tasks: usize,
     #[command(flatten)]
     pub catalog: CatalogArgs,
+}
+
+fn default_max_tasks() -> usize {
+    crate::plan::DEFAULT_MAX_TASKS
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]

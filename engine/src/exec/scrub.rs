@@ -45,21 +45,13 @@ pub async fn scrub_after_commit(conns: &Connections, run: &str, scrubs: Vec<Scru
     }
 }
 
-/// The one call into the host journal: `transport::journal::scrub_output`, which empties a
-/// finished task's recorded stdout and stderr on the host and keeps its exit record.
-///
-/// WIRING: once `transport::journal::scrub_output` exists, this body becomes
-/// `crate::transport::journal::scrub_output(conns, host, run, key).await`.
-#[expect(
-    clippy::unused_async,
-    reason = "the journal call it stands for is async"
-)]
+/// The one call into the host journal: empties a finished task's recorded stdout and
+/// stderr on the host and keeps its exit record (a key that never started is left as it is).
 async fn scrub_output(
     conns: &Connections,
     host: &HostSpec,
     run: &str,
     key: &str,
 ) -> Result<(), TransportError> {
-    let _ = (conns, host, run, key);
-    Ok(())
+    crate::transport::scrub_output(conns, host, run, key).await
 }

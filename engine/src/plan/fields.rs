@@ -4,12 +4,13 @@
 //! variable path is checked against what the context can hold, secrets are refused where
 //! they would be printed, and `steps.ID` is allowed only for steps the step needs.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
 use indexmap::IndexMap;
 
+use super::ancestry::Ancestors;
 use super::env_value::{EnvPart, EnvValue, SecretTokens};
 use super::types::Text;
 use crate::model::{Document, Inventory};
@@ -38,7 +39,7 @@ pub struct StaticInfo<'a> {
     /// Step ids of the template's scope.
     pub scope_ids: &'a HashSet<String>,
     /// Steps (of the scope) this step needs, directly or not.
-    pub ancestors: &'a BTreeSet<String>,
+    pub ancestors: Ancestors<'a>,
     pub on_host: bool,
     /// Steps of the scope with `capture: true`: only their output can be read.
     pub captures: &'a HashSet<String>,

@@ -1,11 +1,12 @@
 //! `include:` steps: another runbook's steps inlined under the include step's id, with
 //! its own parameters (from `with:`) and its own step namespace.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::ancestry::Mark;
 use super::compile::{Compiler, DefaultOn, ListCtx};
 use super::env_value::{EnvPart, EnvValue};
 use super::fields::{Field, FieldKind, RenderContext};
@@ -31,6 +32,9 @@ impl Compiler<'_> {
         let id = format!("{}{}", cx.prefix, step.id);
         let exit_for =
             |c: &mut Self, deps: Vec<usize>| c.push_node(deps, NodeKind::Join { step: id.clone() });
+        if !self.admit_include(pointer, cx) {
+            return exit_for(self, deps);
+        }
         let name = step.include.as_deref().unwrap_or_default();
         let loaded = match self.includes.resolve(name, &cx.doc.source) {
             Ok(l) => l,
@@ -65,9 +69,11 @@ impl Compiler<'_> {
             );
             return exit_for(self, deps);
         }
+        if !self.admit_included_steps(&loaded.raw.steps, pointer, cx) {
+            return exit_for(self, deps);
+        }
         // `with` values are rendered in the including runbook's context (no host).
         let scope_ids = HashSet::new();
-        let no_ancestors = BTreeSet::new();
         let mut inputs = Vec::new();
         // `with` values that hold a secret: they are passed as parts, never as text.
         let mut passed_secrets: Vec<(String, String, Vec<EnvPart>)> = Vec::new();
@@ -75,8 +81,7 @@ impl Compiler<'_> {
             let vp = format!("{pointer}/with/{key}");
             let rendered = match value {
                 Value::String(s) => {
-                    let info =
-                        self.static_info(&step.id, cx.scope, &scope_ids, &no_ancestors, false);
+                    let info = self.static_info(&step.id, cx.scope, &scope_ids, Mark::NONE, false);
                     match Field::prepare(s, vp.clone(), "with", FieldKind::Env, &info, cx.doc) {
                         Ok(f) => {
                             let ctx = RenderContext {
@@ -219,6 +224,7 @@ impl Compiler<'_> {
                     doc: Arc::clone(&d.doc),
                 })
             });
+        let step_index = self.steps.len();
         self.steps.push(PlanStep {
             id: id.clone(),
             action: "include".to_owned(),
@@ -241,13 +247,10 @@ impl Compiler<'_> {
             scope_ids: &inner_ids,
             parent: Some(&id),
         };
-        let leaves =
-            self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, &BTreeSet::new());
+        let leaves = self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, Mark::NONE);
         self.include_stack.pop();
         let exit = exit_for(self, if leaves.is_empty() { deps } else { leaves });
-        if let Some(s) = self.steps.iter_mut().find(|s| s.id == id) {
-            s.nodes.push(exit);
-        }
+        self.steps[step_index].nodes.push(exit);
         exit
     }
 }
