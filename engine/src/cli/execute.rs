@@ -20,7 +20,7 @@ use crate::source::{escape, Diagnostic};
 use crate::store::{now_ms, Change, RunStatus, RunStore, SledStore, StoreError};
 use crate::transport::Connections;
 
-fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
+pub(super) fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
     SledStore::open(&cli.state).map(Arc::new).map_err(|e| {
         let (code, d) = store_failure(&cli.state, &e);
         (code, vec![d])
@@ -28,11 +28,11 @@ fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
 }
 
 /// A short control directory for SSH master sockets (socket paths are limited to ~100 bytes).
-fn control_dir() -> PathBuf {
+pub(super) fn control_dir() -> PathBuf {
     std::env::temp_dir().join(format!("qr-{}", std::process::id()))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -148,6 +148,9 @@ fn drive(
             settle,
         };
         let result = drive_run(Arc::clone(store), run_id, drive, interrupts()).await;
+        if matches!(result, Ok(RunOutcome::Done)) {
+            super::gc::remove_journals(&conns, plan, run_id).await;
+        }
         conns.close().await;
         // The masters are closed: their socket directory is ours to remove.
         let _ = std::fs::remove_dir_all(conns.control_dir());
@@ -359,5 +362,6 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
         )
     );
     outln!("run {} abandoned; cluster {cluster} is free", args.run);
+    super::gc::remove_abandoned_journals(&store, &args.run);
     Ok(DONE)
 }

@@ -16,13 +16,10 @@ use super::order::order_list;
 use super::params::{resolve, ParamInput, Secrets};
 use super::targets::{self, Targets};
 use super::types::{
-    Action, BatchRef, Connection, Expect, Guards, HostAddress, Node, NodeKind, Plan, PlanParam,
-    PlanStep, Retries, Rolling, Scope, Task, Text, PLAN_FORMAT,
+    Action, BatchRef, Connection, Expect, Guards, Node, NodeKind, Plan, PlanParam, PlanStep,
+    Retries, Rolling, Scope, Task, Text, PLAN_FORMAT,
 };
-use crate::model::raw::{
-    ActionKind, HostKeyPolicy, RawExit, RawRetries, RawRunbook, RawStep, RawTarget, RawWhen,
-    Transport,
-};
+use crate::model::raw::{ActionKind, RawExit, RawRetries, RawRunbook, RawStep, RawTarget, RawWhen};
 use crate::model::{Document, Duration, Inventory};
 use crate::source::{Diagnostic, SourceFile};
 use crate::template::Renderer;
@@ -317,27 +314,7 @@ impl<'a> Compiler<'a> {
             return Err(errors);
         }
         let cluster = self.inv.cluster.as_ref();
-        let connection = Connection {
-            hosts: self
-                .inv
-                .hosts
-                .values()
-                .map(|h| HostAddress {
-                    name: h.name.clone(),
-                    address: h.address.clone(),
-                    port: h.port,
-                    user: h.user.clone(),
-                    local: h.transport == Transport::Local,
-                })
-                .collect(),
-            ssh_config: self
-                .inv
-                .ssh
-                .config
-                .as_ref()
-                .map(|c| ssh_config_path(&self.inv.doc.source.name, c)),
-            accept_new_host_keys: self.inv.ssh.host_keys == HostKeyPolicy::AcceptNew,
-        };
+        let connection = Connection::of_inventory(self.inv);
         let plan = Plan {
             format: PLAN_FORMAT,
             runbook: runbook.raw.runbook.clone(),
@@ -864,17 +841,6 @@ impl<'a> Compiler<'a> {
 }
 
 /// The inventory's `ssh.config`, relative to the inventory file, as an absolute path.
-fn ssh_config_path(inventory_file: &str, config: &str) -> String {
-    let base = std::path::Path::new(inventory_file)
-        .parent()
-        .unwrap_or_else(|| std::path::Path::new("."));
-    let joined = base.join(config);
-    std::path::absolute(&joined)
-        .unwrap_or(joined)
-        .display()
-        .to_string()
-}
-
 /// Options a step sets that its action does not take.
 pub(super) fn option_errors(step: &RawStep, pointer: &str, doc: &Document) -> Vec<Diagnostic> {
     let action = step.action();

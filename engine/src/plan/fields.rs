@@ -361,12 +361,11 @@ fn check_path<'p>(
             if let Some(name) = second {
                 if !info.inv.hosts.contains_key(name) {
                     let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
-                    return unknown(Some(suggest(
-                        name,
-                        &names,
-                        "hosts",
-                        "define it in the inventory",
-                    )));
+                    return unknown(Some(
+                        bracket_hint("hosts", &path[1..], &names).unwrap_or_else(|| {
+                            suggest(name, &names, "hosts", "define it in the inventory")
+                        }),
+                    ));
                 }
                 match path.get(2).map(String::as_str) {
                     None | Some("name" | "address") => {}
@@ -458,12 +457,12 @@ fn check_path<'p>(
                     let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
                     return Err((
                         format!("unknown host `{host}` in `steps.{id}.hosts`"),
-                        Some(suggest(
-                            host,
-                            &names,
-                            "hosts",
-                            "name a host of the inventory",
-                        )),
+                        Some(
+                            bracket_hint(&format!("steps.{id}.hosts"), &path[3..], &names)
+                                .unwrap_or_else(|| {
+                                    suggest(host, &names, "hosts", "name a host of the inventory")
+                                }),
+                        ),
                     ));
                 }
             }
@@ -529,6 +528,20 @@ fn suggest(name: &str, candidates: &[&str], _what: &str, otherwise: &str) -> Str
         Some(s) => format!("did you mean `{s}`?"),
         None => otherwise.to_owned(),
     }
+}
+
+/// The hint for a dotted host name written without brackets (`hosts.node-1.dc1.vars.x`
+/// reads host `node-1`): the same path with the host name as one `[...]` segment.
+fn bracket_hint(prefix: &str, rest: &[String], hosts: &[&str]) -> Option<String> {
+    let written = rest.join(".");
+    let host = hosts
+        .iter()
+        .filter(|h| h.contains('.'))
+        .find(|h| written == **h || written.starts_with(&format!("{h}.")))?;
+    Some(format!(
+        "a host name with dots is one segment in brackets: `{prefix}.[{host}]{}`",
+        &written[host.len()..]
+    ))
 }
 
 fn resolve<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {

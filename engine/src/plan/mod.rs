@@ -5,6 +5,7 @@ mod ancestry;
 mod batches;
 mod check;
 mod compile;
+mod connection;
 mod env_value;
 mod fields;
 pub mod graph;

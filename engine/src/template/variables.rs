@@ -418,6 +418,29 @@ mod tests {
     }
 
     #[test]
+    fn fqdn_and_ip_host_names_in_brackets_are_one_segment_each() {
+        assert_eq!(
+            vars(
+                "a={{steps.v.hosts.[node-1.dc1.example.internal].stdout}}\n\
+                 b={{steps.v.hosts.[10.0.0.12].exit}} c={{hosts.[fd00::12].address}}"
+            ),
+            [
+                (
+                    "steps.v.hosts.node-1.dc1.example.internal.stdout".to_owned(),
+                    1,
+                    5
+                ),
+                ("steps.v.hosts.10.0.0.12.exit".to_owned(), 2, 5),
+                ("hosts.fd00::12.address".to_owned(), 2, 42)
+            ]
+        );
+        let template = CompiledTemplate::parse("{{hosts.[fd00::12].vars.x}}").unwrap();
+        let var = &template.variables()[0];
+        assert_eq!(var.path, ["hosts", "fd00::12", "vars", "x"]);
+        assert_eq!(var.dotted(), "hosts.[fd00::12].vars.x");
+    }
+
+    #[test]
     fn default_marks_its_first_argument_optional() {
         let template =
             CompiledTemplate::parse("{{default params.x params.y}} {{default (lines steps.a) 1}}")
