@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use quorate::transport::{
     probe, remove_run, run_task, scrub_output, Connections, HostSpec, JournalState, SshSettings,
-    TaskOutcome, TaskSpec, TransportKind, KEPT_OUTPUT,
+    TaskOutcome, TaskSpec, TransportKind, KEPT_OUTPUT, MAX_FETCH,
 };
 use serde_json::Value;
 use support::sshd::SshCluster;
@@ -504,6 +504,56 @@ async fn endless_output_is_bounded_on_the_controller_and_the_stream_stays_in_ste
         .await
         .unwrap();
     assert_eq!(next.stdout, b"next\n");
+}
+
+/// Guards, checks and health commands run outside the journal, through the same bound:
+/// a host that prints without end costs the controller at most the kept head and tail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_commands_endless_output_is_bounded_and_a_fetch_has_a_ceiling() {
+    let cluster = SshCluster::start(1);
+    let conns = connections(&cluster);
+    let host = cluster.spec(0);
+    let out = conns
+        .run(
+            &host,
+            "head -c 8388608 /dev/zero | tr '\\0' y; printf END; head -c 3000000 /dev/zero >&2",
+            b"",
+        )
+        .await
+        .unwrap();
+    assert!(out.success());
+    assert!(
+        out.stdout.len() <= KEPT_OUTPUT + 100,
+        "{}",
+        out.stdout.len()
+    );
+    assert!(out.stdout.ends_with(b"yyEND"));
+    assert!(
+        out.stderr.len() <= KEPT_OUTPUT + 100,
+        "{}",
+        out.stderr.len()
+    );
+    // A fetched file must arrive whole, so it has a ceiling instead: a sparse file one
+    // byte over it is refused with its size named, and the connection still works.
+    let big = cluster.hosts[0].home.join("big");
+    fs::File::create(&big)
+        .unwrap()
+        .set_len(MAX_FETCH as u64 + 1)
+        .unwrap();
+    let err = conns
+        .download(&host, big.to_str().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("is larger than 256 MiB, the most `fetch` takes"),
+        "{err}"
+    );
+    fs::write(&big, b"small").unwrap();
+    assert_eq!(
+        conns.download(&host, big.to_str().unwrap()).await.unwrap(),
+        b"small"
+    );
 }
 
 // --- Random bytes through the frame ---------------------------------------------------

@@ -66,14 +66,14 @@ pub(crate) struct Answer {
 
 /// The head and tail of a stream of bytes, within [`KEPT_OUTPUT`] plus a marker line.
 #[derive(Default)]
-struct Kept {
+pub(crate) struct Kept {
     head: Vec<u8>,
     tail: VecDeque<u8>,
     dropped: u64,
 }
 
 impl Kept {
-    fn push(&mut self, mut bytes: &[u8]) {
+    pub(crate) fn push(&mut self, mut bytes: &[u8]) {
         if self.head.len() < KEPT_HEAD {
             let n = bytes.len().min(KEPT_HEAD - self.head.len());
             self.head.extend_from_slice(&bytes[..n]);
@@ -92,7 +92,7 @@ impl Kept {
         self.tail.extend(bytes);
     }
 
-    fn finish(self) -> Vec<u8> {
+    pub(crate) fn finish(self) -> Vec<u8> {
         let mut out = self.head;
         if self.dropped > 0 {
             let marker = format!(

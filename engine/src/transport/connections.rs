@@ -9,7 +9,7 @@ use openssh::Session;
 use tokio::sync::{Mutex as AsyncMutex, OwnedSemaphorePermit, Semaphore};
 
 use super::answer::{Answer, Nonce};
-use super::pipes::Output;
+use super::pipes::{Keep, Output};
 use super::server::Server;
 use super::ssh::RunError;
 use super::{control_dir, local, ssh, HostSpec, SshSettings, TransportError, TransportKind};
@@ -59,17 +59,29 @@ impl Connections {
     }
 
     /// Runs `sh -c SCRIPT` on `host` with `stdin` piped in, and returns what it printed
-    /// and its exit code. There is no timeout here: callers bound the wait, and tasks
-    /// bound themselves on the host (see the journal).
+    /// (the head and tail of each stream, within [`super::KEPT_OUTPUT`]: a host cannot
+    /// fill the controller's memory) and its exit code. There is no timeout here: callers
+    /// bound the wait, and tasks bound themselves on the host (see the journal).
     pub async fn run(
         &self,
         host: &HostSpec,
         script: &str,
         stdin: &[u8],
     ) -> Result<Output, TransportError> {
+        self.run_keeping(host, script, stdin, Keep::HeadAndTail)
+            .await
+    }
+
+    pub(crate) async fn run_keeping(
+        &self,
+        host: &HostSpec,
+        script: &str,
+        stdin: &[u8],
+        keep: Keep,
+    ) -> Result<Output, TransportError> {
         match host.kind {
-            TransportKind::Local => local::run(script, stdin).await,
-            TransportKind::Ssh => self.run_ssh(host, script, stdin).await,
+            TransportKind::Local => local::run(script, stdin, keep).await,
+            TransportKind::Ssh => self.run_ssh(host, script, stdin, keep).await,
         }
     }
 
@@ -78,9 +90,10 @@ impl Connections {
         host: &HostSpec,
         script: &str,
         stdin: &[u8],
+        keep: Keep,
     ) -> Result<Output, TransportError> {
         let (slot, _channel, session) = self.channel(host).await?;
-        match ssh::run(&session, script, stdin).await {
+        match ssh::run(&session, script, stdin, keep).await {
             Ok(output) => Ok(output),
             Err(RunError::Lost(message)) => {
                 // The next command gets a fresh master instead of this broken one.

@@ -23,4 +23,4 @@ pub use journal::{
     probe, remove_run, run_task, scrub_output, wait_task, JournalState, TaskOutcome, TaskSpec,
 };
 pub use pipes::Output;
-pub use transfer::Upload;
+pub use transfer::{Upload, MAX_FETCH};
