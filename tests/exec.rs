@@ -275,6 +275,19 @@ fn host_state(lab: &Lab, hosts: usize) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// Waits until the journal test's command has started on node0 (it touches `started`):
+/// a fixed delay would race the connection set-up on a loaded machine.
+fn wait_for_start(lab: &Lab) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !lab.node_dir(0).join("started").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never started on node0"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn reset_nodes(lab: &Lab, hosts: usize) {
     for i in 0..hosts {
         let _ = std::fs::remove_dir_all(lab.node_dir(i));
@@ -337,14 +350,14 @@ fn resume_settles_an_interrupted_guardless_task_from_the_host_journal() {
     let lab = Lab::new(2, "");
     // `append` has no guard: only the journal can tell whether it ran.
     let rb = lab.runbook(
-        "runbook: journal\non: node0\nsteps:\n  - id: append\n    run: sleep 2; echo once >> {{host.vars.node_dir}}/log\n  - id: after\n    run: echo after >> {{host.vars.node_dir}}/log\n",
+        "runbook: journal\non: node0\nsteps:\n  - id: append\n    run: touch {{host.vars.node_dir}}/started; sleep 2; echo once >> {{host.vars.node_dir}}/log\n  - id: after\n    run: echo after >> {{host.vars.node_dir}}/log\n",
     );
     // Still running when the controller dies: resume waits for it, does not run it again.
     let (mut child, mut err) = lab.spawn_run(&rb);
     let seen = read_transitions(&mut err, 1);
     assert_eq!(seen[0]["state"], "running");
-    // Let the command reach the host (it sleeps 2 s there), then kill the controller.
-    std::thread::sleep(Duration::from_millis(700));
+    // Once the command runs on the host (it sleeps 2 s there), kill the controller.
+    wait_for_start(&lab);
     child.kill().unwrap();
     child.wait().unwrap();
     let run = seen[0]["run"].as_str().unwrap().to_owned();
@@ -360,7 +373,7 @@ fn resume_settles_an_interrupted_guardless_task_from_the_host_journal() {
     reset_nodes(&lab, 2);
     let (mut child, mut err) = lab.spawn_run(&rb);
     let seen = read_transitions(&mut err, 1);
-    std::thread::sleep(Duration::from_millis(700));
+    wait_for_start(&lab);
     child.kill().unwrap();
     child.wait().unwrap();
     std::thread::sleep(Duration::from_secs(3));

@@ -402,10 +402,7 @@ async fn a_task_is_recorded_and_its_secrets_stay_off_the_command_line_and_the_di
     let argv = String::from_utf8_lossy(&fs::read(format!("/proc/{wrapper}/cmdline")).unwrap())
         .replace('\0', " ");
     // The task runs in the host's journal server, whose command line is the wrapper only.
-    assert!(
-        argv.contains("q_server=1") || argv.contains("set -- task run1 n1-a1 0 0"),
-        "{argv}"
-    );
+    assert!(argv.contains("while IFS= read -r q_req"), "{argv}");
     for line in all_command_lines() {
         assert!(
             !line.contains("s3cr3t"),
@@ -527,14 +524,23 @@ async fn without_timeout1_a_watchdog_kills_the_process_group() {
     fs::create_dir_all(&fake).unwrap();
     fs::write(fake.join("timeout"), "#!/bin/sh\nexit 127\n").unwrap();
     fs::set_permissions(fake.join("timeout"), fs::Permissions::from_mode(0o755)).unwrap();
-    let script = format!(
-        "PATH={}:$PATH; export PATH\nset -- task run1 w-a1 1 0\n{WRAPPER}",
-        fake.display()
+    // The wrapper run once, with the framing of wrapper.sh: LEN bytes of input ending
+    // with the nonce's end line.
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let input = format!(
+        "sleep 300 & echo $! > child.pid; echo $$ > main.pid; wait\n# quorate-end {nonce}\n"
     );
-    let input = "sleep 300 & echo $! > child.pid; echo $$ > main.pid; wait\n# quorate-end w-a1\n";
+    let script = format!(
+        "PATH={}:$PATH; export PATH\nset -- task run1 w-a1 1 0 {} {nonce}\n{WRAPPER}",
+        fake.display(),
+        input.len()
+    );
     let out = conns.run(&host, &script, input.as_bytes()).await.unwrap();
     let head = text(&out.stdout).lines().next().unwrap().to_owned();
-    assert_eq!(head, "quorate-journal finished exit=143 timed_out=1");
+    assert_eq!(
+        head,
+        format!("quorate-journal {nonce} finished exit=143 timed_out=1")
+    );
     all_gone(&[
         read_pid(&home.join("main.pid")),
         read_pid(&home.join("child.pid")),

@@ -294,8 +294,8 @@ fn compile_plan(runbook: &str, inventory: &str) -> Plan {
         &[] as &[ParamInput],
         &Catalog::default(),
         &CompileOptions {
-            allow_quorum_loss: false,
             require_secrets: true,
+            ..CompileOptions::default()
         },
     )
     .expect("the bench runbook compiles")
@@ -579,7 +579,13 @@ fn wrapper_alone(home: &Path) -> Sample {
     const TASKS: usize = 40;
     let mut sample = measure(|| {
         for i in 0..TASKS {
-            let script = format!("set -- task local n{i}-a1 0 0\n{WRAPPER}");
+            // The framing of wrapper.sh: LEN bytes of input ending with the nonce's line.
+            let nonce = format!("{i:032x}");
+            let input = format!("# quorate task input\necho {i}\n# quorate-end {nonce}\n");
+            let script = format!(
+                "set -- task local n{i}-a1 0 0 {} {nonce}\n{WRAPPER}",
+                input.len()
+            );
             let mut child = Command::new("sh")
                 .arg("-c")
                 .arg(script)
@@ -589,11 +595,11 @@ fn wrapper_alone(home: &Path) -> Sample {
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("sh");
-            let input = format!("# quorate task input\necho {i}\n\n# quorate-end n{i}-a1\n");
             std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input.as_bytes())
                 .expect("input");
             let out = child.wait_with_output().expect("wrapper");
-            assert!(out.status.success() && out.stdout.starts_with(b"quorate-journal finished"));
+            let finished = format!("quorate-journal {nonce} finished");
+            assert!(out.status.success() && out.stdout.starts_with(finished.as_bytes()));
         }
     });
     let n = u32::try_from(TASKS).expect("small");

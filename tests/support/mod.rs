@@ -100,6 +100,7 @@ impl Output {
     }
 }
 
+pub mod lab;
 pub mod sshd;
 
 /// Reads `quorate --log-format json` lines from a run's stderr until `n` task transitions

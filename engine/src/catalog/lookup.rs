@@ -1,13 +1,14 @@
 //! Looking runbooks up by name or path, and listing them.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
 use super::builtin::BUILTIN;
-use crate::model::load;
-use crate::plan::{parse_runbook, IncludeResolver, LoadedRunbook};
+use crate::model::{load, read_input};
+use crate::plan::LoadedRunbook;
 use crate::source::{did_you_mean, Diagnostic, SourceFile};
 
 /// The prefix under which built-in runbooks are named in diagnostics.
@@ -32,11 +33,31 @@ pub struct Entry {
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     dirs: Vec<PathBuf>,
+    /// Where includes by path may lead (absolute); `None`: anywhere.
+    include_roots: Option<Vec<PathBuf>>,
+    /// Included runbooks already read and checked, by where they were named from and
+    /// how: a runbook included a thousand times is parsed once.
+    pub(super) included: Arc<Mutex<HashMap<String, Arc<LoadedRunbook>>>>,
 }
 
 impl Catalog {
     pub fn new(dirs: Vec<PathBuf>) -> Self {
-        Self { dirs }
+        Self {
+            dirs,
+            ..Self::default()
+        }
+    }
+
+    pub(super) fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    pub(super) fn include_roots(&self) -> Option<&[PathBuf]> {
+        self.include_roots.as_deref()
+    }
+
+    pub(super) fn set_include_roots(&mut self, roots: Vec<PathBuf>) {
+        self.include_roots = Some(roots);
     }
 
     /// Every runbook, built-ins first, each name once; unreadable user files are reported.
@@ -147,12 +168,9 @@ impl Catalog {
                 .collect();
             paths.sort();
             for path in paths {
-                match std::fs::read_to_string(&path) {
+                match read_input(&path) {
                     Ok(text) => files.push((path, text)),
-                    Err(e) => problems.push(Diagnostic::error(format!(
-                        "cannot read {}: {e}",
-                        path.display()
-                    ))),
+                    Err(d) => problems.push(d),
                 }
             }
         }
@@ -160,7 +178,7 @@ impl Catalog {
     }
 }
 
-fn looks_like_path(name: &str) -> bool {
+pub(super) fn looks_like_path(name: &str) -> bool {
     let ext = Path::new(name)
         .extension()
         .and_then(|x| x.to_str())
@@ -170,7 +188,7 @@ fn looks_like_path(name: &str) -> bool {
 
 /// `a/./b/../c` -> `a/c`, so that one file always has one name (include cycles through
 /// `../` are then seen as cycles).
-fn normalize(path: &Path) -> PathBuf {
+pub(super) fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in path.components() {
@@ -188,9 +206,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
-    std::fs::read_to_string(path)
-        .map(|text| SourceFile::new(path.display().to_string(), text))
-        .map_err(|e| Diagnostic::error(format!("cannot read {}: {e}", path.display())))
+    read_input(path).map(|text| SourceFile::new(path.display().to_string(), text))
 }
 
 /// A runbook's name and description, read without checking the rest.
@@ -203,20 +219,4 @@ fn header(text: &str) -> Option<(String, Option<String>)> {
         .and_then(Value::as_str)
         .map(str::to_owned);
     Some((name, description))
-}
-
-impl IncludeResolver for Catalog {
-    fn resolve(
-        &self,
-        name: &str,
-        from: &SourceFile,
-    ) -> Result<Arc<LoadedRunbook>, Vec<Diagnostic>> {
-        let base = if from.name.starts_with(BUILTIN_PREFIX) {
-            None
-        } else {
-            Path::new(&from.name).parent().map(Path::to_path_buf)
-        };
-        let source = self.source(name, base.as_deref()).map_err(|d| vec![d])?;
-        parse_runbook(source).map(Arc::new)
-    }
 }

@@ -2,6 +2,7 @@
 //! add to or override them by name, and paths.
 
 mod builtin;
+mod include;
 mod lookup;
 
 pub use builtin::BUILTIN;

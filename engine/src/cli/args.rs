@@ -64,6 +64,37 @@ pub enum Command {
     Abandon(RunIdArgs),
     /// Create a 4-node demo chain on this machine and run a real rolling upgrade on it.
     Demo(DemoArgs),
+    /// Remove, on every host of an inventory, the task journals of runs no longer needed.
+    Gc(GcArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per subcommand with --out.
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GcArgs {
+    /// The inventory whose hosts are cleaned.
+    #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// List what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write `quorate.1` and one `quorate-COMMAND.1` per subcommand into this directory
+    /// (created if missing) instead of printing `quorate.1`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -195,8 +226,21 @@ pub struct CompileArgs {
     /// Let a rolling batch take more members down than the consensus tolerates.
     #[arg(long)]
     pub allow_quorum_loss: bool,
+    /// Let `include:` name files outside the runbook's directory and the --runbooks
+    /// directories.
+    #[arg(long)]
+    #[serde(default)]
+    pub allow_include_outside: bool,
+    /// The most tasks (steps times hosts) the plan may have.
+    #[arg(long, value_name = "N", default_value_t = crate::plan::DEFAULT_MAX_TASKS)]
+    #[serde(default = "default_max_tasks")]
+    pub max_tasks: usize,
     #[command(flatten)]
     pub catalog: CatalogArgs,
+}
+
+fn default_max_tasks() -> usize {
+    crate::plan::DEFAULT_MAX_TASKS
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]

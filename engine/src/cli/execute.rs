@@ -23,7 +23,7 @@ use crate::store::{
 };
 use crate::transport::Connections;
 
-fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
+pub(super) fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
     SledStore::open(&cli.state).map(Arc::new).map_err(|e| {
         let (code, d) = store_failure(&cli.state, &e);
         (code, vec![d])
@@ -55,11 +55,11 @@ fn resolve(cli: &Cli, store: &SledStore, arg: &str) -> Result<Result<String, u8>
 }
 
 /// A short control directory for SSH master sockets (socket paths are limited to ~100 bytes).
-fn control_dir() -> PathBuf {
+pub(super) fn control_dir() -> PathBuf {
     std::env::temp_dir().join(format!("qr-{}", std::process::id()))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -176,6 +176,9 @@ fn drive(
             settle,
         };
         let result = drive_run(Arc::clone(store), run_id, drive, interrupts()).await;
+        if matches!(result, Ok(RunOutcome::Done)) {
+            super::gc::remove_journals(&conns, plan, run_id).await;
+        }
         conns.close().await;
         // The masters are closed: their socket directory is ours to remove.
         let _ = std::fs::remove_dir_all(conns.control_dir());
@@ -288,7 +291,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
         ))
         .with_hint("`quorate runs` lists the recorded runs")]);
     };
-    let plan: Plan = serde_json::from_str(&plan_json).map_err(|e| {
+    let plan: Plan = crate::exec::read_plan(&plan_json).map_err(|e| {
         vec![Diagnostic::error(format!(
             "the stored plan cannot be read: {e}"
         ))]
@@ -390,5 +393,6 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
         )
     );
     outln!("run {run_id} abandoned; cluster {cluster} is free");
+    super::gc::remove_abandoned_journals(&store, &run_id);
     Ok(DONE)
 }

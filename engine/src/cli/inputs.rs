@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
-use crate::model::{load, Document};
+use crate::model::{load, read_input, Document};
 use crate::plan::{
     compile, hidden_text, parse_inventory, parse_runbook, CompileOptions, Compiled,
     IncludeResolver, LoadedRunbook, ParamInput, ParamOrigin,
@@ -23,12 +23,7 @@ pub fn read_source(path: &Path) -> Result<std::sync::Arc<SourceFile>, Vec<Diagno
 }
 
 fn read_text(path: &Path) -> Result<String, Vec<Diagnostic>> {
-    std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::error(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))]
-    })
+    read_input(path).map_err(|d| vec![d])
 }
 
 /// Reads and parses a `--params` file. Its values may be secrets, and which are is only
@@ -104,10 +99,13 @@ pub fn compile_from_args(
     args: &CompileArgs,
     require_secrets: bool,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    let catalog = catalog(&args.catalog);
+    let mut catalog = catalog(&args.catalog);
     let mut errors = Vec::new();
-    let runbook = catalog
-        .source(&args.runbook, None)
+    let source = catalog.source(&args.runbook, None);
+    if !args.allow_include_outside {
+        catalog.confine_includes(source.as_ref().ok().map(|s| s.name.as_str()));
+    }
+    let runbook = source
         .map_err(|d| vec![d])
         .and_then(parse_runbook)
         .map_err(|e| errors.extend(e))
@@ -146,6 +144,7 @@ pub fn compile_from_args(
     let opts = CompileOptions {
         allow_quorum_loss: args.allow_quorum_loss,
         require_secrets,
+        max_tasks: args.max_tasks,
     };
     let includes = Noting {
         catalog: &catalog,

@@ -1,6 +1,9 @@
 //! Log setup: tracing to stderr, text or JSON, level from `-v` or `RUST_LOG`. The text
 //! format escapes every field value (they carry step names, hosts and host output); the
-//! JSON format keeps values exact (JSON escapes control characters itself).
+//! JSON format keeps values exact (JSON escapes control characters itself). Colour only
+//! when stderr is a terminal and `NO_COLOR` is not set: a log file or pipe gets plain text.
+
+use std::io::IsTerminal as _;
 
 use tracing_subscriber::field::MakeExt as _;
 use tracing_subscriber::fmt::format::debug_fn;
@@ -19,6 +22,10 @@ pub fn init(verbose: u8, format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new(format!("quorate={default},warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder
@@ -39,4 +46,24 @@ pub fn init(verbose: u8, format: LogFormat) {
             builder.with_target(false).fmt_fields(escaped).try_init()
         }
     };
+}
+
+/// Whether log lines may carry ANSI colour: only on a terminal, and never when `NO_COLOR`
+/// is set to anything but the empty string (<https://no-color.org>).
+fn colour(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())));
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some("1".into())));
+    }
 }

@@ -33,10 +33,12 @@ macro_rules! or_store_failure {
 }
 
 mod args;
+mod completions;
 mod demo;
 mod execute;
 mod exit;
 mod follow;
+mod gc;
 mod history;
 mod inputs;
 mod list;
@@ -80,6 +82,9 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Graph(a) => plan::run_graph(a),
         Command::List(a) => list::run_list(a),
         Command::Describe(a) => list::run_describe(a),
+        Command::Gc(a) => gc::run(cli, a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::context::{fill_secrets, render, Results};
+use super::context::{fill_secrets, render, render_env, Results};
+use super::mask::SecretMask;
 use crate::plan::{is_false, Action, Expect, Plan, Secrets, Task, Text};
 use crate::template::{shell_quote, Quoting, Renderer};
 use crate::transport::journal::{probe, run_task, wait_task, JournalState, TaskOutcome, TaskSpec};
@@ -51,6 +52,8 @@ pub struct Attempt<'a> {
     pub conns: &'a Connections,
     pub results: &'a Results,
     pub secrets: &'a Secrets,
+    /// Masks the secrets in what the host prints, before anything else reads it.
+    pub mask: &'a SecretMask,
     pub renderer: &'a Renderer,
     pub approved: bool,
 }
@@ -74,10 +77,11 @@ impl Attempt<'_> {
     }
 
     pub async fn run(&self) -> Outcome {
-        match self.run_inner().await {
+        let outcome = match self.run_inner().await {
             Ok(o) => o,
             Err(e) => e,
-        }
+        };
+        self.mask.attempt(outcome)
     }
 
     #[expect(clippy::too_many_lines, reason = "one arm per action")]
@@ -103,7 +107,7 @@ impl Attempt<'_> {
         match &self.task.action {
             Action::Run { command } => {
                 let command = self.text(command, Quoting::Shell).map_err(fail)?;
-                let outcome = self.journaled(&command).await?;
+                let outcome = self.mask.outcome(self.journaled(&command).await?);
                 Ok(check_expect(
                     self.task.expect.as_ref(),
                     &outcome,
@@ -276,7 +280,11 @@ impl Attempt<'_> {
             .run(&self.host, runner, script.as_bytes())
             .await
             .map_err(|e| transport_failure(&e))?;
-        Ok((out.code, lossy(&out.stdout), lossy(&out.stderr)))
+        Ok((
+            out.code,
+            lossy(&self.mask.mask_bytes(&out.stdout)),
+            lossy(&self.mask.mask_bytes(&out.stderr)),
+        ))
     }
 
     fn env(&self) -> Result<Vec<(String, String)>, String> {
@@ -284,8 +292,15 @@ impl Attempt<'_> {
             .env
             .iter()
             .map(|(k, v)| {
-                let value = self.text(v, Quoting::Plain)?;
-                Ok((k.clone(), fill_secrets(&value, self.secrets)?))
+                let parts = render_env(
+                    v,
+                    self.task,
+                    self.plan,
+                    self.results,
+                    self.run_id,
+                    self.renderer,
+                )?;
+                Ok((k.clone(), fill_secrets(&parts, self.secrets)?))
             })
             .collect()
     }

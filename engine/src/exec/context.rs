@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
-use crate::plan::{Plan, Secrets, Task, Text};
+use crate::plan::{EnvPart, EnvValue, Plan, SecretTokens, Secrets, Task, Text};
 use crate::template::{CompiledTemplate, Quoting, Renderer};
 
 /// The output and exit code of every finished task, by step and host.
@@ -66,6 +66,46 @@ pub fn render(
         Text::Deferred { deferred } => deferred,
     };
     let template = CompiledTemplate::parse(source).map_err(|e| e.message)?;
+    let context = deferred_context(&template, task, plan, results, run_id);
+    renderer
+        .render(&template, quoting, &context)
+        .map_err(|e| e.message)
+}
+
+/// An `env` value as parts: a deferred one is rendered now, each secret it names becoming
+/// a secret part; whatever else it holds (other tasks' output included) stays text.
+pub fn render_env(
+    value: &EnvValue,
+    task: &Task,
+    plan: &Plan,
+    results: &Results,
+    run_id: &str,
+    renderer: &Renderer,
+) -> Result<Vec<EnvPart>, String> {
+    let source = match value {
+        EnvValue::Plain(t) => return Ok(vec![EnvPart::Text(t.clone())]),
+        EnvValue::Parts { parts } => return Ok(parts.clone()),
+        EnvValue::Deferred { deferred } => deferred,
+    };
+    let template = CompiledTemplate::parse(source).map_err(|e| e.message)?;
+    let mut context = deferred_context(&template, task, plan, results, run_id);
+    let scope = &plan.scopes[task.scope];
+    let tokens = SecretTokens::new(&scope.secrets, &context, source);
+    context["params"] = Value::Object(tokens.params(&scope.params));
+    let text = renderer
+        .render(&template, Quoting::Plain, &context)
+        .map_err(|e| e.message)?;
+    tokens.split(&text).map_err(|e| e.to_string())
+}
+
+/// What a deferred template renders against; secret parameters are not in it.
+fn deferred_context(
+    template: &CompiledTemplate,
+    task: &Task,
+    plan: &Plan,
+    results: &Results,
+    run_id: &str,
+) -> Value {
     let scope = &plan.scopes[task.scope];
     let host_value = task
         .host
@@ -96,29 +136,21 @@ pub fn render(
     if let Some(h) = host_value {
         context["host"] = h;
     }
-    renderer
-        .render(&template, quoting, &context)
-        .map_err(|e| e.message)
+    context
 }
 
-/// Replaces secret markers in an `env` value with the secrets' values.
-pub fn fill_secrets(text: &str, secrets: &Secrets) -> Result<String, String> {
-    if !text.contains('\u{1}') {
-        return Ok(text.to_owned());
-    }
+/// The value of an `env` value's parts, with the run's secrets in place.
+pub fn fill_secrets(parts: &[EnvPart], secrets: &Secrets) -> Result<String, String> {
     let mut out = String::new();
-    for (i, part) in text.split('\u{1}').enumerate() {
-        if i % 2 == 0 {
-            out.push_str(part);
-        } else {
-            let name = part.strip_prefix("secret:").unwrap_or(part);
-            let value = secrets.get(name).ok_or_else(|| {
+    for part in parts {
+        match part {
+            EnvPart::Text(t) => out.push_str(t),
+            EnvPart::Secret { secret } => out.push_str(secrets.get(secret).ok_or_else(|| {
                 format!(
-                    "secret parameter `{name}` has no value: set {}",
-                    crate::plan::ParamInput::env_var(name)
+                    "secret parameter `{secret}` has no value: set {}",
+                    crate::plan::ParamInput::env_var(secret)
                 )
-            })?;
-            out.push_str(value);
+            })?),
         }
     }
     Ok(out)

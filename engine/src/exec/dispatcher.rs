@@ -9,13 +9,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::attempt::{Attempt, Outcome};
+use super::attempt::{journal_key, Attempt, Outcome};
 use super::context::Results;
 use super::events::{ExecEvent, Observer};
 use super::gate::run_gate;
 use super::hosts::host_spec;
 use super::join::join_all;
+use super::mask::SecretMask;
 use super::retry::{delay, CONNECT_RETRIES};
+use super::scrub::{scrub_after_commit, secret_bearing, Scrub};
 use crate::plan::{NodeKind, Plan, Retries, Secrets, Task};
 use crate::store::{
     commit_async, now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, TaskState,
@@ -77,6 +79,8 @@ pub struct Dispatcher<S: RunStore> {
     pub run_id: String,
     pub conns: Arc<Connections>,
     pub secrets: Arc<Secrets>,
+    /// The run's secrets as they are looked for in output.
+    pub mask: Arc<SecretMask>,
     pub observer: Arc<dyn Observer>,
     pub options: ExecOptions,
     pub renderer: Arc<Renderer>,
@@ -277,6 +281,10 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         // many transitions share one flush.
         let mut changes: Vec<Change> = Vec::new();
         let mut waiting_since: Option<std::time::Instant> = None;
+        // Finished secret-bearing attempts whose host-side output is emptied once the
+        // commit in `changes` that records them is durable.
+        let mut scrubs: Vec<Scrub> = Vec::new();
+        let mut scrubbing: JoinSet<()> = JoinSet::new();
         loop {
             let mut launches: Vec<(usize, u32, Duration)> = Vec::new();
             for (node, attempt, result) in completed.drain(..) {
@@ -296,6 +304,14 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     JobResult::Task(outcome) => {
                         let task = self.task(node).expect("task job").clone();
                         let host = host_of(&task);
+                        if matches!(outcome, Outcome::Done { .. } | Outcome::Failed { .. })
+                            && secret_bearing(&self.plan, &task)
+                        {
+                            scrubs.push(Scrub {
+                                host: host_spec(&self.plan, task.host.as_deref()),
+                                key: journal_key(node, attempt),
+                            });
+                        }
                         let mut rec = self.record_of(&sched, node);
                         match outcome {
                             Outcome::Done {
@@ -456,6 +472,11 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             if !launches.is_empty() || (jobs.is_empty() && launches.is_empty()) || overdue {
                 self.commit(std::mem::take(&mut changes)).await?;
                 waiting_since = None;
+                if !scrubs.is_empty() {
+                    let conns = Arc::clone(&self.conns);
+                    let (run, done) = (self.run_id.clone(), std::mem::take(&mut scrubs));
+                    scrubbing.spawn(async move { scrub_after_commit(&conns, &run, done).await });
+                }
             } else if !changes.is_empty() && waiting_since.is_none() {
                 waiting_since = Some(std::time::Instant::now());
             }
@@ -496,6 +517,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 }
             }
         }
+        while scrubbing.join_next().await.is_some() {}
         if !failed_batches.is_empty() {
             let results = results.read().await;
             self.run_on_failure(&failed_batches, &results, &sched.records)
@@ -523,6 +545,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         let plan = Arc::clone(&self.plan);
         let conns = Arc::clone(&self.conns);
         let secrets = Arc::clone(&self.secrets);
+        let mask = Arc::clone(&self.mask);
         let renderer = Arc::clone(&self.renderer);
         let results = Arc::clone(results);
         let run_id = self.run_id.clone();
@@ -550,6 +573,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                         conns: &conns,
                         results: &results,
                         secrets: &secrets,
+                        mask: &mask,
                         renderer: &renderer,
                         approved,
                     };
@@ -596,12 +620,19 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                             conns: &self.conns,
                             results,
                             secrets: &self.secrets,
+                            mask: &self.mask,
                             renderer: &self.renderer,
                             approved: false,
                         };
                         let outcome = a.run().await;
                         let ok = !matches!(outcome, Outcome::Failed { .. });
-                        lines.push((task.step.clone(), host.clone(), outcome));
+                        let scrub = (!matches!(outcome, Outcome::Skipped { .. })
+                            && secret_bearing(&self.plan, task))
+                        .then(|| Scrub {
+                            host: a.host.clone(),
+                            key: journal_key(a.node, a.attempt),
+                        });
+                        lines.push((task.step.clone(), host.clone(), outcome, scrub));
                         if !ok {
                             break;
                         }
@@ -614,7 +645,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             let rolled_back = done
                 .iter()
                 .flatten()
-                .all(|(_, _, o)| !matches!(o, Outcome::Failed { .. }));
+                .all(|(_, _, o, _)| !matches!(o, Outcome::Failed { .. }));
             if rolled_back {
                 for rec in records.iter().flatten() {
                     let in_batch = self
@@ -630,7 +661,9 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     }
                 }
             }
-            for (step, host, outcome) in done.into_iter().flatten() {
+            let mut scrubs = Vec::new();
+            for (step, host, outcome, scrub) in done.into_iter().flatten() {
+                scrubs.extend(scrub);
                 let message = match &outcome {
                     Outcome::Failed { reason, .. } => {
                         format!("on_failure {step}@{host} failed: {reason}")
@@ -647,6 +680,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 });
             }
             commit_async(&self.store, &self.run_id, changes).await?;
+            scrub_after_commit(&self.conns, &self.run_id, scrubs).await;
         }
         Ok(())
     }

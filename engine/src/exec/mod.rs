@@ -2,20 +2,29 @@
 //! interrupted tasks on resume, and the events they emit.
 
 mod attempt;
+mod cleanup;
 mod context;
 mod dispatcher;
 mod events;
 mod gate;
 mod hosts;
 mod join;
+mod mask;
 mod retry;
 mod run;
+mod scrub;
 mod settle;
 
 pub use attempt::{check_expect, journal_key, Outcome};
-pub use context::{fill_secrets, Results};
+pub use cleanup::{
+    collect_garbage, inventory_hosts, list_journals, plan_hosts, remove_run_journals, HostGc,
+    Unreached,
+};
+pub use context::{fill_secrets, render_env, Results};
 pub use dispatcher::{final_status, state_name, status_name, Dispatcher, ExecOptions, RunOutcome};
 pub use events::{ExecEvent, Observer, Silent};
-pub use hosts::{host_spec, ssh_settings};
-pub use run::{approve, create_run, drive_run, plan_digest, Drive, DriveError};
-pub use settle::{settle, InDoubt, SettleOptions};
+pub use hosts::{connection_ssh_settings, host_spec, ssh_settings};
+pub use mask::{SecretMask, MASK, MIN_MASKED_LEN};
+pub use run::{approve, create_run, drive_run, plan_digest, read_plan, Drive, DriveError};
+pub use scrub::{scrub_after_commit, secret_bearing, Scrub};
+pub use settle::{settle, InDoubt, SettleOptions, Settled};

@@ -10,8 +10,10 @@ use tokio::sync::watch;
 
 use super::dispatcher::{final_status, Dispatcher, ExecOptions, RunOutcome};
 use super::events::{ExecEvent, Observer};
-use super::settle::{settle, InDoubt, SettleOptions};
-use crate::plan::{NodeKind, Plan, Secrets};
+use super::mask::SecretMask;
+use super::scrub::scrub_after_commit;
+use super::settle::{settle, InDoubt, SettleOptions, Settled};
+use crate::plan::{NodeKind, Plan, Secrets, PLAN_FORMAT};
 use crate::store::{
     commit_async, controller, new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore,
     StoreError, TaskRecord, TaskState,
@@ -40,6 +42,24 @@ pub fn plan_digest(plan_json: &str) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+/// A frozen plan, read back: of this quorate's plan format, or refused (an older plan's
+/// `env` values held secrets as text markers, which this format no longer reads).
+pub fn read_plan(plan_json: &str) -> Result<Plan, String> {
+    #[derive(serde::Deserialize)]
+    struct Format {
+        format: u32,
+    }
+    let format = serde_json::from_str::<Format>(plan_json)
+        .map_err(|e| e.to_string())?
+        .format;
+    if format != PLAN_FORMAT {
+        return Err(format!(
+            "it has plan format {format}; this quorate reads format {PLAN_FORMAT} (plan the runbook again)"
+        ));
+    }
+    serde_json::from_str(plan_json).map_err(|e| e.to_string())
 }
 
 /// Records a new run with its frozen plan, every task pending, and takes the cluster lock.
@@ -104,24 +124,26 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     let plan_json = store
         .plan_json(run_id)?
         .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
-    let plan: Plan = serde_json::from_str(&plan_json)
-        .map_err(|e| DriveError::BadPlan(run_id.to_owned(), e.to_string()))?;
+    let plan = read_plan(&plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
     let plan = Arc::new(plan);
     let mut records = store.tasks(run_id)?;
     let resumed = drive.settle.is_some();
-    let mut changes = Vec::new();
+    let mask = Arc::new(SecretMask::new(&drive.secrets));
+    let mut settled = Settled::default();
     if let Some(options) = &drive.settle {
-        changes = settle(
+        settled = settle(
             &plan,
             &mut records,
             run_id,
             &drive.conns,
             options,
+            &mask,
             &*drive.observer,
         )
         .await
         .map_err(DriveError::InDoubt)?;
     }
+    let mut changes = settled.changes;
     let approved: HashSet<usize> = store
         .events(run_id)?
         .into_iter()
@@ -139,6 +161,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         message: run.controller.clone(),
     });
     commit_async(&store, run_id, changes).await?;
+    scrub_after_commit(&drive.conns, run_id, settled.scrubs).await;
     drive.observer.event(&ExecEvent::RunStarted {
         run: run_id.to_owned(),
         runbook: plan.runbook.clone(),
@@ -152,6 +175,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         run_id: run_id.to_owned(),
         conns: drive.conns,
         secrets: drive.secrets,
+        mask,
         observer: Arc::clone(&drive.observer),
         options: drive.options,
         renderer: Arc::new(Renderer::new()),
@@ -225,4 +249,19 @@ pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, Driv
         .collect();
     store.commit(run_id, changes)?;
     Ok(waiting.into_iter().map(|t| t.step).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_plan;
+
+    #[test]
+    fn a_plan_of_another_format_is_refused_by_name() {
+        let err = read_plan(r#"{"format": 1, "env": "\u0001secret:tok\u0001"}"#).unwrap_err();
+        assert_eq!(
+            err,
+            "it has plan format 1; this quorate reads format 2 (plan the runbook again)"
+        );
+        assert!(read_plan("not json").is_err());
+    }
 }

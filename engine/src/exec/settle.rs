@@ -7,6 +7,8 @@ use std::time::Duration;
 use super::attempt::{check_expect, journal_key, Outcome};
 use super::events::{ExecEvent, Observer};
 use super::hosts::host_spec;
+use super::mask::SecretMask;
+use super::scrub::{secret_bearing, Scrub};
 use crate::plan::{Action, NodeKind, Plan};
 use crate::store::{now_ms, Change, TaskRecord, TaskState};
 use crate::transport::journal::{probe, wait_task, JournalState};
@@ -28,7 +30,16 @@ pub struct InDoubt {
     pub host: String,
 }
 
-/// Settles `records` in place and returns the changes to commit, or the tasks in doubt.
+/// What settling found: the changes to commit, and the attempts whose host-side output
+/// is emptied once they are committed.
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub changes: Vec<Change>,
+    pub scrubs: Vec<Scrub>,
+}
+
+/// Settles `records` in place and returns what to commit, or the tasks in doubt. Output
+/// taken from a journal is masked with `mask` before it is kept.
 #[expect(
     clippy::too_many_lines,
     reason = "one decision per journal state, in order"
@@ -39,9 +50,11 @@ pub async fn settle(
     run_id: &str,
     conns: &Connections,
     options: &SettleOptions,
+    mask: &SecretMask,
     observer: &dyn Observer,
-) -> Result<Vec<Change>, Vec<InDoubt>> {
+) -> Result<Settled, Vec<InDoubt>> {
     let mut changes = Vec::new();
+    let mut scrubs = Vec::new();
     let mut doubts = Vec::new();
     for rec in records.iter_mut() {
         let NodeKind::Task(task) = &plan.nodes[rec.node].kind else {
@@ -89,7 +102,14 @@ pub async fn settle(
                     Ok(JournalState::Vanished) | Err(_) => None,
                 };
                 if let Some((how, o)) = finished {
-                    match check_expect(task.expect.as_ref(), &o, task.timeout) {
+                    if secret_bearing(plan, task) {
+                        scrubs.push(Scrub {
+                            host: host.clone(),
+                            key: key.clone(),
+                        });
+                    }
+                    let o = mask.outcome(o);
+                    match mask.attempt(check_expect(task.expect.as_ref(), &o, task.timeout)) {
                         Outcome::Done {
                             exit,
                             stdout,
@@ -158,7 +178,7 @@ pub async fn settle(
         }
     }
     if doubts.is_empty() {
-        Ok(changes)
+        Ok(Settled { changes, scrubs })
     } else {
         Err(doubts)
     }

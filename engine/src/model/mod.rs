@@ -5,7 +5,9 @@ pub mod duration;
 pub mod inventory;
 pub mod load;
 pub mod raw;
+pub mod read;
 
 pub use duration::Span as Duration;
 pub use inventory::{Host, Inventory, Quorum};
 pub use load::{load, parse_value_text, Document, NodePos, PointerIndex};
+pub use read::{read_input, MAX_INPUT_BYTES};

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::compile::{option_errors, regex_errors};
-use super::fields::pos_in_field;
+use super::fields::{pos_in_field, whole_params};
 use super::order::order_list;
 use super::LoadedRunbook;
 use crate::model::raw::RawStep;
@@ -87,14 +87,37 @@ fn check_list(
         let p = format!("{pointer}/{i}");
         errors.extend(option_errors(s, &p, &rb.doc));
         errors.extend(regex_errors(s, &p, &rb.doc));
+        let secret_names: Vec<&str> = rb
+            .raw
+            .params
+            .iter()
+            .filter(|(_, p)| p.secret)
+            .map(|(n, _)| n.as_str())
+            .collect();
         for (field, text) in template_fields(s) {
             let fp = format!("{p}/{field}");
-            match CompiledTemplate::parse(text) {
+            // `env/NAME`: the one place a secret may be read.
+            let env = field.starts_with("env/");
+            let field = if env { "env" } else { field.as_str() };
+            match CompiledTemplate::parse(&text) {
                 Err(e) => errors.push(rb.doc.error_at(
                     &fp,
                     format!("{} in `{field}` of step `{}`", e.message, s.id),
                 )),
                 Ok(t) => {
+                    if t.reads_whole_context() {
+                        errors.push(
+                            rb.doc
+                                .error_at(
+                                    &fp,
+                                    format!(
+                                        "`{field}` of step `{}` reads the whole template context",
+                                        s.id
+                                    ),
+                                )
+                                .with_hint("name the variables it needs, e.g. {{params.version}}"),
+                        );
+                    }
                     for v in t.variables() {
                         let (pos, width) =
                             pos_in_field(&rb.doc, &fp, v.line, v.col, v.dotted().chars().count());
@@ -138,7 +161,16 @@ fn check_list(
                                     )
                                     .with_hint(hint),
                             );
+                        } else if root == "params" && v.path.len() == 1 && !secret_names.is_empty()
+                        {
+                            let (message, hint) = whole_params(secret_names[0]);
+                            let d = at(format!("{message} in `{field}` of step `{}`", s.id));
+                            errors.push(match hint {
+                                Some(h) => d.with_hint(h),
+                                None => d,
+                            });
                         } else if root == "params"
+                            && !env
                             && v.path.len() > 1
                             && rb.raw.params.get(&v.path[1]).is_some_and(|p| p.secret)
                         {
@@ -173,11 +205,11 @@ fn check_list(
     }
 }
 
-fn template_fields<'s>(s: &'s RawStep) -> Vec<(String, &'s str)> {
-    let mut out: Vec<(String, &str)> = Vec::new();
-    let mut add = |k: &str, v: Option<&'s String>| {
+fn template_fields(s: &RawStep) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |k: &str, v: Option<&String>| {
         if let Some(v) = v {
-            out.push((k.to_owned(), v.as_str()));
+            out.push((k.to_owned(), v.clone()));
         }
     };
     add("run", s.run.as_ref());
@@ -200,6 +232,13 @@ fn template_fields<'s>(s: &'s RawStep) -> Vec<(String, &'s str)> {
     }
     if let Some(crate::model::raw::RawWhen::Text(t)) = &s.when {
         add("when", Some(t));
+    }
+    for (name, value) in &s.env {
+        let text = match value {
+            serde_json::Value::String(t) => t.clone(),
+            other => other.to_string(),
+        };
+        out.push((crate::source::pointer_push("env", name), text));
     }
     out
 }

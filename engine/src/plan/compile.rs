@@ -2,24 +2,24 @@
 //! rolling blocks), builds the task graph in declaration order, renders every template
 //! that can be rendered, and reports every problem it finds, not just the first.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
+use super::ancestry::{Ancestry, Mark};
+use super::env_value::EnvValue;
 use super::fields::{Field, FieldKind, RenderContext, StaticInfo};
+use super::limits::DEFAULT_MAX_TASKS;
 use super::order::order_list;
 use super::params::{resolve, ParamInput, Secrets};
 use super::targets::{self, Targets};
 use super::types::{
-    Action, BatchRef, Connection, Expect, Guards, HostAddress, Node, NodeKind, Plan, PlanParam,
-    PlanStep, Retries, Rolling, Scope, Task, Text, PLAN_FORMAT,
+    Action, BatchRef, Connection, Expect, Guards, Node, NodeKind, Plan, PlanParam, PlanStep,
+    Retries, Rolling, Scope, Task, Text, PLAN_FORMAT,
 };
-use crate::model::raw::{
-    ActionKind, HostKeyPolicy, RawExit, RawRetries, RawRunbook, RawStep, RawTarget, RawWhen,
-    Transport,
-};
+use crate::model::raw::{ActionKind, RawExit, RawRetries, RawRunbook, RawStep, RawTarget, RawWhen};
 use crate::model::{Document, Duration, Inventory};
 use crate::source::{Diagnostic, SourceFile};
 use crate::template::Renderer;
@@ -38,12 +38,24 @@ pub trait IncludeResolver {
         -> Result<Arc<LoadedRunbook>, Vec<Diagnostic>>;
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CompileOptions {
     /// Let a rolling batch take more than f members down.
     pub allow_quorum_loss: bool,
     /// Every secret must have a value (set when the plan is about to run).
     pub require_secrets: bool,
+    /// The most tasks the plan may have (see [`DEFAULT_MAX_TASKS`]).
+    pub max_tasks: usize,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            allow_quorum_loss: false,
+            require_secrets: false,
+            max_tasks: DEFAULT_MAX_TASKS,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -72,6 +84,7 @@ pub fn compile(
         prefix: String::new(),
         runbook: runbook.raw.runbook.clone(),
         params: resolved.values,
+        secrets: resolved.secret_refs,
     });
     c.scope_params
         .push(Value::Object(c.scopes[0].params.clone()));
@@ -92,7 +105,7 @@ pub fn compile(
         parent: None,
     };
     if c.errors.is_empty() {
-        c.compile_list(&runbook.raw.steps, "/steps", &cx, &[], &BTreeSet::new());
+        c.compile_list(&runbook.raw.steps, "/steps", &cx, &[], Mark::NONE);
     }
     c.finish(runbook, resolved.display)
 }
@@ -165,6 +178,15 @@ pub(super) struct Compiler<'a> {
     pub(super) scope_captures: Vec<HashSet<String>>,
     pub(super) secrets: Secrets,
     pub(super) include_stack: Vec<String>,
+    /// Include steps expanded so far, tasks made so far, and whether a limit stopped the
+    /// compile (see `limits`).
+    pub(super) includes_expanded: usize,
+    pub(super) included_steps: usize,
+    pub(super) tasks: usize,
+    pub(super) stopped: bool,
+    pub(super) task_limit_reported: bool,
+    /// What each step needs, directly or not (see [`Ancestry`]).
+    pub(super) ancestry: Ancestry,
     pub(super) var_names: HashSet<String>,
     pub(super) host_ctx: IndexMap<String, HostContext>,
     pub(super) global_vars: Value,
@@ -245,6 +267,12 @@ impl<'a> Compiler<'a> {
             scope_captures: Vec::new(),
             secrets: Secrets::default(),
             include_stack: Vec::new(),
+            includes_expanded: 0,
+            included_steps: 0,
+            tasks: 0,
+            stopped: false,
+            task_limit_reported: false,
+            ancestry: Ancestry::default(),
             var_names,
             host_ctx,
             global_vars: Value::Object(inv.vars.clone()),
@@ -286,27 +314,7 @@ impl<'a> Compiler<'a> {
             return Err(errors);
         }
         let cluster = self.inv.cluster.as_ref();
-        let connection = Connection {
-            hosts: self
-                .inv
-                .hosts
-                .values()
-                .map(|h| HostAddress {
-                    name: h.name.clone(),
-                    address: h.address.clone(),
-                    port: h.port,
-                    user: h.user.clone(),
-                    local: h.transport == Transport::Local,
-                })
-                .collect(),
-            ssh_config: self
-                .inv
-                .ssh
-                .config
-                .as_ref()
-                .map(|c| ssh_config_path(&self.inv.doc.source.name, c)),
-            accept_new_host_keys: self.inv.ssh.host_keys == HostKeyPolicy::AcceptNew,
-        };
+        let connection = Connection::of_inventory(self.inv);
         let plan = Plan {
             format: PLAN_FORMAT,
             runbook: runbook.raw.runbook.clone(),
@@ -334,6 +342,7 @@ impl<'a> Compiler<'a> {
     }
 
     pub(super) fn push_node(&mut self, needs: Vec<usize>, kind: NodeKind) -> usize {
+        self.count_node(&kind);
         let id = self.nodes.len();
         self.nodes.push(Node { id, needs, kind });
         id
@@ -389,7 +398,7 @@ impl<'a> Compiler<'a> {
         list_pointer: &str,
         cx: &ListCtx<'_>,
         entry: &[usize],
-        entry_ancestors: &BTreeSet<String>,
+        entry_ancestors: Mark,
     ) -> Vec<usize> {
         let mut elsewhere = HashMap::new();
         for step in steps {
@@ -410,17 +419,22 @@ impl<'a> Compiler<'a> {
             }
         };
         let mut exits: Vec<Option<usize>> = vec![None; steps.len()];
-        let mut ancestors: Vec<BTreeSet<String>> = vec![BTreeSet::new(); steps.len()];
+        let mut ancestors: Vec<Mark> = vec![Mark::NONE; steps.len()];
         for &i in &order.order {
+            if self.stopped() {
+                break;
+            }
             let step = &steps[i];
             let pointer = format!("{list_pointer}/{i}");
-            let mut anc = entry_ancestors.clone();
             let mut deps = Vec::new();
+            let mut parents = vec![entry_ancestors];
+            let mut ids = Vec::new();
             for &d in &order.deps[i] {
-                anc.insert(steps[d].id.clone());
-                anc.extend(ancestors[d].iter().cloned());
+                ids.push(steps[d].id.clone());
+                parents.push(ancestors[d]);
                 deps.extend(exits[d]);
             }
+            let anc = self.ancestry.add(ids, &parents);
             if order.deps[i].is_empty() {
                 deps.extend_from_slice(entry);
             }
@@ -429,10 +443,11 @@ impl<'a> Compiler<'a> {
                 .map(|&d| format!("{}{}", cx.prefix, steps[d].id))
                 .collect();
             exits[i] = Some(match step.action() {
-                ActionKind::Rolling => self.compile_rolling(step, &pointer, cx, deps, &anc, needs),
+                ActionKind::Rolling => self.compile_rolling(step, &pointer, cx, deps, anc, needs),
                 ActionKind::Include => self.compile_include(step, &pointer, cx, deps, needs),
-                _ => self.compile_simple(step, &pointer, cx, deps, &anc, needs),
+                _ => self.compile_simple(step, &pointer, cx, deps, anc, needs),
             });
+            self.report_task_limit(&pointer, cx);
             ancestors[i] = anc;
         }
         let needed: HashSet<usize> = order.deps.iter().flatten().copied().collect();
@@ -454,16 +469,17 @@ impl<'a> Compiler<'a> {
         step: &'s str,
         scope: usize,
         scope_ids: &'s HashSet<String>,
-        ancestors: &'s BTreeSet<String>,
+        ancestors: Mark,
         on_host: bool,
     ) -> StaticInfo<'s> {
         StaticInfo {
             step,
             params: &self.scopes[scope].params,
+            secrets: &self.scopes[scope].secrets,
             var_names: &self.var_names,
             inv: self.inv,
             scope_ids,
-            ancestors,
+            ancestors: self.ancestry.at(ancestors),
             on_host,
             captures: &self.scope_captures[scope],
         }
@@ -479,7 +495,7 @@ impl<'a> Compiler<'a> {
         step: &RawStep,
         pointer: &str,
         cx: &ListCtx<'_>,
-        ancestors: &BTreeSet<String>,
+        ancestors: Mark,
         on_host: bool,
     ) -> Option<Prepared> {
         if !self.check_options(step, pointer, cx.doc) {
@@ -668,10 +684,16 @@ impl<'a> Compiler<'a> {
             only_if: render(p.only_if.as_ref()),
         };
         let cwd = render(p.cwd.as_ref());
-        let env: Vec<(String, Text)> = p
+        let env: Vec<(String, EnvValue)> = p
             .env
             .iter()
-            .filter_map(|(name, f)| render(Some(f)).map(|t| (name.clone(), t)))
+            .filter_map(|(name, f)| match f.render_env(&self.renderer, &ctx) {
+                Ok(v) => Some((name.clone(), v)),
+                Err(e) => {
+                    failed.push((f.pointer.clone(), f.error(&p.doc, &p.id, &e, None)));
+                    None
+                }
+            })
             .collect();
         if !failed.is_empty() {
             for (pointer, d) in failed {
@@ -773,7 +795,7 @@ impl<'a> Compiler<'a> {
         pointer: &str,
         cx: &ListCtx<'_>,
         deps: Vec<usize>,
-        ancestors: &BTreeSet<String>,
+        ancestors: Mark,
         needs: Vec<String>,
     ) -> usize {
         let targets = self.targets(step, pointer, cx);
@@ -789,6 +811,9 @@ impl<'a> Compiler<'a> {
                 Targets::Hosts(h) => h.into_iter().map(Some).collect(),
             };
             for host in hosts {
+                if self.stopped() {
+                    break;
+                }
                 if let Some(task) = self.make_task(&p, host.as_deref(), None) {
                     ids.push(self.push_node(deps.clone(), NodeKind::Task(Box::new(task))));
                 }
@@ -816,17 +841,6 @@ impl<'a> Compiler<'a> {
 }
 
 /// The inventory's `ssh.config`, relative to the inventory file, as an absolute path.
-fn ssh_config_path(inventory_file: &str, config: &str) -> String {
-    let base = std::path::Path::new(inventory_file)
-        .parent()
-        .unwrap_or_else(|| std::path::Path::new("."));
-    let joined = base.join(config);
-    std::path::absolute(&joined)
-        .unwrap_or(joined)
-        .display()
-        .to_string()
-}
-
 /// Options a step sets that its action does not take.
 pub(super) fn option_errors(step: &RawStep, pointer: &str, doc: &Document) -> Vec<Diagnostic> {
     let action = step.action();

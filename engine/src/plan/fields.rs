@@ -4,10 +4,14 @@
 //! variable path is checked against what the context can hold, secrets are refused where
 //! they would be printed, and `steps.ID` is allowed only for steps the step needs.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use indexmap::IndexMap;
+
+use super::ancestry::Ancestors;
+use super::env_value::{EnvPart, EnvValue, SecretTokens};
 use super::types::Text;
 use crate::model::{Document, Inventory};
 use crate::source::{did_you_mean, Diagnostic, Pos};
@@ -28,12 +32,14 @@ pub enum FieldKind {
 pub struct StaticInfo<'a> {
     pub step: &'a str,
     pub params: &'a Map<String, Value>,
+    /// The scope's secret parameters (they are not in `params`).
+    pub secrets: &'a IndexMap<String, Vec<EnvPart>>,
     pub var_names: &'a HashSet<String>,
     pub inv: &'a Inventory,
     /// Step ids of the template's scope.
     pub scope_ids: &'a HashSet<String>,
     /// Steps (of the scope) this step needs, directly or not.
-    pub ancestors: &'a BTreeSet<String>,
+    pub ancestors: Ancestors<'a>,
     pub on_host: bool,
     /// Steps of the scope with `capture: true`: only their output can be read.
     pub captures: &'a HashSet<String>,
@@ -47,6 +53,8 @@ pub struct Field {
     quoting: Quoting,
     deferred: bool,
     roots: Roots,
+    /// The scope's secret parameters, for an `env` field (empty for any other).
+    secrets: IndexMap<String, Vec<EnvPart>>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -91,6 +99,11 @@ impl Field {
             },
             deferred: false,
             roots: Roots::default(),
+            secrets: if kind == FieldKind::Env {
+                info.secrets.clone()
+            } else {
+                IndexMap::new()
+            },
         };
         let mut errors = Vec::new();
         if field.template.reads_whole_context() {
@@ -163,6 +176,43 @@ impl Field {
                 deferred: self.template.source().to_owned(),
             });
         }
+        let context = self.context(ctx);
+        renderer
+            .render(&self.template, self.quoting, &context)
+            .map(Text::Ready)
+    }
+
+    /// Renders an `env` field: literal text and the secrets it names, as typed parts.
+    pub fn render_env(
+        &self,
+        renderer: &Renderer,
+        ctx: &RenderContext<'_>,
+    ) -> Result<EnvValue, TemplateError> {
+        if self.deferred {
+            return Ok(EnvValue::Deferred {
+                deferred: self.template.source().to_owned(),
+            });
+        }
+        let mut context = self.context(ctx);
+        let tokens = SecretTokens::new(&self.secrets, &context, self.template.source());
+        if self.roots.params {
+            let params = ctx.params.as_object().cloned().unwrap_or_default();
+            context["params"] = Value::Object(tokens.params(&params));
+        }
+        let text = renderer.render(&self.template, self.quoting, &context)?;
+        tokens
+            .split(&text)
+            .map(EnvValue::from_parts)
+            .map_err(|e| TemplateError {
+                message: e.to_string(),
+                line: None,
+                col: None,
+                hint: None,
+            })
+    }
+
+    /// The part of the context the template reads.
+    fn context(&self, ctx: &RenderContext<'_>) -> Value {
         let mut map = Map::new();
         let roots = self.roots;
         if roots.params {
@@ -185,9 +235,7 @@ impl Field {
         if roots.cluster {
             map.insert("cluster".into(), ctx.cluster.clone());
         }
-        renderer
-            .render(&self.template, self.quoting, &Value::Object(map))
-            .map(Text::Ready)
+        Value::Object(map)
     }
 
     /// A diagnostic for a render failure of this field.
@@ -242,18 +290,18 @@ fn check_path<'p>(
     match root.as_str() {
         "params" => {
             let Some(name) = second else {
-                return Ok(Use::Root("params"));
+                return match info.secrets.keys().next() {
+                    Some(secret) => Err(whole_params(secret)),
+                    None => Ok(Use::Root("params")),
+                };
             };
-            let Some(value) = info.params.get(name) else {
-                let names: Vec<&str> = info.params.keys().map(String::as_str).collect();
-                return unknown(Some(suggest(
-                    name,
-                    &names,
-                    "parameters",
-                    "declare it under `params:`",
-                )));
-            };
-            if value.as_str().is_some_and(|s| s.starts_with('\u{1}')) && kind != FieldKind::Env {
+            if info.secrets.contains_key(name) {
+                if kind == FieldKind::Env {
+                    if path.len() > 2 {
+                        return unknown(Some("a secret is text: read it as a whole".to_owned()));
+                    }
+                    return Ok(Use::Root("params"));
+                }
                 let hint = if kind == FieldKind::Command {
                     format!(
                         "pass it through `env:` (e.g. env: {{ {upper}: \"{{{{params.{name}}}}}\" }}) and use \"${upper}\"",
@@ -267,6 +315,20 @@ fn check_path<'p>(
                     Some(hint),
                 ));
             }
+            let Some(value) = info.params.get(name) else {
+                let names: Vec<&str> = info
+                    .params
+                    .keys()
+                    .chain(info.secrets.keys())
+                    .map(String::as_str)
+                    .collect();
+                return unknown(Some(suggest(
+                    name,
+                    &names,
+                    "parameters",
+                    "declare it under `params:`",
+                )));
+            };
             if path.len() > 2 && resolve(value, &path[2..]).is_none() {
                 return unknown(None);
             }
@@ -299,12 +361,11 @@ fn check_path<'p>(
             if let Some(name) = second {
                 if !info.inv.hosts.contains_key(name) {
                     let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
-                    return unknown(Some(suggest(
-                        name,
-                        &names,
-                        "hosts",
-                        "define it in the inventory",
-                    )));
+                    return unknown(Some(
+                        bracket_hint("hosts", &path[1..], &names).unwrap_or_else(|| {
+                            suggest(name, &names, "hosts", "define it in the inventory")
+                        }),
+                    ));
                 }
                 match path.get(2).map(String::as_str) {
                     None | Some("name" | "address") => {}
@@ -396,12 +457,12 @@ fn check_path<'p>(
                     let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
                     return Err((
                         format!("unknown host `{host}` in `steps.{id}.hosts`"),
-                        Some(suggest(
-                            host,
-                            &names,
-                            "hosts",
-                            "name a host of the inventory",
-                        )),
+                        Some(
+                            bracket_hint(&format!("steps.{id}.hosts"), &path[3..], &names)
+                                .unwrap_or_else(|| {
+                                    suggest(host, &names, "hosts", "name a host of the inventory")
+                                }),
+                        ),
                     ));
                 }
             }
@@ -423,6 +484,18 @@ fn check_path<'p>(
             },
         )),
     }
+}
+
+/// `params` read as a whole (`lookup params ...`, `#each params`, `json params`): it
+/// could reach a secret by a name no check sees.
+pub(super) fn whole_params(secret: &str) -> PathError {
+    (
+        format!("`params` read as a whole could reach secret parameter `{secret}`"),
+        Some(
+            "read parameters by name, e.g. {{params.version}}; a secret only as {{params.NAME}} in `env:`"
+                .to_owned(),
+        ),
+    )
 }
 
 fn check_var_name(
@@ -455,6 +528,20 @@ fn suggest(name: &str, candidates: &[&str], _what: &str, otherwise: &str) -> Str
         Some(s) => format!("did you mean `{s}`?"),
         None => otherwise.to_owned(),
     }
+}
+
+/// The hint for a dotted host name written without brackets (`hosts.node-1.dc1.vars.x`
+/// reads host `node-1`): the same path with the host name as one `[...]` segment.
+fn bracket_hint(prefix: &str, rest: &[String], hosts: &[&str]) -> Option<String> {
+    let written = rest.join(".");
+    let host = hosts
+        .iter()
+        .filter(|h| h.contains('.'))
+        .find(|h| written == **h || written.starts_with(&format!("{h}.")))?;
+    Some(format!(
+        "a host name with dots is one segment in brackets: `{prefix}.[{host}]{}`",
+        &written[host.len()..]
+    ))
 }
 
 fn resolve<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {

@@ -1,16 +1,19 @@
 //! `include:` steps: another runbook's steps inlined under the include step's id, with
 //! its own parameters (from `with:`) and its own step namespace.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::ancestry::Mark;
 use super::compile::{Compiler, DefaultOn, ListCtx};
+use super::env_value::{EnvPart, EnvValue};
 use super::fields::{Field, FieldKind, RenderContext};
+use super::params::Secrets;
 use super::params::{resolve, ParamInput, ParamOrigin};
 use super::targets;
-use super::types::{NodeKind, PlanStep, Scope, Text};
+use super::types::{NodeKind, PlanStep, Scope};
 use crate::model::raw::RawStep;
 
 impl Compiler<'_> {
@@ -29,6 +32,9 @@ impl Compiler<'_> {
         let id = format!("{}{}", cx.prefix, step.id);
         let exit_for =
             |c: &mut Self, deps: Vec<usize>| c.push_node(deps, NodeKind::Join { step: id.clone() });
+        if !self.admit_include(pointer, cx) {
+            return exit_for(self, deps);
+        }
         let name = step.include.as_deref().unwrap_or_default();
         let loaded = match self.includes.resolve(name, &cx.doc.source) {
             Ok(l) => l,
@@ -63,16 +69,19 @@ impl Compiler<'_> {
             );
             return exit_for(self, deps);
         }
+        if !self.admit_included_steps(&loaded.raw.steps, pointer, cx) {
+            return exit_for(self, deps);
+        }
         // `with` values are rendered in the including runbook's context (no host).
         let scope_ids = HashSet::new();
-        let no_ancestors = BTreeSet::new();
         let mut inputs = Vec::new();
+        // `with` values that hold a secret: they are passed as parts, never as text.
+        let mut passed_secrets: Vec<(String, String, Vec<EnvPart>)> = Vec::new();
         for (key, value) in &step.with {
             let vp = format!("{pointer}/with/{key}");
             let rendered = match value {
                 Value::String(s) => {
-                    let info =
-                        self.static_info(&step.id, cx.scope, &scope_ids, &no_ancestors, false);
+                    let info = self.static_info(&step.id, cx.scope, &scope_ids, Mark::NONE, false);
                     match Field::prepare(s, vp.clone(), "with", FieldKind::Env, &info, cx.doc) {
                         Ok(f) => {
                             let ctx = RenderContext {
@@ -83,9 +92,20 @@ impl Compiler<'_> {
                                 groups: &self.groups_value,
                                 cluster: &self.cluster_value,
                             };
-                            match f.render(&self.renderer, &ctx) {
-                                Ok(Text::Ready(t)) => Value::String(t),
-                                Ok(Text::Deferred { .. }) => {
+                            match f.render_env(&self.renderer, &ctx) {
+                                Ok(EnvValue::Plain(t)) => Value::String(t),
+                                Ok(EnvValue::Parts { parts }) => {
+                                    // Its schema is checked against the value when the
+                                    // secrets are given; planning without them checks
+                                    // nothing, as for the runbook's own secrets.
+                                    let filled = fill(&parts, &self.secrets);
+                                    passed_secrets.push((key.clone(), vp.clone(), parts));
+                                    match filled {
+                                        Some(text) => Value::String(text),
+                                        None => continue,
+                                    }
+                                }
+                                Ok(EnvValue::Deferred { .. }) => {
                                     self.errors.push(
                                         cx.doc
                                             .error_at(&vp, "`with` values must be known when planning")
@@ -128,33 +148,41 @@ impl Compiler<'_> {
                 return exit_for(self, deps);
             }
         };
-        // A secret passed on keeps pointing at the including runbook's secret.
-        for input in &inputs {
-            let Some(text) = input.value.as_str() else {
-                continue;
-            };
-            if !text.contains('\u{1}') {
-                continue;
-            }
-            let secret = loaded.raw.params.get(&input.name).is_some_and(|p| p.secret);
-            if secret {
-                resolved
-                    .values
-                    .insert(input.name.clone(), input.value.clone());
-            } else if let ParamOrigin::File { pointer, .. } = &input.origin {
+        // An included runbook's secret can only be one of the run's: the including
+        // runbook's secrets are all the run has (and all `resume` asks for again).
+        for name in resolved.secret_refs.keys() {
+            if !passed_secrets.iter().any(|(n, _, _)| n == name) {
+                let at = if step.with.contains_key(name) {
+                    format!("{pointer}/with/{name}")
+                } else {
+                    format!("{pointer}/include")
+                };
                 self.errors.push(
                     cx.doc
                         .error_at(
-                            pointer,
-                            format!(
-                                "a secret is passed to parameter `{}`, which is not secret",
-                                input.name
-                            ),
+                            &at,
+                            format!("secret parameter `{name}` of {file} is given no secret"),
                         )
                         .with_hint(format!(
-                            "declare `{}` with `secret: true` in {file}",
-                            input.name
+                            "pass one of this runbook's secrets: `with: {{ {name}: \"{{{{params.NAME}}}}\" }}`"
                         )),
+                );
+            }
+        }
+        // A secret passed on keeps pointing at the including runbook's secret.
+        for (name, pointer, parts) in passed_secrets {
+            if loaded.raw.params.get(&name).is_some_and(|p| p.secret) {
+                resolved.secret_refs.insert(name, parts);
+            } else {
+                self.errors.push(
+                    cx.doc
+                        .error_at(
+                            &pointer,
+                            format!(
+                                "a secret is passed to parameter `{name}`, which is not secret"
+                            ),
+                        )
+                        .with_hint(format!("declare `{name}` with `secret: true` in {file}")),
                 );
             }
         }
@@ -164,6 +192,7 @@ impl Compiler<'_> {
             prefix: prefix.clone(),
             runbook: loaded.raw.runbook.clone(),
             params: resolved.values,
+            secrets: resolved.secret_refs,
         });
         self.scope_params
             .push(Value::Object(self.scopes[scope].params.clone()));
@@ -195,6 +224,7 @@ impl Compiler<'_> {
                     doc: Arc::clone(&d.doc),
                 })
             });
+        let step_index = self.steps.len();
         self.steps.push(PlanStep {
             id: id.clone(),
             action: "include".to_owned(),
@@ -217,13 +247,22 @@ impl Compiler<'_> {
             scope_ids: &inner_ids,
             parent: Some(&id),
         };
-        let leaves =
-            self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, &BTreeSet::new());
+        let leaves = self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, Mark::NONE);
         self.include_stack.pop();
         let exit = exit_for(self, if leaves.is_empty() { deps } else { leaves });
-        if let Some(s) = self.steps.iter_mut().find(|s| s.id == id) {
-            s.nodes.push(exit);
-        }
+        self.steps[step_index].nodes.push(exit);
         exit
     }
+}
+
+/// The text of `parts` with the secrets in place, when every one of them has a value.
+fn fill(parts: &[EnvPart], secrets: &Secrets) -> Option<String> {
+    let mut text = String::new();
+    for p in parts {
+        match p {
+            EnvPart::Text(t) => text.push_str(t),
+            EnvPart::Secret { secret } => text.push_str(secrets.get(secret)?),
+        }
+    }
+    Some(text)
 }

@@ -12,9 +12,8 @@ use crate::source::{Diagnostic, SourceFile};
 
 fn typed<T: DeserializeOwned>(
     kind: SchemaKind,
-    source: Arc<SourceFile>,
+    doc: Document,
 ) -> Result<(T, Arc<Document>), Vec<Diagnostic>> {
-    let doc = load(source)?;
     if let Some(actual) = kind_of(&doc.value) {
         if actual != kind {
             let (is, wanted) = (actual.noun(), kind.noun());
@@ -53,12 +52,17 @@ fn typed<T: DeserializeOwned>(
 }
 
 pub fn parse_runbook(source: Arc<SourceFile>) -> Result<LoadedRunbook, Vec<Diagnostic>> {
-    let (raw, doc) = typed::<RawRunbook>(SchemaKind::Runbook, source)?;
+    parse_runbook_doc(load(source)?)
+}
+
+/// [`parse_runbook`] of a file already loaded as YAML.
+pub fn parse_runbook_doc(doc: Document) -> Result<LoadedRunbook, Vec<Diagnostic>> {
+    let (raw, doc) = typed::<RawRunbook>(SchemaKind::Runbook, doc)?;
     Ok(LoadedRunbook { raw, doc })
 }
 
 pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, Vec<Diagnostic>> {
-    let (raw, doc) = typed::<RawInventory>(SchemaKind::Inventory, source)?;
+    let (raw, doc) = typed::<RawInventory>(SchemaKind::Inventory, load(source)?)?;
     Inventory::from_raw(raw, doc)
 }
 

@@ -1,14 +1,18 @@
 //! Runbook + inventory + parameters -> plan: the task graph, rolling batches, quorum
 //! math, rendered commands; and the plan's text, JSON and graph renderings.
 
+mod ancestry;
 mod batches;
 mod check;
 mod compile;
+mod connection;
+mod env_value;
 mod fields;
 pub mod graph;
 mod hidden;
 mod include;
 mod input;
+mod limits;
 mod order;
 mod params;
 mod rolling;
@@ -18,8 +22,10 @@ mod types;
 
 pub use check::check_runbook;
 pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
+pub use env_value::{show_parts, AlteredSecret, EnvPart, EnvValue, SecretTokens};
 pub use hidden::hidden_text;
-pub use input::{kind_of, parse_inventory, parse_runbook};
+pub use input::{kind_of, parse_inventory, parse_runbook, parse_runbook_doc};
+pub use limits::{DEFAULT_MAX_TASKS, MAX_INCLUDED_STEPS, MAX_INCLUDES, MAX_INCLUDE_DEPTH};
 pub use params::{ParamInput, ParamOrigin, Secrets};
 pub use types::*;
 

@@ -3,7 +3,8 @@
 //! order wherever the dependencies allow.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::fmt::Write as _;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -11,6 +12,9 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::model::raw::RawStep;
 use crate::model::Document;
 use crate::source::{did_you_mean, Diagnostic};
+
+/// How many unknown `needs` of one list get a "did you mean".
+const SUGGESTED: usize = 100;
 
 pub struct ListOrder {
     /// For each step, the siblings it needs (indices). Empty: it starts from the list's
@@ -38,6 +42,7 @@ pub fn order_list(
     let mut deps = Vec::with_capacity(steps.len());
     for (i, step) in steps.iter().enumerate() {
         let mut mine = Vec::new();
+        let mut listed = HashSet::new();
         match &step.needs {
             None if i > 0 => mine.push(i - 1),
             None => {}
@@ -45,7 +50,7 @@ pub fn order_list(
                 for (j, need) in needs.iter().enumerate() {
                     let pointer = format!("{list_pointer}/{i}/needs/{j}");
                     if let Some(&k) = index.get(need.as_str()) {
-                        if !mine.contains(&k) {
+                        if listed.insert(k) {
                             mine.push(k);
                         }
                     } else if let Some(place) = elsewhere.get(need) {
@@ -55,9 +60,14 @@ pub fn order_list(
                         );
                     } else {
                         let d = doc.error_at(&pointer, format!("unknown step `{need}` in `needs`"));
-                        errors.push(match did_you_mean(need, &ids) {
+                        // Each suggestion compares with every id: only the first ones
+                        // get one, so thousands of unknown needs stay linear.
+                        let near = (errors.len() < SUGGESTED)
+                            .then(|| did_you_mean(need, &ids))
+                            .flatten();
+                        errors.push(match near {
                             Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                            None => d.with_hint(format!("steps here: {}", ids.join(", "))),
+                            None => d.with_hint(format!("steps here: {}", some_of(&ids))),
                         });
                     }
                 }
@@ -117,21 +127,34 @@ pub fn order_list(
     })
 }
 
-/// Follows `needs` inside the cycle's members from `start` until it comes back.
+/// The first few of `ids`, and how many more there are: a list of thousands of steps in
+/// every hint would make the messages grow with the square of the steps.
+fn some_of(ids: &[&str]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = ids[..ids.len().min(SHOWN)].join(", ");
+    if ids.len() > SHOWN {
+        let _ = write!(text, " and {} more", ids.len() - SHOWN);
+    }
+    text
+}
+
+/// Follows `needs` inside the cycle's members (sorted) from `start` until it comes back.
 fn walk_cycle(start: usize, members: &[usize], deps: &[Vec<usize>]) -> Vec<usize> {
     let mut path = vec![start];
+    let mut on_path = HashMap::from([(start, 0)]);
     let mut at = start;
     loop {
         let next = deps[at]
             .iter()
             .copied()
-            .filter(|d| members.contains(d))
+            .filter(|d| members.binary_search(d).is_ok())
             .min_by_key(|&d| if d == start { 0 } else { d + 1 })
             .unwrap_or(start);
-        if let Some(pos) = path.iter().position(|&p| p == next) {
+        if let Some(&pos) = on_path.get(&next) {
             path.push(next);
             return path[pos..].to_vec();
         }
+        on_path.insert(next, path.len());
         path.push(next);
         at = next;
     }

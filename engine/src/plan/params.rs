@@ -8,7 +8,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use super::types::{secret_marker, PlanParam};
+use super::env_value::EnvPart;
+use super::types::PlanParam;
 use crate::model::raw::RawParam;
 use crate::model::{parse_value_text, Document};
 use crate::source::{did_you_mean, pointer_push, Diagnostic};
@@ -120,8 +121,10 @@ impl fmt::Debug for Secrets {
 
 /// The resolved parameters of one runbook scope.
 pub struct ResolvedParams {
-    /// Values for templates; a secret's value is its marker.
+    /// Values for templates of the parameters that are not secret.
     pub values: Map<String, Value>,
+    /// Each secret parameter, standing for the run's secret of the same name.
+    pub secret_refs: IndexMap<String, Vec<EnvPart>>,
     pub display: Vec<PlanParam>,
     pub secrets: Secrets,
 }
@@ -160,6 +163,7 @@ pub fn resolve(
     }
     let mut resolved = ResolvedParams {
         values: Map::new(),
+        secret_refs: IndexMap::new(),
         display: Vec::new(),
         secrets: Secrets::default(),
     };
@@ -192,9 +196,7 @@ pub fn resolve(
             None => match &spec.default {
                 Some(v) => (v.clone(), None),
                 None if spec.secret && !require_secrets => {
-                    resolved
-                        .values
-                        .insert(name.clone(), Value::String(secret_marker(name)));
+                    resolved.secret_refs.insert(name.clone(), secret_ref(name));
                     resolved.display.push(PlanParam {
                         name: name.clone(),
                         value: None,
@@ -269,9 +271,7 @@ pub fn resolve(
                 other => other.to_string(),
             };
             resolved.secrets.0.insert(name.clone(), text);
-            resolved
-                .values
-                .insert(name.clone(), Value::String(secret_marker(name)));
+            resolved.secret_refs.insert(name.clone(), secret_ref(name));
             resolved.display.push(PlanParam {
                 name: name.clone(),
                 value: None,
@@ -293,6 +293,13 @@ pub fn resolve(
     } else {
         Err(errors)
     }
+}
+
+/// A secret parameter of the runbook itself: the run's secret of the same name.
+fn secret_ref(name: &str) -> Vec<EnvPart> {
+    vec![EnvPart::Secret {
+        secret: name.to_owned(),
+    }]
 }
 
 /// Text from `-p` or the environment becomes the type the schema asks for.

@@ -1,10 +1,11 @@
 //! `rolling:` blocks: the block's steps per host, batch after batch, each batch released
 //! by a gate (pause, then the cluster health check) and never more than f members down.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Map;
 
+use super::ancestry::{Ancestors, Mark};
 use super::batches::{batch_size, make_batches};
 use super::compile::{Compiler, ListCtx};
 use super::fields::{Field, FieldKind, RenderContext, StaticInfo};
@@ -25,7 +26,7 @@ impl Compiler<'_> {
         pointer: &str,
         cx: &ListCtx<'_>,
         deps: Vec<usize>,
-        ancestors: &BTreeSet<String>,
+        ancestors: Mark,
         needs: Vec<String>,
     ) -> usize {
         let id = format!("{}{}", cx.prefix, step.id);
@@ -175,29 +176,30 @@ impl Compiler<'_> {
             scope_ids: cx.scope_ids,
             parent: Some(&id),
         };
-        let mut inner_anc: Vec<BTreeSet<String>> = vec![ancestors.clone(); block.steps.len()];
+        let mut inner_anc: Vec<Mark> = vec![ancestors; block.steps.len()];
         let mut prepared = Vec::with_capacity(block.steps.len());
         for &i in &order.order {
-            for &d in &order.deps[i] {
-                let extra: Vec<String> = inner_anc[d]
-                    .iter()
-                    .cloned()
-                    .chain([block.steps[d].id.clone()])
-                    .collect();
-                inner_anc[i].extend(extra);
-            }
+            let mut parents = vec![ancestors];
+            parents.extend(order.deps[i].iter().map(|&d| inner_anc[d]));
+            let ids = order.deps[i]
+                .iter()
+                .map(|&d| block.steps[d].id.clone())
+                .collect();
+            inner_anc[i] = self.ancestry.add(ids, &parents);
         }
         for (i, inner) in block.steps.iter().enumerate() {
             prepared.push(self.prepare(
                 inner,
                 &format!("{steps_pointer}/{i}"),
                 &inner_cx,
-                &inner_anc[i],
+                inner_anc[i],
                 true,
             ));
         }
-        let mut failure_anc = ancestors.clone();
-        failure_anc.extend(block.steps.iter().map(|s| s.id.clone()));
+        let failure_anc = self.ancestry.add(
+            block.steps.iter().map(|s| s.id.clone()).collect(),
+            &[ancestors],
+        );
         let failure: Vec<_> = block
             .on_failure
             .iter()
@@ -207,7 +209,7 @@ impl Compiler<'_> {
                     s,
                     &format!("{pointer}/rolling/on_failure/{i}"),
                     &inner_cx,
-                    &failure_anc,
+                    failure_anc,
                     true,
                 )
             })
@@ -313,8 +315,7 @@ impl Compiler<'_> {
         hosts: &[String],
         cx: &ListCtx<'_>,
     ) -> Option<Vec<(String, Option<String>)>> {
-        let empty = BTreeSet::new();
-        let info = self.static_info(step, cx.scope, cx.scope_ids, &empty, true);
+        let info = self.static_info(step, cx.scope, cx.scope_ids, Mark::NONE, true);
         let field = match Field::prepare(
             by,
             by_pointer.to_owned(),
@@ -389,14 +390,16 @@ impl Compiler<'_> {
         };
         let members = cluster.members.clone();
         let doc = std::sync::Arc::clone(&self.inv.doc);
-        let (params, ids, anc) = (Map::new(), HashSet::new(), BTreeSet::new());
+        let (params, ids) = (Map::new(), HashSet::new());
+        let secrets = indexmap::IndexMap::new();
         let info = StaticInfo {
             step: "cluster.health",
             params: &params,
+            secrets: &secrets,
             var_names: &self.var_names,
             inv: self.inv,
             scope_ids: &ids,
-            ancestors: &anc,
+            ancestors: Ancestors::NONE,
             on_host: true,
             captures: &ids,
         };

@@ -205,7 +205,11 @@ fn secrets_stay_out_of_plans() {
     let rb = "runbook: r\non: a\nparams: { token: { secret: true } }\nsteps:\n  - { id: use, run: 'login', env: { TOKEN: 'Bearer {{params.token}}' } }\n";
     let plan = compile_with(rb, &[], &[]).unwrap();
     let json = serde_json::to_string(&plan).unwrap();
-    assert!(json.contains("Bearer \\u0001secret:token\\u0001"), "{json}");
+    assert!(
+        json.contains(r#"["TOKEN",{"parts":["Bearer ",{"secret":"token"}]}]"#),
+        "{json}"
+    );
+    assert!(!json.contains("\\u0001"), "{json}");
     let shown = text::render(&plan);
     assert!(shown.contains("env TOKEN=Bearer (secret token)"), "{shown}");
     let err = compile_with(
@@ -217,5 +221,25 @@ fn secrets_stay_out_of_plans() {
     assert!(
         err.contains("secret parameter `token` used where it would be printed"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_value_starting_like_the_old_secret_placeholder_is_an_ordinary_value() {
+    let rb = "runbook: r\non: a\nparams: { note: {}, token: { secret: true } }\nsteps:\n  - { id: use, run: 'echo {{params.note}}', env: { N: '{{params.note}}' } }\n";
+    let plan = compile_with(rb, &[], &["note=\u{1}secret:token\u{1}"]).unwrap();
+    let (_, t) = task(&plan, "use", Some("a"));
+    assert_eq!(
+        t.action,
+        Action::Run {
+            command: Text::Ready("echo '\u{1}secret:token\u{1}'".to_owned())
+        }
+    );
+    assert_eq!(
+        t.env,
+        [(
+            "N".to_owned(),
+            EnvValue::Plain("\u{1}secret:token\u{1}".to_owned())
+        )]
     );
 }

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::types::{mask_secrets, Action, NodeKind, Plan, PlanStep, Task, Text};
+use super::env_value::EnvValue;
+use super::types::{Action, NodeKind, Plan, PlanStep, Task, Text};
 use crate::source::escape;
 
 /// A value shown inside one line of the plan.
@@ -245,10 +246,10 @@ fn render_rolling(
 /// A shell command: a block whose lines stay lines.
 fn command(t: &Text) -> String {
     match t {
-        Text::Ready(s) => format!("$ {}", escape::block(&mask_secrets(s))),
+        Text::Ready(s) => format!("$ {}", escape::block(s)),
         Text::Deferred { deferred } => format!(
             "$ {}  (rendered when the task starts)",
-            escape::block(&mask_secrets(deferred))
+            escape::block(deferred)
         ),
     }
 }
@@ -256,11 +257,10 @@ fn command(t: &Text) -> String {
 /// Any other text of a task (paths, messages, values): one line.
 fn plain(t: &Text) -> String {
     match t {
-        Text::Ready(s) => one_line(&mask_secrets(s)),
-        Text::Deferred { deferred } => format!(
-            "{}  (rendered when the task starts)",
-            one_line(&mask_secrets(deferred))
-        ),
+        Text::Ready(s) => one_line(s),
+        Text::Deferred { deferred } => {
+            format!("{}  (rendered when the task starts)", one_line(deferred))
+        }
     }
 }
 
@@ -341,7 +341,16 @@ fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task)
         extra.push(format!("timeout {d}"));
     }
     for (name, value) in &t.env {
-        extra.push(format!("env {}={}", one_line(name), plain(value)));
+        let deferred = if matches!(value, EnvValue::Deferred { .. }) {
+            "  (rendered when the task starts)"
+        } else {
+            ""
+        };
+        extra.push(format!(
+            "env {}={}{deferred}",
+            one_line(name),
+            one_line(&value.shown())
+        ));
     }
     if let Some(c) = &t.cwd {
         extra.push(format!("in {}", plain(c)));

@@ -1,16 +1,17 @@
 //! The compiled plan: a graph of tasks with every template that can be rendered rendered.
 //! It is plain data (serde) so it can be saved, reviewed, compared and executed later.
 
-use std::fmt::Write as _;
-
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::env_value::{EnvPart, EnvValue};
 use crate::model::inventory::Quorum;
 use crate::model::Duration;
 
 /// Version of the plan file format; bumped on any incompatible change.
-pub const PLAN_FORMAT: u32 = 1;
+/// 2: `env` values are typed parts and secrets are listed per scope, not markers in text.
+pub const PLAN_FORMAT: u32 = 2;
 
 /// Text of a task field: rendered now, or rendered when the task starts because it reads
 /// other tasks' results (`steps.*`) or the run id.
@@ -33,39 +34,6 @@ impl Text {
             Self::Deferred { deferred } => deferred,
         }
     }
-}
-
-/// Secret parameter values never enter a plan: the field holds this marker instead, and
-/// the executor substitutes the value when it hands the field to the host (on stdin).
-pub fn secret_marker(name: &str) -> String {
-    format!("\u{1}secret:{name}\u{1}")
-}
-
-/// Replaces secret markers with `(secret NAME)` for display.
-pub fn mask_secrets(text: &str) -> String {
-    if !text.contains('\u{1}') {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    let mut parts = text.split('\u{1}');
-    if let Some(first) = parts.next() {
-        out.push_str(first);
-    }
-    let mut inside = true;
-    for part in parts {
-        if inside {
-            match part.strip_prefix("secret:") {
-                Some(name) => {
-                    let _ = write!(out, "(secret {name})");
-                }
-                None => out.push_str(part),
-            }
-        } else {
-            out.push_str(part);
-        }
-        inside = !inside;
-    }
-    out
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,7 +150,7 @@ pub struct Task {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub timeout: Option<Duration>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub env: Vec<(String, Text)>,
+    pub env: Vec<(String, EnvValue)>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cwd: Option<Text>,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
@@ -268,8 +236,12 @@ pub struct Scope {
     /// the include step `backup`).
     pub prefix: String,
     pub runbook: String,
-    /// Parameter values; secrets are markers (see [`secret_marker`]).
+    /// Values of the parameters that are not secret.
     pub params: serde_json::Map<String, Value>,
+    /// The secret parameters, each with what it stands for: a secret of the run, or (in
+    /// an included runbook) the text and secrets the include step passed to it.
+    #[serde(skip_serializing_if = "IndexMap::is_empty", default)]
+    pub secrets: IndexMap<String, Vec<EnvPart>>,
 }
 
 /// A step of the runbook as a whole, for display and for `needs` across steps.

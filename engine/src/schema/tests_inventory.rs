@@ -112,13 +112,44 @@ fn cluster_members_are_a_group_or_hosts() {
 }
 
 #[test]
+fn host_names_may_be_fqdns_and_ip_addresses() {
+    let inventory =
+        |host: &str| format!("name: c\nhosts:\n  \"{host}\": {{}}\ngroups:\n  g: [\"{host}\"]\n");
+    for good in [
+        "node0",
+        "node-1.dc1.example.internal",
+        "10.0.0.12",
+        "fd00::12",
+        "::1",
+        "::ffff:10.0.0.1",
+    ] {
+        assert!(
+            check(SchemaKind::Inventory, &inventory(good)).is_empty(),
+            "{good} is refused"
+        );
+    }
+    for bad in [
+        "-node", ".node", "node 1", "node/1", "[node]", "fd00::", ":x", "a$b",
+    ] {
+        assert_eq!(
+            messages(SchemaKind::Inventory, &inventory(bad)),
+            [
+                format!("`{bad}` is not a valid host name"),
+                format!("`{bad}` is not a valid host name")
+            ],
+            "{bad}"
+        );
+    }
+}
+
+#[test]
 fn names_with_slashes_and_tildes_point_at_their_keys() {
     let text = "name: c\nhosts:\n  a/b~c: {}\n  ok: { vars: { \"x/y\": 1 }, \"we~ird/\": 2 }\n";
     assert_eq!(
         summary(&check(SchemaKind::Inventory, text)),
         "\
 3:3 hosts.a/b~c: `a/b~c` is not a valid host name
-  hint: host names use letters, digits, `-` and `_`, and start with a letter or digit
+  hint: host names are names such as `node0` or `node-1.dc1.example.internal` (letters, digits, `.`, `-` and `_`, starting with a letter or digit), or IP addresses such as `10.0.0.12` and `fd00::12`
 4:17 hosts.ok.vars.x/y: `x/y` is not a valid variable name
   hint: variable names use letters, digits and `_`, and do not start with a digit (templates read them as `host.vars.NAME`)
 4:29 hosts.ok.we~ird/: unknown field `we~ird/` in host

@@ -24,7 +24,7 @@ mod durability_tests;
 mod tests;
 
 pub use async_commit::commit_async;
-pub use bounded::OUTPUT_LIMIT;
+pub use bounded::{bound_output, OUTPUT_LIMIT};
 pub use clock::now_ms;
 pub use error::StoreError;
 pub use format::STORE_FORMAT;

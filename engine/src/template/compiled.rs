@@ -6,9 +6,18 @@ use serde_json::Value;
 
 use super::context;
 use super::error::TemplateError;
-use super::scan::Scan;
+use super::scan::{Nesting, Scan, MAX_NESTING};
 use super::variables::{self, VarRef};
 use super::{check, rewrite};
+
+/// The longest template text accepted, in bytes. handlebars finds the line and column of
+/// each element by counting from the start of the text, so parsing takes time in the
+/// square of the text's length; 64 KiB keeps it under a few milliseconds.
+pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
+
+/// The most `{{ }}` tags (expressions, blocks, `else`, closing tags) in one template, for
+/// the same reason.
+pub const MAX_TEMPLATE_TAGS: usize = 1_000;
 
 /// A parsed, checked template.
 ///
@@ -27,9 +36,30 @@ pub struct CompiledTemplate {
 
 impl CompiledTemplate {
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
+        // The limits first, before handlebars sees the text: its parser recurses once per
+        // nesting level and takes time in the square of the length.
+        let scan = Scan::new(source);
+        if let Some((at, nesting)) = scan.too_deep {
+            return Err(too_deep(nesting).at(scan.line_col(at)));
+        }
+        if let Some(tag) = scan.tags.get(MAX_TEMPLATE_TAGS) {
+            return Err(TemplateError::new(format!(
+                "more than {MAX_TEMPLATE_TAGS} `{{{{ }}}}` expressions in one template"
+            ))
+            .at(scan.line_col(tag.span.start))
+            .with_hint("split the step, or loop with `{{#each}}` instead of repeating"));
+        }
+        if source.len() > MAX_TEMPLATE_BYTES {
+            return Err(TemplateError::new(format!(
+                "the template is {} KiB; the limit is {} KiB",
+                source.len().div_ceil(1024),
+                MAX_TEMPLATE_BYTES / 1024
+            ))
+            .at((1, 1))
+            .with_hint("put long scripts in a file on the host and run that"));
+        }
         let mut template =
             Template::compile(source).map_err(|e| TemplateError::from_parse(&e, source))?;
-        let scan = Scan::new(source);
         check::check(&template, &scan)?;
         let reads = variables::collect(&template, &scan);
         let literal = literal_text(&template);
@@ -83,6 +113,21 @@ impl CompiledTemplate {
     pub(super) fn literal(&self) -> Option<&str> {
         self.literal.as_deref()
     }
+}
+
+fn too_deep(nesting: Nesting) -> TemplateError {
+    let (what, hint) = match nesting {
+        Nesting::Block => (
+            "blocks",
+            "use `{{else if}}` chains or split the step instead of nesting blocks",
+        ),
+        Nesting::Subexpression => (
+            "subexpressions",
+            "split the expression, e.g. `(not (not x))` is `x`",
+        ),
+    };
+    TemplateError::new(format!("{what} are nested more than {MAX_NESTING} deep"))
+        .with_hint(format!("{hint} (the limit is {MAX_NESTING})"))
 }
 
 fn literal_text(template: &Template) -> Option<String> {
@@ -178,6 +223,65 @@ mod tests {
                 "{source}"
             );
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_handlebars_sees_it() {
+        let blocks = format!(
+            "x\n{}{}",
+            "{{#if a}}".repeat(5_000),
+            "{{/if}}".repeat(5_000)
+        );
+        assert_eq!(
+            error(&blocks),
+            (
+                "blocks are nested more than 32 deep".to_owned(),
+                2,
+                9 * 32 + 1,
+                Some("use `{{else if}}` chains or split the step instead of nesting blocks (the limit is 32)".to_owned())
+            )
+        );
+        let not = format!("{{{{{}a{}}}}}", "(not ".repeat(5_000), ")".repeat(5_000));
+        assert_eq!(
+            message_at(&not),
+            (
+                "subexpressions are nested more than 32 deep".to_owned(),
+                1,
+                5 * 32 + 3
+            )
+        );
+        let at_limit = format!("{{{{json {}a{}}}}}", "(not ".repeat(32), ")".repeat(32));
+        let parsed = CompiledTemplate::parse(&at_limit).map(|t| {
+            super::super::Renderer::new().render(
+                &t,
+                super::super::Quoting::Shell,
+                &serde_json::json!({"a": true}),
+            )
+        });
+        assert_eq!(parsed.unwrap().unwrap(), "true");
+    }
+
+    #[test]
+    fn long_templates_are_refused() {
+        assert_eq!(
+            error(&format!("x\n{}", "{{a}}".repeat(200_000))),
+            (
+                "more than 1000 `{{ }}` expressions in one template".to_owned(),
+                2,
+                5_001,
+                Some("split the step, or loop with `{{#each}}` instead of repeating".to_owned())
+            )
+        );
+        assert!(CompiledTemplate::parse(&"{{a}}".repeat(MAX_TEMPLATE_TAGS)).is_ok());
+        assert_eq!(
+            message_at(&"x".repeat(MAX_TEMPLATE_BYTES + 1)),
+            (
+                "the template is 65 KiB; the limit is 64 KiB".to_owned(),
+                1,
+                1
+            )
+        );
+        assert!(CompiledTemplate::parse(&"x".repeat(MAX_TEMPLATE_BYTES)).is_ok());
     }
 
     #[test]

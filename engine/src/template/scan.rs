@@ -21,6 +21,18 @@ pub(super) enum TagKind {
     Other,
 }
 
+/// How deep blocks (`{{#if}}` in `{{#if}}`) and subexpressions (`(not (not x))`) may
+/// nest. handlebars parses and renders them by recursion, so a crafted template nested
+/// thousands deep would overflow the stack; real templates nest a few levels.
+pub const MAX_NESTING: usize = 32;
+
+/// What nests too deep (see [`MAX_NESTING`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Nesting {
+    Block,
+    Subexpression,
+}
+
 /// One `{{ ... }}` tag.
 #[derive(Clone, Debug)]
 pub(super) struct Tag {
@@ -43,6 +55,13 @@ pub(super) struct Scan<'a> {
     pub unclosed: Option<usize>,
     /// Byte offset where each line starts.
     line_starts: Vec<usize>,
+    /// Byte offset of each character of more than one byte, and the extra bytes of all
+    /// such characters up to and including it: positions in characters are then found
+    /// by binary search, not by counting from the line start (which, on a line of
+    /// 200,000 expressions, makes each position cost the whole line).
+    wide_chars: Vec<(usize, usize)>,
+    /// Where blocks or subexpressions first nest deeper than [`MAX_NESTING`].
+    pub too_deep: Option<(usize, Nesting)>,
 }
 
 impl<'a> Scan<'a> {
@@ -50,12 +69,23 @@ impl<'a> Scan<'a> {
         let line_starts = std::iter::once(0)
             .chain(source.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let mut extra = 0;
+        let wide_chars = source
+            .char_indices()
+            .filter(|(_, c)| c.len_utf8() > 1)
+            .map(|(i, c)| {
+                extra += c.len_utf8() - 1;
+                (i, extra)
+            })
+            .collect();
         let mut scan = Scan {
             source,
             tags: Vec::new(),
             words: Vec::new(),
             unclosed: None,
             line_starts,
+            wide_chars,
+            too_deep: None,
         };
         scan.run();
         scan
@@ -69,8 +99,15 @@ impl<'a> Scan<'a> {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let line = self.line_starts.partition_point(|&start| start <= offset);
         let start = self.line_starts[line - 1];
-        let col = self.source[start..offset].chars().count() + 1;
+        let col = self.char_index(offset) - self.char_index(start) + 1;
         (line, col)
+    }
+
+    /// How many characters come before the byte offset `offset` (a char boundary).
+    fn char_index(&self, offset: usize) -> usize {
+        let before = self.wide_chars.partition_point(|&(at, _)| at < offset);
+        let extra = before.checked_sub(1).map_or(0, |i| self.wide_chars[i].1);
+        offset - extra
     }
 
     /// The byte offset of a 1-based line and column (in characters).
@@ -78,10 +115,21 @@ impl<'a> Scan<'a> {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
             return self.source.len();
         };
-        self.source[start..]
-            .char_indices()
-            .nth(col.saturating_sub(1))
-            .map_or(self.source.len(), |(i, _)| start + i)
+        let target = self.char_index(start) + col.saturating_sub(1);
+        // The wide characters that start before the target character.
+        let before = self
+            .wide_chars
+            .partition_point(|&(at, extra)| at - (extra - self.wide_len(at)) < target);
+        let extra = before.checked_sub(1).map_or(0, |i| self.wide_chars[i].1);
+        (target + extra).min(self.source.len())
+    }
+
+    /// The length in bytes of the character at `at`, minus one.
+    fn wide_len(&self, at: usize) -> usize {
+        self.source[at..]
+            .chars()
+            .next()
+            .map_or(0, |c| c.len_utf8() - 1)
     }
 
     /// The index of the first word equal to `text` that starts at or after `from`.
@@ -115,7 +163,12 @@ impl<'a> Scan<'a> {
     fn run(&mut self) {
         let bytes = self.source.as_bytes();
         let mut i = 0;
+        // Nesting depth, and what each open block added to it: one, and one more per
+        // `{{else if ...}}` (handlebars nests each chained `else` inside the last).
+        let mut depth = 0usize;
+        let mut open: Vec<usize> = Vec::new();
         while let Some(found) = self.source[i..].find("{{") {
+            let tags_before = self.tags.len();
             let start = i + found;
             if is_escaped(bytes, start) {
                 // `\{{` and `\{{{{` are literal text.
@@ -139,6 +192,32 @@ impl<'a> Scan<'a> {
                 self.unclosed = Some(start);
                 return;
             };
+            for tag in &self.tags[tags_before..] {
+                let deeper = match tag.kind {
+                    TagKind::Open => {
+                        open.push(1);
+                        true
+                    }
+                    TagKind::Else if is_chained_else(&self.source[tag.span.clone()]) => {
+                        match open.last_mut() {
+                            Some(added) => *added += 1,
+                            None => open.push(1),
+                        }
+                        true
+                    }
+                    TagKind::Close => {
+                        depth -= open.pop().unwrap_or(0);
+                        false
+                    }
+                    TagKind::Else | TagKind::Other => false,
+                };
+                if deeper {
+                    depth += 1;
+                    if depth > MAX_NESTING && self.too_deep.is_none() {
+                        self.too_deep = Some((tag.span.start, Nesting::Block));
+                    }
+                }
+            }
             i = end;
         }
     }
@@ -168,6 +247,7 @@ impl<'a> Scan<'a> {
         let mut name = None;
         let mut j = from;
         let mut first = true;
+        let mut parens = 0usize;
         loop {
             let &b = bytes.get(j)?;
             if bytes[j..].starts_with(b"}}") {
@@ -190,6 +270,17 @@ impl<'a> Scan<'a> {
                         b'/' => TagKind::Close,
                         _ => TagKind::Else,
                     };
+                    j += 1;
+                }
+                b'(' => {
+                    parens += 1;
+                    if parens > MAX_NESTING && self.too_deep.is_none() {
+                        self.too_deep = Some((j, Nesting::Subexpression));
+                    }
+                    j += 1;
+                }
+                b')' => {
+                    parens = parens.saturating_sub(1);
                     j += 1;
                 }
                 _ if is_separator(b) => j += 1,
@@ -222,6 +313,15 @@ impl<'a> Scan<'a> {
             }
         }
     }
+}
+
+/// Whether an `{{else}}` tag goes on with a helper (`{{else if x}}`, `{{~else with y~}}`).
+fn is_chained_else(tag: &str) -> bool {
+    let inner = tag.trim_start_matches('{').trim_end_matches('}');
+    let inner = inner.trim_matches(|c: char| c == '~' || c.is_ascii_whitespace());
+    inner
+        .strip_prefix("else")
+        .is_some_and(|rest| !rest.trim().is_empty())
 }
 
 /// Whether the `{{` at `at` is written `\{{` (one backslash escapes it; with two or
@@ -332,6 +432,49 @@ mod tests {
     fn unclosed_tag_is_found() {
         assert_eq!(Scan::new("echo {{a}} {{b").unclosed, Some(11));
         assert_eq!(Scan::new("echo {{a}}").unclosed, None);
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_found() {
+        let deep = |n: usize| format!("{}{}", "{{#if a}}".repeat(n), "{{/if}}".repeat(n));
+        assert_eq!(Scan::new(&deep(MAX_NESTING)).too_deep, None);
+        assert_eq!(
+            Scan::new(&deep(MAX_NESTING + 1)).too_deep,
+            Some((9 * MAX_NESTING, Nesting::Block))
+        );
+        let chain = |n: usize| format!("{{{{#if a}}}}{}{{{{/if}}}}", "{{else if b}}".repeat(n));
+        assert_eq!(Scan::new(&chain(MAX_NESTING - 1)).too_deep, None);
+        assert_eq!(
+            Scan::new(&chain(MAX_NESTING)).too_deep,
+            Some((9 + 13 * (MAX_NESTING - 1), Nesting::Block))
+        );
+        let sequential = "{{#if a}}{{else}}{{/if}}".repeat(100);
+        assert_eq!(Scan::new(&sequential).too_deep, None);
+        let not = |n: usize| format!("{{{{{}a{}}}}}", "(not ".repeat(n), ")".repeat(n));
+        assert_eq!(Scan::new(&not(MAX_NESTING)).too_deep, None);
+        assert_eq!(
+            Scan::new(&not(MAX_NESTING + 1)).too_deep,
+            Some((2 + 5 * MAX_NESTING, Nesting::Subexpression))
+        );
+        assert_eq!(
+            Scan::new(r#"{{x "((((((((((((((((((((((((((((((((((("}}"#).too_deep,
+            None
+        );
+    }
+
+    #[test]
+    fn positions_match_counting_characters() {
+        let source = "aé€\n😀b{{x}}\né\n";
+        let scan = Scan::new(source);
+        for (offset, _) in source.char_indices() {
+            let line = source[..offset].matches('\n').count() + 1;
+            let start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let col = source[start..offset].chars().count() + 1;
+            assert_eq!(scan.line_col(offset), (line, col), "{offset}");
+            assert_eq!(scan.offset(line, col), offset, "{line}:{col}");
+        }
+        assert_eq!(scan.offset(1, 99), source.len());
+        assert_eq!(scan.offset(9, 1), source.len());
     }
 
     #[test]

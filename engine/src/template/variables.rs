@@ -181,8 +181,11 @@ impl Walk<'_, '_> {
     }
 
     fn path(&mut self, path: &Path, optional: bool) {
-        let Path::Relative((segments, raw)) = path else {
-            return; // `@index`, `@key`, ...: block locals
+        let (segments, raw) = match path {
+            Path::Relative((segments, raw)) => (segments, raw),
+            // `@root` alone is the whole context, whatever reads it (`lookup @root ...`).
+            Path::Local((_, name, _)) if name == "root" => return self.unknown_path(),
+            Path::Local(_) => return, // `@index`, `@key`, ...: block locals
         };
         let mut from_root = false;
         let mut ups = 0;
@@ -368,6 +371,27 @@ mod tests {
     }
 
     #[test]
+    fn root_alone_reads_the_whole_context() {
+        for source in [
+            r#"{{lookup @root "params"}}"#,
+            "{{json @root}}",
+            "{{#each hosts}}{{json @root}}{{/each}}",
+        ] {
+            assert!(
+                CompiledTemplate::parse(source)
+                    .unwrap()
+                    .reads_whole_context(),
+                "{source}"
+            );
+        }
+        assert!(
+            !CompiledTemplate::parse("{{@root.run.id}} {{#each hosts}}{{@index}}{{/each}}")
+                .unwrap()
+                .reads_whole_context()
+        );
+    }
+
+    #[test]
     fn a_bare_name_is_a_variable() {
         assert_eq!(paths("{{foo}}"), ["foo"]);
     }
@@ -391,6 +415,29 @@ mod tests {
         );
         assert_eq!(var.dotted(), "steps.list-checkpoints.hosts.[node.1].stdout");
         assert_eq!(paths("{{steps.0-init_1.exit}}"), ["steps.0-init_1.exit"]);
+    }
+
+    #[test]
+    fn fqdn_and_ip_host_names_in_brackets_are_one_segment_each() {
+        assert_eq!(
+            vars(
+                "a={{steps.v.hosts.[node-1.dc1.example.internal].stdout}}\n\
+                 b={{steps.v.hosts.[10.0.0.12].exit}} c={{hosts.[fd00::12].address}}"
+            ),
+            [
+                (
+                    "steps.v.hosts.node-1.dc1.example.internal.stdout".to_owned(),
+                    1,
+                    5
+                ),
+                ("steps.v.hosts.10.0.0.12.exit".to_owned(), 2, 5),
+                ("hosts.fd00::12.address".to_owned(), 2, 42)
+            ]
+        );
+        let template = CompiledTemplate::parse("{{hosts.[fd00::12].vars.x}}").unwrap();
+        let var = &template.variables()[0];
+        assert_eq!(var.path, ["hosts", "fd00::12", "vars", "x"]);
+        assert_eq!(var.dotted(), "hosts.[fd00::12].vars.x");
     }
 
     #[test]

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use openssh::Session;
-use tokio::sync::{Mutex as AsyncMutex, Semaphore};
+use tokio::sync::{Mutex as AsyncMutex, OwnedSemaphorePermit, Semaphore};
 
-use super::pipes::Output;
+use super::answer::{Answer, Nonce};
+use super::pipes::{Keep, Output};
 use super::server::Server;
 use super::ssh::RunError;
 use super::{control_dir, local, ssh, HostSpec, SshSettings, TransportError, TransportKind};
@@ -31,7 +32,7 @@ pub struct Connections {
 struct Slot {
     /// Held while connecting, so concurrent first commands share one new master.
     master: AsyncMutex<Option<Arc<Session>>>,
-    channels: Semaphore,
+    channels: Arc<Semaphore>,
     /// The host's journal server, started on its first task.
     server: AsyncMutex<Option<Server>>,
 }
@@ -58,17 +59,29 @@ impl Connections {
     }
 
     /// Runs `sh -c SCRIPT` on `host` with `stdin` piped in, and returns what it printed
-    /// and its exit code. There is no timeout here: callers bound the wait, and tasks
-    /// bound themselves on the host (see the journal).
+    /// (the head and tail of each stream, within [`super::KEPT_OUTPUT`]: a host cannot
+    /// fill the controller's memory) and its exit code. There is no timeout here: callers
+    /// bound the wait, and tasks bound themselves on the host (see the journal).
     pub async fn run(
         &self,
         host: &HostSpec,
         script: &str,
         stdin: &[u8],
     ) -> Result<Output, TransportError> {
+        self.run_keeping(host, script, stdin, Keep::HeadAndTail)
+            .await
+    }
+
+    pub(crate) async fn run_keeping(
+        &self,
+        host: &HostSpec,
+        script: &str,
+        stdin: &[u8],
+        keep: Keep,
+    ) -> Result<Output, TransportError> {
         match host.kind {
-            TransportKind::Local => local::run(script, stdin).await,
-            TransportKind::Ssh => self.run_ssh(host, script, stdin).await,
+            TransportKind::Local => local::run(script, stdin, keep).await,
+            TransportKind::Ssh => self.run_ssh(host, script, stdin, keep).await,
         }
     }
 
@@ -77,15 +90,10 @@ impl Connections {
         host: &HostSpec,
         script: &str,
         stdin: &[u8],
+        keep: Keep,
     ) -> Result<Output, TransportError> {
-        let slot = self.slot(host);
-        let _channel = slot
-            .channels
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        let session = self.master(host, &slot).await?;
-        match ssh::run(&session, script, stdin).await {
+        let (slot, _channel, session) = self.channel(host).await?;
+        match ssh::run(&session, script, stdin, keep).await {
             Ok(output) => Ok(output),
             Err(RunError::Lost(message)) => {
                 // The next command gets a fresh master instead of this broken one.
@@ -100,13 +108,15 @@ impl Connections {
     }
 
     /// Sends a request to the host's journal server (started on first use, restarted
-    /// after it broke) and returns its answer. Tasks of one host come one at a time.
+    /// after it broke) and returns its answer. Requests to one host come one at a time,
+    /// each after the previous answer arrived whole (the framing relies on it).
     pub(crate) async fn serve(
         &self,
         host: &HostSpec,
         wrapper: &str,
         request: &[u8],
-    ) -> Result<Output, TransportError> {
+        nonce: &Nonce,
+    ) -> Result<Answer, TransportError> {
         let slot = self.slot(host);
         let mut server = slot.server.lock().await;
         if server.as_ref().is_some_and(|s| s.in_flight) {
@@ -127,7 +137,7 @@ impl Connections {
             })?);
         }
         let running = server.as_mut().expect("started above");
-        match running.request(request).await {
+        match running.request(request, nonce).await {
             Ok(out) => Ok(out),
             Err(e) => {
                 *server = None;
@@ -139,12 +149,72 @@ impl Connections {
         }
     }
 
+    /// Runs `sh -c SCRIPT` (the journal wrapper run once, for a request without input) on
+    /// `host` and reads its answer as the journal server's are read: streamed, each part
+    /// bounded, so a host that prints without end cannot exhaust the controller.
+    pub(crate) async fn run_once(
+        &self,
+        host: &HostSpec,
+        script: &str,
+        nonce: &Nonce,
+    ) -> Result<Answer, TransportError> {
+        let lost = |message: String| TransportError::Lost {
+            host: host.name.clone(),
+            message,
+        };
+        let (answer, session) = match host.kind {
+            TransportKind::Local => (Server::local(script)?.answer(nonce).await, None),
+            TransportKind::Ssh => {
+                let (slot, _channel, session) = self.channel(host).await?;
+                let mut once = match Server::ssh(&session, script).await {
+                    Ok(once) => once,
+                    Err(e) => {
+                        Self::forget(&slot, &session).await;
+                        return Err(lost(format!("could not open a channel: {e}")));
+                    }
+                };
+                (once.answer(nonce).await, Some((slot, session)))
+            }
+        };
+        match answer {
+            Ok(answer) => Ok(answer),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(TransportError::Remote {
+                host: host.name.clone(),
+                message: format!("no answer from the task journal wrapper: {e}"),
+            }),
+            Err(e) => {
+                if let Some((slot, session)) = session {
+                    if session.check().await.is_err() {
+                        Self::forget(&slot, &session).await;
+                    }
+                }
+                Err(lost(format!(
+                    "the journal's answer arrived incomplete: {e}"
+                )))
+            }
+        }
+    }
+
+    /// One channel of the host's budget (held until the permit drops) and its live master.
+    async fn channel(
+        &self,
+        host: &HostSpec,
+    ) -> Result<(Arc<Slot>, OwnedSemaphorePermit, Arc<Session>), TransportError> {
+        let slot = self.slot(host);
+        let permit = Arc::clone(&slot.channels)
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let session = self.master(host, &slot).await?;
+        Ok((slot, permit, session))
+    }
+
     fn slot(&self, host: &HostSpec) -> Arc<Slot> {
         let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(hosts.entry(host.name.clone()).or_insert_with(|| {
             Arc::new(Slot {
                 master: AsyncMutex::new(None),
-                channels: Semaphore::new(MAX_CHANNELS_PER_HOST),
+                channels: Arc::new(Semaphore::new(MAX_CHANNELS_PER_HOST)),
                 server: AsyncMutex::new(None),
             })
         }))

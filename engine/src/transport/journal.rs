@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::pipes::Output;
+use super::answer::{Answer, Nonce};
 use super::quote::sh_quote;
 use super::{Connections, HostSpec, TransportError};
 
@@ -27,9 +27,6 @@ fn wrapper() -> &'static str {
             })
     })
 }
-
-/// Ends the recorded stdout in the wrapper's answer (see wrapper.sh).
-const TRAILER: &[u8] = b"\x1fquorate-journal-end\n";
 
 /// After the host-side timeout fires, the wrapper sends TERM, then KILL this much later.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -101,16 +98,9 @@ pub async fn run_task(
         let whole = t.as_secs() + u64::from(t.subsec_nanos() > 0);
         whole.max(1)
     });
-    // Checks the ids as a one-shot invocation would.
-    invocation("task", task.run, task.key, secs, task.sudo)?;
-    let input = task_input(task)?;
-    let request = format!(
-        "task {} {} {secs} {}\n{input}",
-        task.run,
-        task.key,
-        u8::from(task.sudo)
-    );
-    let call = conns.serve(host, wrapper(), request.as_bytes());
+    let nonce = fresh_nonce()?;
+    let request = task_request(task, secs, &nonce)?;
+    let call = conns.serve(host, wrapper(), request.as_bytes(), &nonce);
     let out = if task.timeout.is_some() {
         let patience = Duration::from_secs(secs) + KILL_GRACE + ANSWER_MARGIN;
         tokio::time::timeout(patience, call)
@@ -147,10 +137,27 @@ pub async fn probe(
     run: &str,
     key: &str,
 ) -> Result<JournalState, TransportError> {
-    let out = conns
-        .run(host, &invocation("probe", run, key, 0, false)?, b"")
+    let answer = once(conns, host, "probe", run, key).await?;
+    parse(host, &answer)
+}
+
+/// Empties the recorded stdout and stderr of a finished task on its host, keeping its exit
+/// record (a later [`probe`] replays the exit code with empty output): for output that
+/// may hold secrets, once its result is recorded elsewhere. A task that has not finished
+/// is an error and keeps its output.
+pub async fn scrub_output(
+    conns: &Connections,
+    host: &HostSpec,
+    run: &str,
+    key: &str,
+) -> Result<(), TransportError> {
+    check_ids("scrub", run, key)?;
+    let nonce = fresh_nonce()?;
+    let request = format!("scrub {run} {key} 0 0 0 {}\n", nonce.as_str());
+    let answer = conns
+        .serve(host, wrapper(), request.as_bytes(), &nonce)
         .await?;
-    parse(host, &out)
+    expect_line(host, &answer, "scrubbed")
 }
 
 /// Waits, polling the journal every `poll`, until a running task has finished, and
@@ -184,14 +191,37 @@ pub async fn remove_run(
     host: &HostSpec,
     run: &str,
 ) -> Result<(), TransportError> {
-    let out = conns
-        .run(host, &invocation("remove", run, "-", 0, false)?, b"")
-        .await?;
-    if out.success() && out.stdout.starts_with(b"quorate-journal removed") {
-        Ok(())
-    } else {
-        Err(unexpected(host, &out))
+    let answer = once(conns, host, "remove", run, "-").await?;
+    expect_line(host, &answer, "removed")
+}
+
+/// An answer that must be the single line `STATE`.
+fn expect_line(host: &HostSpec, answer: &Answer, state: &str) -> Result<(), TransportError> {
+    if answer.line == state {
+        return Ok(());
     }
+    Err(match answer.line.strip_prefix("error ") {
+        Some(message) => failed(host, message),
+        None => unexpected(host, &answer.line),
+    })
+}
+
+fn fresh_nonce() -> Result<Nonce, TransportError> {
+    Nonce::fresh().map_err(|e| TransportError::Setup(format!("cannot draw a nonce: {e}")))
+}
+
+/// Runs the wrapper once, outside the journal server, for a request without input.
+async fn once(
+    conns: &Connections,
+    host: &HostSpec,
+    mode: &str,
+    run: &str,
+    key: &str,
+) -> Result<Answer, TransportError> {
+    let nonce = fresh_nonce()?;
+    conns
+        .run_once(host, &invocation(mode, run, key, &nonce)?, &nonce)
+        .await
 }
 
 fn vanished(host: &HostSpec, run: &str, key: &str) -> TransportError {
@@ -206,22 +236,21 @@ fn vanished(host: &HostSpec, run: &str, key: &str) -> TransportError {
 
 /// The wrapper with its arguments: `sh -c` gives the script no positional parameters, so
 /// a `set --` line in front supplies them. Nothing here is secret.
-fn invocation(
-    mode: &str,
-    run: &str,
-    key: &str,
-    secs: u64,
-    sudo: bool,
-) -> Result<String, TransportError> {
+fn invocation(mode: &str, run: &str, key: &str, nonce: &Nonce) -> Result<String, TransportError> {
+    check_ids(mode, run, key)?;
+    Ok(format!(
+        "set -- {mode} {run} {key} 0 0 0 {}\n{}",
+        nonce.as_str(),
+        wrapper()
+    ))
+}
+
+fn check_ids(mode: &str, run: &str, key: &str) -> Result<(), TransportError> {
     check_id("run id", run)?;
     if mode != "remove" {
         check_id("task key", key)?;
     }
-    Ok(format!(
-        "set -- {mode} {run} {key} {secs} {}\n{}",
-        u8::from(sudo),
-        wrapper()
-    ))
+    Ok(())
 }
 
 /// Ids name directories on the host and appear unquoted in the command line.
@@ -241,7 +270,23 @@ fn check_id(what: &str, id: &str) -> Result<(), TransportError> {
     }
 }
 
-/// What the wrapper reads on stdin: exports, `cd`, the command, and the end marker.
+/// A task's request: its line, then exactly LEN bytes of input ending with the end line
+/// (see wrapper.sh). Only the input holds secrets.
+fn task_request(task: &TaskSpec<'_>, secs: u64, nonce: &Nonce) -> Result<String, TransportError> {
+    check_ids("task", task.run, task.key)?;
+    let mut input = task_input(task)?;
+    input.push_str(&nonce.input_end());
+    Ok(format!(
+        "task {} {} {secs} {} {} {}\n{input}",
+        task.run,
+        task.key,
+        u8::from(task.sudo),
+        input.len(),
+        nonce.as_str()
+    ))
+}
+
+/// The task input: exports, `cd` and the command (the end line follows it).
 fn task_input(task: &TaskSpec<'_>) -> Result<String, TransportError> {
     let nul = |what: &str| {
         TransportError::Setup(format!(
@@ -277,26 +322,19 @@ fn task_input(task: &TaskSpec<'_>) -> Result<String, TransportError> {
         return Err(nul("command"));
     }
     input.push_str(task.command);
-    // A newline first: a command that ends in a comment or a backslash must not swallow
-    // the marker.
-    let _ = write!(input, "\n\n# quorate-end {}\n", task.key);
+    // A newline after the command: the end line must stay a line of its own, whatever the
+    // command ends with (a comment, a backslash).
+    input.push('\n');
     Ok(input)
 }
 
 /// Reads the wrapper's answer (see wrapper.sh).
-fn parse(host: &HostSpec, out: &Output) -> Result<JournalState, TransportError> {
-    let text = &out.stdout;
-    let Some(end) = text.iter().position(|&b| b == b'\n') else {
-        return Err(unexpected(host, out));
-    };
-    let Ok(line) = std::str::from_utf8(&text[..end]) else {
-        return Err(unexpected(host, out));
-    };
-    let body = &text[end + 1..];
-    let mut words = line.split(' ');
-    if words.next() != Some("quorate-journal") {
-        return Err(unexpected(host, out));
+fn parse(host: &HostSpec, answer: &Answer) -> Result<JournalState, TransportError> {
+    let line = answer.line.as_str();
+    if let Some(message) = line.strip_prefix("error ") {
+        return Err(failed(host, message));
     }
+    let mut words = line.split(' ');
     let state = words.next().unwrap_or_default();
     let fields: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
     let field = |name: &str| -> Option<u64> {
@@ -311,45 +349,38 @@ fn parse(host: &HostSpec, out: &Output) -> Result<JournalState, TransportError> 
         "running" => JournalState::Running {
             pid: field("pid")
                 .and_then(|p| u32::try_from(p).ok())
-                .ok_or_else(|| unexpected(host, out))?,
+                .ok_or_else(|| unexpected(host, line))?,
         },
         "finished" => {
             let (Some(exit), Some(timed_out)) = (field("exit"), field("timed_out")) else {
-                return Err(unexpected(host, out));
-            };
-            // No trailer means the answer was cut: the record is intact on the host, so
-            // the task finished, but what we hold is not the whole of it.
-            let Some(stdout) = body.strip_suffix(TRAILER) else {
-                return Err(TransportError::Lost {
-                    host: host.name.clone(),
-                    message: format!(
-                        "the task's recorded output arrived incomplete ({} bytes, no end marker)",
-                        body.len()
-                    ),
-                });
+                return Err(unexpected(host, line));
             };
             JournalState::Finished(TaskOutcome {
-                exit: i32::try_from(exit).map_err(|_| unexpected(host, out))?,
-                stdout: stdout.to_vec(),
-                stderr: out.stderr.clone(),
+                exit: i32::try_from(exit).map_err(|_| unexpected(host, line))?,
+                stdout: answer.stdout.clone(),
+                stderr: answer.stderr.clone(),
                 timed_out: timed_out == 1,
             })
         }
-        _ => return Err(unexpected(host, out)),
+        _ => return Err(unexpected(host, line)),
     };
     Ok(state)
 }
 
-fn unexpected(host: &HostSpec, out: &Output) -> TransportError {
-    let why = out.stderr_text();
-    let code = out.exit_text();
+fn failed(host: &HostSpec, message: &str) -> TransportError {
     TransportError::Remote {
         host: host.name.clone(),
-        message: if why.is_empty() {
-            format!("unexpected answer from the task journal wrapper ({code})")
-        } else {
-            format!("the task journal wrapper failed ({code}): {why}")
-        },
+        message: format!("the task journal wrapper failed: {message}"),
+    }
+}
+
+fn unexpected(host: &HostSpec, line: &str) -> TransportError {
+    TransportError::Remote {
+        host: host.name.clone(),
+        message: format!(
+            "unexpected answer from the task journal wrapper: {:?}",
+            line.chars().take(200).collect::<String>()
+        ),
     }
 }
 
@@ -368,20 +399,18 @@ mod tests {
         }
     }
 
-    fn output(stdout: &[u8]) -> Output {
-        Output {
-            code: Some(0),
-            stdout: stdout.to_vec(),
-            stderr: Vec::new(),
+    fn answer(line: &str) -> Answer {
+        Answer {
+            line: line.to_owned(),
+            ..Answer::default()
         }
     }
 
     #[test]
     fn parses_a_finished_answer() {
-        let mut out =
-            output(b"quorate-journal finished exit=3 timed_out=1\nout\n\x1fquorate-journal-end\n");
-        out.stderr = b"E\n".to_vec();
-        let JournalState::Finished(o) = parse(&host(), &out).unwrap() else {
+        let mut a = answer("finished exit=3 timed_out=1");
+        (a.stdout, a.stderr) = (b"out\n".to_vec(), b"E\n".to_vec());
+        let JournalState::Finished(o) = parse(&host(), &a).unwrap() else {
             panic!("not finished");
         };
         assert_eq!((o.exit, o.timed_out), (3, true));
@@ -389,22 +418,29 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_answer_is_lost_and_garbage_is_remote() {
-        let cut = output(b"quorate-journal finished exit=0 timed_out=0\nabc");
-        assert!(parse(&host(), &cut).unwrap_err().outcome_unknown());
-        let garbage = output(b"hello\n");
-        assert!(matches!(
-            parse(&host(), &garbage),
-            Err(TransportError::Remote { .. })
-        ));
+    fn complaints_and_garbage_are_remote_errors() {
+        let err = parse(&host(), &answer("error invalid task key: x")).unwrap_err();
+        let TransportError::Remote { message, .. } = err else {
+            panic!("not remote: {err:?}");
+        };
         assert_eq!(
-            parse(&host(), &output(b"quorate-journal running pid=42\n")).unwrap(),
+            message,
+            "the task journal wrapper failed: invalid task key: x"
+        );
+        for garbage in ["hello", "finished exit=x timed_out=0", "running"] {
+            assert!(matches!(
+                parse(&host(), &answer(garbage)),
+                Err(TransportError::Remote { .. })
+            ));
+        }
+        assert_eq!(
+            parse(&host(), &answer("running pid=42")).unwrap(),
             JournalState::Running { pid: 42 }
         );
     }
 
     #[test]
-    fn secrets_go_to_the_input_not_the_command_line() {
+    fn secrets_go_to_the_input_not_the_request_line() {
         let env = [("TOKEN".to_owned(), "s3cr3t 'x'".to_owned())];
         let task = TaskSpec {
             run: "r1",
@@ -415,15 +451,19 @@ mod tests {
             sudo: false,
             timeout: Some(Duration::from_millis(1500)),
         };
-        let line = invocation("task", task.run, task.key, 2, task.sudo).unwrap();
-        assert!(line.starts_with("set -- task r1 n1-a1 2 0\n"));
-        assert!(!line.contains("s3cr3t") && !line.contains("hunter2"));
-        let input = task_input(&task).unwrap();
-        assert_eq!(
-            input,
+        let nonce = Nonce::fresh().unwrap();
+        let request = task_request(&task, 2, &nonce).unwrap();
+        let (line, input) = request.split_once('\n').unwrap();
+        let want = format!(
             "# quorate task input\nexport TOKEN='s3cr3t '\\''x'\\'''\n\
-             cd -- '/srv/my dir' || exit 1\necho \"$TOKEN\" # pass=hunter2\n\n\
-             # quorate-end n1-a1\n"
+             cd -- '/srv/my dir' || exit 1\necho \"$TOKEN\" # pass=hunter2\n\
+             # quorate-end {}\n",
+            nonce.as_str()
+        );
+        assert_eq!(input, want);
+        assert_eq!(
+            line,
+            format!("task r1 n1-a1 2 0 {} {}", want.len(), nonce.as_str())
         );
     }
 
@@ -447,10 +487,11 @@ mod tests {
 
     #[test]
     fn ids_must_be_plain_path_components() {
+        let nonce = Nonce::fresh().unwrap();
         for bad in ["", ".", "..", "a/b", "a b", "$(x)", ".hidden"] {
-            assert!(invocation("probe", bad, "k", 0, false).is_err(), "{bad:?}");
-            assert!(invocation("probe", "r", bad, 0, false).is_err(), "{bad:?}");
+            assert!(invocation("probe", bad, "k", &nonce).is_err(), "{bad:?}");
+            assert!(invocation("probe", "r", bad, &nonce).is_err(), "{bad:?}");
         }
-        assert!(invocation("remove", "r-1.2_x", "-", 0, false).is_ok());
+        assert!(invocation("remove", "r-1.2_x", "-", &nonce).is_ok());
     }
 }

@@ -4,7 +4,7 @@ use std::process::Stdio;
 
 use tokio::process::Command;
 
-use super::pipes::{exchange, Output};
+use super::pipes::{exchange, Keep, Output};
 use super::TransportError;
 
 /// Runs `sh -c SCRIPT` here with `stdin` piped in.
@@ -13,7 +13,7 @@ use super::TransportError;
 /// handles by letting running tasks finish) does not kill it. It is not killed when the
 /// returned future is dropped either: like a remote task, it runs to its end and its
 /// journal says how it ended.
-pub(crate) async fn run(script: &str, stdin: &[u8]) -> Result<Output, TransportError> {
+pub(crate) async fn run(script: &str, stdin: &[u8], keep: Keep) -> Result<Output, TransportError> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -27,6 +27,7 @@ pub(crate) async fn run(script: &str, stdin: &[u8]) -> Result<Output, TransportE
         stdin,
         child.stdout.take(),
         child.stderr.take(),
+        keep,
     )
     .await?;
     let status = child.wait().await?;

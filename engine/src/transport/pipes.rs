@@ -5,6 +5,8 @@ use std::io;
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
+use super::answer::Kept;
+
 /// What a command printed, and how it ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
@@ -31,6 +33,18 @@ impl Output {
     }
 }
 
+/// How much of a command's output the controller keeps: a host's output is hostile data,
+/// and the controller's memory must not depend on how much of it a host sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// The head and tail of each stream (see [`Kept`]), the rest counted and dropped while
+    /// it is still read: for commands whose output is only looked at (guards, checks).
+    HeadAndTail,
+    /// Every byte, up to `max`: more is an error (`InvalidData`) and reading stops. For
+    /// content that must arrive whole (a fetched file).
+    All { max: usize },
+}
+
 /// Writes `data` to `stdin` and then closes it, while reading `stdout` and `stderr` to
 /// their ends. All three run at once: a child that fills its output pipe before it reads
 /// its input would otherwise deadlock with us. A child that exits without reading all its
@@ -40,6 +54,7 @@ pub(crate) async fn exchange<W, O, E>(
     data: &[u8],
     stdout: Option<O>,
     stderr: Option<E>,
+    keep: Keep,
 ) -> io::Result<(Vec<u8>, Vec<u8>)>
 where
     W: AsyncWrite + Unpin,
@@ -63,15 +78,39 @@ where
         }
         Ok(())
     };
-    let (written, printed, complained) = tokio::join!(feed, drain(stdout), drain(stderr));
+    let (written, printed, complained) =
+        tokio::join!(feed, drain(stdout, keep), drain(stderr, keep));
     written?;
     Ok((printed?, complained?))
 }
 
-async fn drain<R: AsyncRead + Unpin>(reader: Option<R>) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    if let Some(mut r) = reader {
-        r.read_to_end(&mut buf).await?;
+async fn drain<R: AsyncRead + Unpin>(reader: Option<R>, keep: Keep) -> io::Result<Vec<u8>> {
+    let Some(mut r) = reader else {
+        return Ok(Vec::new());
+    };
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut kept = Kept::default();
+    let mut all = Vec::new();
+    loop {
+        let n = r.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        match keep {
+            Keep::HeadAndTail => kept.push(&chunk[..n]),
+            Keep::All { max } => {
+                if all.len() + n > max {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("more than {} MiB of output", max / (1024 * 1024)),
+                    ));
+                }
+                all.extend_from_slice(&chunk[..n]);
+            }
+        }
     }
-    Ok(buf)
+    Ok(match keep {
+        Keep::HeadAndTail => kept.finish(),
+        Keep::All { .. } => all,
+    })
 }

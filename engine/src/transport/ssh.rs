@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 
 use super::error::chain;
-use super::pipes::{exchange, Output};
+use super::pipes::{exchange, Keep, Output};
 use super::quote::sh_quote;
 use super::{HostKeys, HostSpec, SshSettings, TransportError};
 
@@ -143,6 +143,7 @@ pub(crate) async fn run(
     session: &Arc<Session>,
     script: &str,
     stdin: &[u8],
+    keep: Keep,
 ) -> Result<Output, RunError> {
     if script.contains('\0') {
         return Err(RunError::Io(io::Error::new(
@@ -163,9 +164,17 @@ pub(crate) async fn run(
         stdin,
         child.stdout().take(),
         child.stderr().take(),
+        keep,
     )
     .await
-    .map_err(|e| RunError::Lost(format!("reading the command's output failed: {e}")))?;
+    .map_err(|e| {
+        if e.kind() == io::ErrorKind::InvalidData {
+            // Too much output: the host answered, with more than is taken.
+            RunError::Io(e)
+        } else {
+            RunError::Lost(format!("reading the command's output failed: {e}"))
+        }
+    })?;
     let code = match child.wait().await {
         Ok(status) => status.code(),
         // The master sends no exit status for a command killed by a signal, and none

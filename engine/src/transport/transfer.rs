@@ -3,12 +3,15 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::pipes::Output;
+use super::pipes::{Keep, Output};
 use super::quote::sh_quote;
 use super::{Connections, HostSpec, TransportError};
 
 /// The helper script for uploads; see its header for the protocol.
 const TRANSFER_SH: &str = include_str!("transfer.sh");
+
+/// The largest file `fetch` brings to the controller: it arrives in memory whole.
+pub const MAX_FETCH: usize = 256 * 1024 * 1024;
 
 /// What an upload did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +67,21 @@ impl Connections {
             "set -- {}\n[ -f \"$1\" ] || {{ echo \"$1: no such file\" >&2; exit 1; }}\nexec cat -- \"$1\"",
             sh_quote(src)
         );
-        let out = self.run(host, &script, b"").await?;
+        let out = match self
+            .run_keeping(host, &script, b"", Keep::All { max: MAX_FETCH })
+            .await
+        {
+            Err(TransportError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(TransportError::Remote {
+                    host: host.name.clone(),
+                    message: format!(
+                        "cannot read {src}: it is larger than {} MiB, the most `fetch` takes",
+                        MAX_FETCH / (1024 * 1024)
+                    ),
+                })
+            }
+            other => other?,
+        };
         if out.success() {
             Ok(out.stdout)
         } else {

@@ -1,63 +1,96 @@
 # quorate task journal (POSIX sh). Runs one task on this host and records it, so that a
 # controller that died can later ask what happened. Tasks reach it through the host's
-# journal server (server.rs), a long-lived `sh` that runs this file in a subshell for each
-# request line `MODE RUN KEY SECS SUDO` (q_server=1: stderr comes back in-band, see the
-# answer below); probes and removals run it once, as
-#   sh -c 'set -- MODE RUN KEY SECS SUDO
+# journal server (server.rs), a long-lived `sh` that reads one request line
+#   MODE RUN KEY SECS SUDO LEN NONCE
+# at a time and runs this file in a subshell for it; probes and removals may also run it
+# once, as
+#   sh -c 'set -- MODE RUN KEY SECS SUDO LEN NONCE
 #   <this file>'
-# The command line carries only these non-secret values:
-#   MODE  task (run it, or replay it if already run), probe (report), remove (delete RUN)
-#   RUN   the run id; KEY the task key (e.g. n42-a1), both [A-Za-z0-9._-]
-#   SECS  the timeout in seconds, enforced here on the host (0: none)
-#   SUDO  1: run the command under `sudo -n` (never a prompt, never a tty)
-# For `task`, stdin brings the task's environment exports (secrets included), its `cd` and
-# the command, ending with the line `# quorate-end KEY` (so a cut stream is never run).
+# These values are not secret:
+#   MODE   task (run it, or replay it if already run), probe (report), remove (delete
+#          RUN), scrub (empty a finished task's recorded stdout and stderr, keep its exit)
+#   RUN    the run id; KEY the task key (e.g. n42-a1), both [A-Za-z0-9._-]
+#   SECS   the timeout in seconds, enforced here on the host (0: none)
+#   SUDO   1: run the command under `sudo -n` (never a prompt, never a tty)
+#   LEN    how many bytes of task input follow the request line (0 but for `task`)
+#   NONCE  32 hex digits, fresh from the controller's CSPRNG for each request; it ends the
+#          input and every part of the answer, and nothing the task prints can know it
+#
+# Request framing. For `task`, exactly LEN bytes follow the request line on stdin: the
+# task's environment exports (secrets included), its `cd` and the command, then the line
+# `# quorate-end NONCE`. Neither way of reading them lets content end the input early or
+# reach the server as a request of its own: more than 4096 bytes are read by one
+# `head -c LEN`, fewer by the `read` builtin up to the end line, which no content can
+# hold because it did not exist when the content was made. The end line also proves that
+# the input arrived whole (a cut stream is never run). The request line is read by the
+# shell's `read`, which takes a pipe byte by byte, so it never eats into the input. The
+# controller sends a request only after the previous answer arrived whole, so nothing
+# follows the input in the stream while `head` reads it (GNU head reads no more than LEN
+# anyway; busybox's reads ahead through stdio, which this order makes harmless).
 #
 # Journal files, in the run's 0700 directory ${QUORATE_HOME:-$HOME/.quorate}/runs/RUN/
-# (one directory per run, not per task: a mkdir per task would cost a process):
+# (one directory per run, not per task: a mkdir per task would cost a process), all
+# created 0600 (the task's command itself runs with the umask it was given):
 #   KEY.input.PID   the task input, only when it runs under timeout(1) or sudo (which
 #                   need a file to read); deleted when the task ends
-#   KEY.pid         "PID BOOT_ID" of this wrapper, created once, just before the command
+#   KEY.pid         "PID BOOT_ID START" of this wrapper, created once, before the command
 #   KEY.stdout, KEY.stderr  the command's output (files, not the SSH channel: a daemon
 #                   started with `nohup ... &` cannot hold the channel open)
 #   KEY.timed_out   present when the timeout fired
 #   KEY.exit        "CODE TIMED_OUT" (0 or 1), written after the command ended
-#   KEY.end         the answer's trailer, so that stdout and trailer go out in one `cat`
 #
-# The answer: the line `quorate-journal finished exit=CODE timed_out=0|1`, the recorded
-# stdout, and the trailer byte 0x1f + `quorate-journal-end` + newline on stdout; the
-# recorded stderr on stderr; the exit status is CODE. Under the server, the recorded stderr
-# follows the trailer on stdout, ended by 0x1f + `quorate-journal-stderr-end` + newline,
-# and the script's own complaints are the line `quorate-journal error MESSAGE`. Or a single line on stdout:
-# `quorate-journal running pid=PID`, `quorate-journal not-started`, `quorate-journal
-# vanished` (started, but no exit code and the wrapper is gone: the host rebooted or the
-# wrapper was killed), `quorate-journal removed`. Complaints of this script: stderr, exit 70.
+# The answer, on stdout, the same in both ways of running: one line
+#   quorate-journal NONCE STATE [FIELD=VALUE ...]
+# where STATE is `finished exit=CODE timed_out=0|1`, `running pid=PID`, `not-started`,
+# `vanished` (started, but no exit code and the wrapper is gone: the host rebooted or the
+# wrapper was killed), `removed`, `scrubbed`, or `error MESSAGE` (this script's own
+# complaint). After `finished` come the recorded stdout, the line
+# `quorate-journal-stdout-end NONCE`, the recorded stderr and the line
+# `quorate-journal-stderr-end NONCE`. The controller takes the first occurrence of each
+# end line with its request's nonce as the end: recorded output cannot hold a nonce that
+# did not exist when it was written, and an end line cannot overlap itself (its only
+# newline is its last byte). A request with an unusable NONCE: stderr, exit 70.
 #
 # Every task runs through here, so it starts as few processes as it can: shell builtins
 # wherever they do the job (each process costs about half a millisecond).
 
-q_mode=$1 q_run=$2 q_key=$3 q_secs=$4 q_sudo=$5
-# Set by the journal server (server.rs), which runs many tasks over one channel: answers
-# then carry stderr in-band, and a task's input must be read up to its end line exactly.
-q_server=${q_server:-0}
-q_read=0
+q_mode=$1 q_run=$2 q_key=$3 q_secs=$4 q_sudo=$5 q_len=$6 q_nonce=$7
+case $q_nonce in
+'' | *[!0-9a-f]*)
+	printf 'quorate-journal: invalid nonce\n' >&2
+	exit 70
+	;;
+esac
+case $q_len in '' | *[!0-9]*) q_len=0 ;; esac
+q_end_out="quorate-journal-stdout-end $q_nonce"
+q_end_err="quorate-journal-stderr-end $q_nonce"
 
-# Reads the rest of a task's input (up to its end line), unused.
-q_drain() {
-	[ "$q_read" = 1 ] && return 0
-	q_read=1
+# The task input is read first, so that every answer below (errors included) leaves the
+# stream at the next request line. A large one, exactly LEN bytes, by one `head -c` (a
+# process, but O(LEN)); a small one by the `read` builtin, line by line up to the end
+# line, which no content can hold (it carries the nonce); building a string line by line
+# is quadratic, harmless at this size. q_ended=1: the end line was there.
+q_input= q_ended=0
+if [ "$q_len" -gt 4096 ]; then
+	q_input=$(head -c "$q_len")
+	q_line=${q_input%"# quorate-end $q_nonce"}
+	if [ "${#q_line}" -lt "${#q_input}" ]; then
+		q_input=$q_line q_ended=1
+	fi
+elif [ "$q_len" -gt 0 ]; then
 	while IFS= read -r q_line; do
-		case $q_line in "# quorate-end "*) return 0 ;; esac
+		if [ "$q_line" = "# quorate-end $q_nonce" ]; then
+			q_ended=1
+			break
+		fi
+		q_input="$q_input$q_line
+"
 	done
-}
+fi
+q_line=
 
 q_fail() {
-	if [ "$q_server" = 1 ]; then
-		[ "$q_mode" = task ] && q_drain
-		printf 'quorate-journal error %s\n' "$*"
-	else
-		printf 'quorate-journal: %s\n' "$*" >&2
-	fi
+	printf 'quorate-journal %s error %s\n' "$q_nonce" "$*"
 	exit 70
 }
 
@@ -75,13 +108,18 @@ q_base=${QUORATE_HOME:-$HOME/.quorate}
 
 if [ "$q_mode" = remove ]; then
 	rm -rf -- "$q_base/runs/$q_run" || q_fail "cannot remove $q_base/runs/$q_run"
-	echo 'quorate-journal removed'
+	echo "quorate-journal $q_nonce removed"
 	exit 0
 fi
 
 q_valid "$q_key" || q_fail "invalid task key: $q_key"
 q_rundir=$q_base/runs/$q_run
 q_dir=$q_rundir/$q_key
+
+# Journal files are 0600; the task's command gets its umask back (the server measures it
+# once for all its tasks; a wrapper run once for a task measures it here).
+[ "$q_mode" != task ] || [ -n "$q_umask" ] || q_umask=$(umask)
+umask 077
 
 q_boot=unknown
 [ -r /proc/sys/kernel/random/boot_id ] && read -r q_boot </proc/sys/kernel/random/boot_id
@@ -105,24 +143,27 @@ q_alive() {
 	[ "$q_st" = "$q_pstart" ] || return 1
 }
 
+# The finished answer: its line, stdout, stdout's end line, stderr, stderr's end line.
+# Where /dev/fd exists one `cat` (replacing this shell) sends it all; the end lines come
+# from here-documents, not files, so that concurrent answers share nothing.
 q_replay() {
 	read -r q_code q_timed_out <"$q_dir.exit" || return 1
 	[ -n "$q_timed_out" ] || return 1
-	echo "quorate-journal finished exit=$q_code timed_out=$q_timed_out"
-	if [ "$q_server" = 1 ]; then
-		[ -f "$q_dir.end" ] || printf '\037quorate-journal-end\n' >"$q_dir.end"
-		[ -f "$q_dir.eend" ] || printf '\037quorate-journal-stderr-end\n' >"$q_dir.eend"
-		exec cat -- "$q_dir.stdout" "$q_dir.end" "$q_dir.stderr" "$q_dir.eend"
+	echo "quorate-journal $q_nonce finished exit=$q_code timed_out=$q_timed_out"
+	[ -f "$q_dir.stdout" ] || : >"$q_dir.stdout"
+	[ -f "$q_dir.stderr" ] || : >"$q_dir.stderr"
+	if [ -e /dev/fd/0 ]; then
+		exec cat -- "$q_dir.stdout" - "$q_dir.stderr" /dev/fd/3 <<Q_OUT 3<<Q_ERR
+$q_end_out
+Q_OUT
+$q_end_err
+Q_ERR
 	fi
-	if [ -s "$q_dir.stderr" ]; then cat -- "$q_dir.stderr" >&2; fi
-	if [ -s "$q_dir.stdout" ] && [ "$q_code" = 0 ]; then
-		# The usual case, without a new process: cat replaces this shell and exits 0.
-		[ -f "$q_dir.end" ] || printf '\037quorate-journal-end\n' >"$q_dir.end"
-		exec cat -- "$q_dir.stdout" "$q_dir.end"
-	fi
-	if [ -s "$q_dir.stdout" ]; then cat -- "$q_dir.stdout"; fi
-	printf '\037quorate-journal-end\n'
-	exit "$q_code"
+	cat -- "$q_dir.stdout"
+	echo "$q_end_out"
+	cat -- "$q_dir.stderr"
+	echo "$q_end_err"
+	exit 0
 }
 
 # Deletes the input (secrets) a wrapper left behind when it was killed too hard to clean
@@ -138,23 +179,38 @@ q_probe() {
 	q_sweep
 	[ -f "$q_dir.exit" ] && q_replay
 	if [ ! -f "$q_dir.pid" ]; then
-		echo 'quorate-journal not-started'
+		echo "quorate-journal $q_nonce not-started"
 	elif q_alive; then
-		echo "quorate-journal running pid=$q_pid"
+		echo "quorate-journal $q_nonce running pid=$q_pid"
 	elif [ -f "$q_dir.exit" ]; then
 		# It ended between the first look and now (or its exit line is being written).
-		q_replay || echo "quorate-journal running pid=0"
+		q_replay || echo "quorate-journal $q_nonce running pid=0"
 	elif [ ! -s "$q_dir.pid" ]; then
 		# Claimed this very moment; its pid line follows.
-		echo "quorate-journal running pid=0"
+		echo "quorate-journal $q_nonce running pid=0"
 	else
-		echo 'quorate-journal vanished'
+		echo "quorate-journal $q_nonce vanished"
 	fi
+	exit 0
+}
+
+# Empties a finished task's recorded output (it may hold secrets) and keeps its exit
+# record: a later probe replays the exit code with empty output.
+q_scrub() {
+	# A key that never started has nothing to empty.
+	if [ ! -f "$q_dir.pid" ] && [ ! -f "$q_dir.exit" ]; then
+		echo "quorate-journal $q_nonce scrubbed"
+		exit 0
+	fi
+	[ -f "$q_dir.exit" ] || q_fail "task $q_key has not finished; nothing was scrubbed"
+	{ : >"$q_dir.stdout" && : >"$q_dir.stderr"; } || q_fail "cannot empty the output of $q_key"
+	echo "quorate-journal $q_nonce scrubbed"
 	exit 0
 }
 
 case $q_mode in
 probe) q_probe ;;
+scrub) q_scrub ;;
 task) ;;
 *) q_fail "unknown mode: $q_mode" ;;
 esac
@@ -207,23 +263,14 @@ exit $code
 
 if [ -f "$q_dir.exit" ] || [ -f "$q_dir.pid" ]; then
 	# Delivered again: do not run twice; report what the first delivery did or does.
-	q_drain
 	q_probe
 fi
 if [ ! -d "$q_rundir" ]; then
 	mkdir -m 700 -p -- "$q_rundir" 2>/dev/null || [ -d "$q_rundir" ] || q_fail "cannot create $q_rundir"
 fi
 
-# The input, read with builtins; it ends with the marker line or it is not run.
-q_input= q_last=
-q_read=1
-while IFS= read -r q_line; do
-	q_input="$q_input$q_line
-"
-	q_last=$q_line
-	[ "$q_line" = "# quorate-end $q_key" ] && break
-done
-[ "$q_last" = "# quorate-end $q_key" ] || q_fail "the task input arrived incomplete; nothing was run"
+# The input ends with its end line, or it is not run.
+[ "$q_ended" = 1 ] || q_fail "the task input arrived incomplete; nothing was run"
 
 # Claim the task: noclobber creation fails if `pid` exists, so of two deliveries racing
 # here exactly one runs the command.
@@ -239,10 +286,12 @@ set +C
 
 trap 'exit 70' HUP INT TERM
 if [ "$q_secs" -gt 0 ] || [ "$q_sudo" = 1 ]; then
-	# timeout(1) and sudo run a program, which reads the input from a file (in the 0700
-	# directory; deleted below).
+	# timeout(1) and sudo run a program, which reads the input from a file (0600, in the
+	# 0700 directory; deleted below). Its first line gives the command its umask back.
 	trap 'rm -f -- "$q_dir.input.$q_me"' EXIT
-	printf '%s' "$q_input" >"$q_dir.input.$q_me" || q_fail "cannot write $q_dir.input.$q_me"
+	printf 'umask %s\n%s' "$q_umask" "$q_input" >"$q_dir.input.$q_me" ||
+		q_fail "cannot write $q_dir.input.$q_me"
+	q_input=
 	q_as=
 	[ "$q_sudo" = 1 ] && q_as='sudo -n'
 	if [ "$q_secs" -gt 0 ]; then
@@ -255,10 +304,13 @@ if [ "$q_secs" -gt 0 ] || [ "$q_sudo" = 1 ]; then
 	rm -f -- "$q_dir.input.$q_me"
 else
 	# A subshell (a fork, no new program) runs the input as `sh FILE` would: no traps,
-	# no positional parameters, the shell's own options.
+	# no positional parameters, the shell's own options and umask, and nothing of this
+	# request's framing (the nonce stays unknown to the command).
 	(
 		trap - EXIT HUP INT TERM
 		set --
+		unset q_nonce q_end_out q_end_err q_req
+		umask "$q_umask"
 		eval "$q_input"
 	) </dev/null >"$q_dir.stdout" 2>"$q_dir.stderr"
 	q_code=$?
