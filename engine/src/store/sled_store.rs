@@ -71,7 +71,7 @@ impl SledStore {
         // The format is checked before any other tree is opened: opening a tree writes, and a
         // newer store is left untouched.
         let meta = db.open_tree("meta")?;
-        check_format(&db, &meta)?;
+        check_format(dir, &db, &meta)?;
         Ok(Self {
             runs: db.open_tree("runs")?,
             plans: db.open_tree("plans")?,

@@ -5,6 +5,7 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
+use super::format::FORMAT_FILE;
 use super::live::SOCKET_FILE;
 use super::lock_file::LOCK_FILE;
 use super::StoreError;
@@ -64,7 +65,7 @@ fn tighten(dir: &Path) -> Result<(), StoreError> {
 fn holds_only_the_store(dir: &Path) -> Result<bool, StoreError> {
     for entry in fs::read_dir(dir)? {
         let name = entry?.file_name();
-        if name != LOCK_FILE && name != DB_DIR && name != SOCKET_FILE {
+        if name != LOCK_FILE && name != DB_DIR && name != SOCKET_FILE && name != FORMAT_FILE {
             return Ok(false);
         }
     }

@@ -518,6 +518,50 @@ fn a_newer_format_is_refused_untouched() {
     assert_eq!(db.tree_names(), trees);
 }
 
+/// sled opens a database whose log it cannot read as an empty one: a store that held
+/// runs must then be refused as damaged, never taken for a new one (its runs and cluster
+/// locks would be silently gone, and the next run would write over what is left).
+#[test]
+fn a_store_whose_database_lost_everything_is_refused_not_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        create(&store, "r1", "prod", 1000, 2);
+    }
+    assert!(dir.path().join(format::FORMAT_FILE).is_file());
+    // What sled does with an unreadable first segment: the database comes back empty.
+    std::fs::remove_dir_all(dir.path().join("db")).unwrap();
+    let error = SledStore::open(dir.path()).unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("says a store was made here, but its database holds no format record"),
+        "{error}"
+    );
+    // Refused, not made again: no format record was written over it.
+    let db = raw_db(dir.path());
+    assert!(db
+        .open_tree("meta")
+        .unwrap()
+        .get("format")
+        .unwrap()
+        .is_none());
+}
+
+/// A store made before the marker file existed gets it when it is opened.
+#[test]
+fn an_older_store_gets_its_marker() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SledStore::open(dir.path()).unwrap());
+    std::fs::remove_file(dir.path().join(format::FORMAT_FILE)).unwrap();
+    drop(SledStore::open(dir.path()).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(format::FORMAT_FILE)).unwrap(),
+        "quorate store format 1\n"
+    );
+}
+
 /// Everything on disk must be one of the record fields, stored once: no caller string is
 /// copied into another key, a side file or the lock file.
 #[test]
@@ -600,7 +644,11 @@ fn the_store_writes_only_the_records() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     entries.sort();
-    assert_eq!(entries, ["db", "lock"]);
+    assert_eq!(entries, ["db", "format", "lock"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("format")).unwrap(),
+        "quorate store format 1\n"
+    );
     let lock = std::fs::read_to_string(dir.path().join("lock")).unwrap();
     assert!(!lock.contains("MARK"), "{lock}");
     assert_eq!(lock.lines().count(), 1, "{lock}");
