@@ -41,11 +41,6 @@ const VALIDATE_MISSES: &[&str] = &[
     "include-self",
     "include-unknown-name",
     "include-with-wrong-type",
-    "rolling-nested",
-    "rolling-step-with-on",
-    "template-host-on-controller",
-    "template-stdout-not-captured",
-    "template-steps-not-needed",
 ];
 
 /// One fixture: its name (path under the corpus, without `.yaml`), path and arguments.

@@ -6,7 +6,7 @@ use super::exit::{BAD_INPUT, DONE};
 use super::inputs::read_source;
 use super::{report, warn};
 use crate::model::load;
-use crate::plan::{check_runbook, hidden_text, kind_of, parse_inventory, parse_runbook};
+use crate::plan::{hidden_text, kind_of, parse_inventory, parse_runbook, Runbook};
 use crate::schema::SchemaKind;
 use crate::source::Diagnostic;
 
@@ -46,7 +46,8 @@ fn check_file(source: std::sync::Arc<crate::source::SourceFile>) -> Vec<Diagnost
     let mut problems = match kind_of(&doc.value) {
         Some(SchemaKind::Inventory) => parse_inventory(source).err().unwrap_or_default(),
         Some(SchemaKind::Runbook) => match parse_runbook(source) {
-            Ok(rb) => check_runbook(&rb),
+            // The checks `plan` makes first, all those that need no inventory.
+            Ok(rb) => Runbook::validate(&rb).1,
             Err(e) => e,
         },
         None => {

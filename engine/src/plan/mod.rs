@@ -3,7 +3,6 @@
 
 mod ancestry;
 mod batches;
-mod check;
 mod compile;
 mod env_value;
 mod fields;
@@ -12,20 +11,24 @@ mod hidden;
 mod include;
 mod input;
 mod limits;
+mod options;
 mod order;
 mod params;
 mod rolling;
+mod runbook;
+mod step;
 mod targets;
+mod task;
 pub mod text;
 mod types;
 
-pub use check::check_runbook;
 pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
 pub use env_value::{show_parts, AlteredSecret, EnvPart, EnvValue, SecretTokens};
 pub use hidden::hidden_text;
 pub use input::{kind_of, parse_inventory, parse_runbook, parse_runbook_doc};
 pub use limits::{DEFAULT_MAX_TASKS, MAX_INCLUDED_STEPS, MAX_INCLUDES, MAX_INCLUDE_DEPTH};
 pub use params::{ParamInput, ParamOrigin, Secrets};
+pub use runbook::Runbook;
 pub use types::*;
 
 #[cfg(test)]
