@@ -568,6 +568,6 @@ pub(super) fn ambiguous_read(
             ),
         )
         .with_hint(format!(
-            "read one host's with `steps.{id}.hosts.HOST.{what}`, or every host's with a fleet helper such as {{{{common_lines steps.{id}}}}}"
+            "name the host, `steps.{id}.hosts.HOST.{what}`, or combine every host's with a fleet helper, e.g. `{{{{common_lines steps.{id}}}}}`"
         ))
 }
