@@ -170,12 +170,7 @@ impl Field {
     }
 
     /// A diagnostic at `var` in this field.
-    pub fn at_var(
-        &self,
-        doc: &Document,
-        var: &VarRef,
-        message: impl Into<String>,
-    ) -> Diagnostic {
+    pub fn at_var(&self, doc: &Document, var: &VarRef, message: impl Into<String>) -> Diagnostic {
         let (pos, width) = pos_in_field(
             doc,
             &self.pointer,
@@ -379,7 +374,12 @@ fn check_path<'p>(
                 Some(_) => Ok(Use::Root("params")),
                 None => {
                     let names: Vec<&str> = info.params.keys().map(String::as_str).collect();
-                    unknown(Some(suggest_path("params", name, &names, "declare it under `params:`")))
+                    unknown(Some(suggest_path(
+                        "params",
+                        name,
+                        &names,
+                        "declare it under `params:`",
+                    )))
                 }
             }
         }
@@ -420,7 +420,12 @@ fn check_path<'p>(
                 let names: Vec<&str> = info.scope_ids.iter().map(String::as_str).collect();
                 return Err((
                     format!("unknown step `{id}`"),
-                    Some(suggest_path("steps", id, &names, "steps are named by their `id`")),
+                    Some(suggest_path(
+                        "steps",
+                        id,
+                        &names,
+                        "steps are named by their `id`",
+                    )),
                 ));
             }
             if !info.ancestors.contains(id) {
@@ -499,9 +504,7 @@ fn check_inventory_path(
             }
         }
         "vars" => check_var_name(segment(1), optional, info, &shown),
-        "host" if segment(1) == Some("vars") => {
-            check_var_name(segment(2), optional, info, &shown)
-        }
+        "host" if segment(1) == Some("vars") => check_var_name(segment(2), optional, info, &shown),
         "hosts" => {
             let Some(name) = segment(1) else {
                 return Ok(());
@@ -524,8 +527,14 @@ fn check_inventory_path(
             Some("describe the cluster's consensus and members under `cluster:`".to_owned()),
         )),
         "steps" => match (segment(1), segment(2), segment(3)) {
-            (Some(id), Some("hosts"), Some(host)) => known_host(host, "name a host of the inventory")
-                .map_err(|hint| (format!("unknown host `{host}` in `steps.{id}.hosts`"), Some(hint))),
+            (Some(id), Some("hosts"), Some(host)) => {
+                known_host(host, "name a host of the inventory").map_err(|hint| {
+                    (
+                        format!("unknown host `{host}` in `steps.{id}.hosts`"),
+                        Some(hint),
+                    )
+                })
+            }
             _ => Ok(()),
         },
         _ => Ok(()),

@@ -263,7 +263,7 @@ impl Compiler<'_> {
         Arc::clone(
             self.validated
                 .entry(key)
-                .or_insert_with(|| Arc::new(Runbook::validate_with(loaded, default_on.cloned()))),
+                .or_insert_with(|| Arc::new(Runbook::validate_with(loaded, default_on))),
         )
     }
 }

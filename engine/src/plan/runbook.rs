@@ -16,7 +16,7 @@ use super::fields::{Field, FieldKind, StaticInfo};
 use super::options::option_errors;
 use super::order::{order_list, ListOrder};
 use super::step::TaskStep;
-use crate::model::raw::{ActionKind, RawBatch, RawParam, RawStep, RawTarget};
+use crate::model::raw::{ActionKind, RawBatch, RawParam, RawRolling, RawStep, RawTarget};
 use crate::model::{Document, Duration};
 use crate::source::Diagnostic;
 
@@ -125,12 +125,12 @@ impl Runbook {
     /// Validates a runbook file run on its own: its steps without `on` use the runbook's.
     /// Returns every problem found; the runbook is planned only when there is none.
     pub fn validate(rb: &LoadedRunbook) -> (Self, Vec<Diagnostic>) {
-        Self::validate_with(rb, own_default(rb))
+        Self::validate_with(rb, own_default(rb).as_ref())
     }
 
     /// [`Runbook::validate`] where steps without `on` use `default` (for an included
     /// runbook, which may inherit it from the including one).
-    pub fn validate_with(rb: &LoadedRunbook, default: Option<Target>) -> (Self, Vec<Diagnostic>) {
+    pub fn validate_with(rb: &LoadedRunbook, default: Option<&Target>) -> (Self, Vec<Diagnostic>) {
         let mut walk = Walk {
             doc: &rb.doc,
             params: &rb.raw.params,
@@ -141,9 +141,9 @@ impl Runbook {
             errors: Vec::new(),
         };
         let mut first_use = HashMap::new();
-        walk.collect(&rb.raw.steps, "/steps", default.as_ref(), None, &mut first_use);
+        walk.collect(&rb.raw.steps, "/steps", default, &mut first_use);
         let duplicate_ids = !walk.errors.is_empty();
-        let steps = walk.list(&rb.raw.steps, "/steps", default.as_ref(), &HashMap::new(), None);
+        let steps = walk.list(&rb.raw.steps, "/steps", default, &HashMap::new(), None);
         let mut errors = walk.errors;
         errors.sort_by_key(|d| d.pos);
         let runbook = Self {
@@ -168,7 +168,12 @@ pub fn own_default(rb: &LoadedRunbook) -> Option<Target> {
 }
 
 /// Where a step runs, from its action, its `on` and its list's default.
-fn placement(step: &RawStep, pointer: &str, doc: &Arc<Document>, default: Option<&Target>) -> Placement {
+fn placement(
+    step: &RawStep,
+    pointer: &str,
+    doc: &Arc<Document>,
+    default: Option<&Target>,
+) -> Placement {
     let action = step.action();
     if action == ActionKind::Approve || (action == ActionKind::Sleep && step.on.is_none()) {
         return Placement::Controller;
@@ -190,28 +195,24 @@ fn placement(step: &RawStep, pointer: &str, doc: &Arc<Document>, default: Option
 }
 
 /// The `on` of a placement when it surely makes several tasks: a list of two or more
-/// different hosts or groups.
+/// hosts or groups (the schema refuses a name listed twice). A step of a rolling block is
+/// read only by the block's steps, on the same host.
 fn surely_several(placement: &Placement) -> Option<String> {
     let Placement::Hosts(t) = placement else {
         return None;
     };
-    let RawTarget::Many(names) = &t.on else {
-        return None;
-    };
-    let distinct: HashSet<&String> = names.iter().collect();
-    (distinct.len() > 1).then(|| super::targets::describe(&t.on))
+    matches!(&t.on, RawTarget::Many(names) if names.len() > 1)
+        .then(|| super::targets::describe(&t.on))
 }
 
 impl Walk<'_> {
     /// Every step id (rolling blocks included): duplicates, captures, and which steps
-    /// surely run on several hosts. `block`: the `on` of the enclosing rolling block
-    /// when it surely has several hosts.
+    /// surely run on several hosts. `default`: the list's `on` (`None` in a block).
     fn collect(
         &mut self,
         steps: &[RawStep],
         pointer: &str,
         default: Option<&Target>,
-        block: Option<&str>,
         first_use: &mut HashMap<String, String>,
     ) {
         for (i, s) in steps.iter().enumerate() {
@@ -235,18 +236,14 @@ impl Walk<'_> {
             if s.capture == Some(true) {
                 self.captures.insert(s.id.clone());
             }
-            let several = match block {
-                Some(on) => Some(on.to_owned()),
-                None => surely_several(&placement(s, &p, self.doc, default)),
-            };
+            if let Some(on) = surely_several(&placement(s, &p, self.doc, default)) {
+                self.several.insert(s.id.clone(), on);
+            }
             if let Some(r) = &s.rolling {
                 for (list, key) in [(&r.steps, "steps"), (&r.on_failure, "on_failure")] {
                     let inner = format!("{p}/rolling/{key}");
-                    self.collect(list, &inner, None, several.as_deref(), first_use);
+                    self.collect(list, &inner, None, first_use);
                 }
-            }
-            if let Some(on) = several {
-                self.several.insert(s.id.clone(), on);
             }
         }
     }
@@ -320,7 +317,9 @@ impl Walk<'_> {
                         &format!("{pointer}/id"),
                         format!("step `{}` has no target", s.id),
                     )
-                    .with_hint("add `on:` to the step, or a default `on:` at the top of the runbook"),
+                    .with_hint(
+                        "add `on:` to the step, or a default `on:` at the top of the runbook",
+                    ),
             );
         }
         let kind = s.action();
@@ -329,9 +328,9 @@ impl Walk<'_> {
             // Refused inside a rolling block (see `rolling`).
             ActionKind::Include | ActionKind::Rolling if inner => StepAction::Task(None),
             ActionKind::Include => StepAction::Include(self.include(s, &pointer)),
-            ActionKind::Rolling => {
-                StepAction::Rolling(Box::new(self.rolling(s, &pointer, &placement, mark, options_ok)))
-            }
+            ActionKind::Rolling => StepAction::Rolling(Box::new(
+                self.rolling(s, &pointer, &placement, mark, options_ok),
+            )),
             _ if !options_ok => StepAction::Task(None),
             _ => StepAction::Task(self.task(s, &pointer, &placement, mark).map(Box::new)),
         };
@@ -357,7 +356,13 @@ impl Walk<'_> {
         }
     }
 
-    fn task(&mut self, s: &RawStep, pointer: &str, placement: &Placement, mark: Mark) -> Option<TaskStep> {
+    fn task(
+        &mut self,
+        s: &RawStep,
+        pointer: &str,
+        placement: &Placement,
+        mark: Mark,
+    ) -> Option<TaskStep> {
         let on_controller = matches!(placement, Placement::Controller);
         let info = self.info(&s.id, mark, !on_controller);
         let mut errors = Vec::new();
@@ -438,7 +443,7 @@ impl Walk<'_> {
         options_ok: bool,
     ) -> RollingBlock {
         let before = self.errors.len();
-        let block = s.rolling.clone().unwrap_or_else(|| crate::model::raw::RawRolling {
+        let block = s.rolling.clone().unwrap_or_else(|| RawRolling {
             batch: None,
             by: None,
             pause: None,
@@ -455,6 +460,82 @@ impl Walk<'_> {
                     .with_hint("name the hosts or group to roll through"),
             );
         }
+        self.inner_shapes(&block, pointer);
+        let by = block.by.as_ref().and_then(|by| {
+            let by_pointer = format!("{pointer}/rolling/by");
+            let info = self.info(&s.id, Mark::NONE, true);
+            match Field::parse(
+                by,
+                by_pointer.clone(),
+                "rolling.by",
+                FieldKind::Plain,
+                &info,
+                self.doc,
+            ) {
+                Ok(f) if f.is_deferred() => {
+                    self.errors.push(
+                        self.doc
+                            .error_at(&by_pointer, "`by` must be known when planning")
+                            .with_hint(
+                                "group hosts by an inventory variable such as {{host.vars.zone}}",
+                            ),
+                    );
+                    None
+                }
+                Ok(f) => Some(f),
+                Err(e) => {
+                    self.errors.extend(e);
+                    None
+                }
+            }
+        });
+        let valid = options_ok && self.errors.len() == before;
+        let inner_ids: HashSet<&str> = block
+            .steps
+            .iter()
+            .chain(&block.on_failure)
+            .map(|s| s.id.as_str())
+            .collect();
+        let elsewhere: HashMap<String, String> = self
+            .ids
+            .iter()
+            .filter(|id| !inner_ids.contains(id.as_str()))
+            .map(|id| (id.clone(), format!("outside rolling block `{}`", s.id)))
+            .collect();
+        let steps = self.list(
+            &block.steps,
+            &format!("{pointer}/rolling/steps"),
+            None,
+            &elsewhere,
+            Some(mark),
+        );
+        let failure_mark = self
+            .ancestry
+            .add(block.steps.iter().map(|s| s.id.clone()).collect(), &[mark]);
+        let on_failure = block
+            .on_failure
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let p = format!("{pointer}/rolling/on_failure/{i}");
+                self.step(f, p, Placement::Block, failure_mark)
+            })
+            .collect();
+        RollingBlock {
+            valid,
+            batch: block.batch.clone(),
+            by_text: block.by.clone(),
+            by,
+            pause: block.pause,
+            steps,
+            on_failure,
+        }
+    }
+}
+
+impl Walk<'_> {
+    /// Steps a rolling block cannot hold: blocks, includes, steps with their own `on`.
+    fn inner_shapes(&mut self, block: &RawRolling, pointer: &str) {
         for (list, key) in [(&block.steps, "steps"), (&block.on_failure, "on_failure")] {
             for (i, inner) in list.iter().enumerate() {
                 let p = format!("{pointer}/rolling/{key}/{i}");
@@ -484,60 +565,6 @@ impl Walk<'_> {
                     );
                 }
             }
-        }
-        let by = block.by.as_ref().and_then(|by| {
-            let by_pointer = format!("{pointer}/rolling/by");
-            let info = self.info(&s.id, Mark::NONE, true);
-            match Field::parse(by, by_pointer.clone(), "rolling.by", FieldKind::Plain, &info, self.doc) {
-                Ok(f) if f.is_deferred() => {
-                    self.errors.push(
-                        self.doc
-                            .error_at(&by_pointer, "`by` must be known when planning")
-                            .with_hint("group hosts by an inventory variable such as {{host.vars.zone}}"),
-                    );
-                    None
-                }
-                Ok(f) => Some(f),
-                Err(e) => {
-                    self.errors.extend(e);
-                    None
-                }
-            }
-        });
-        let valid = options_ok && self.errors.len() == before;
-        let inner_ids: HashSet<&str> = block
-            .steps
-            .iter()
-            .chain(&block.on_failure)
-            .map(|s| s.id.as_str())
-            .collect();
-        let elsewhere: HashMap<String, String> = self
-            .ids
-            .iter()
-            .filter(|id| !inner_ids.contains(id.as_str()))
-            .map(|id| (id.clone(), format!("outside rolling block `{}`", s.id)))
-            .collect();
-        let steps = self.list(&block.steps, &format!("{pointer}/rolling/steps"), None, &elsewhere, Some(mark));
-        let failure_mark = self
-            .ancestry
-            .add(block.steps.iter().map(|s| s.id.clone()).collect(), &[mark]);
-        let on_failure = block
-            .on_failure
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let p = format!("{pointer}/rolling/on_failure/{i}");
-                self.step(f, p, Placement::Block, failure_mark)
-            })
-            .collect();
-        RollingBlock {
-            valid,
-            batch: block.batch.clone(),
-            by_text: block.by.clone(),
-            by,
-            pause: block.pause,
-            steps,
-            on_failure,
         }
     }
 }

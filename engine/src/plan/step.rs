@@ -69,7 +69,9 @@ impl TaskAction {
     /// The action's template fields.
     fn fields(&self) -> Vec<&Field> {
         match self {
-            Self::Run { command: f } | Self::Wait { until: f, .. } | Self::Approve { message: f } => {
+            Self::Run { command: f }
+            | Self::Wait { until: f, .. }
+            | Self::Approve { message: f } => {
                 vec![f]
             }
             Self::Copy { src, dest, .. } | Self::Fetch { src, dest } => vec![src, dest],
@@ -161,7 +163,9 @@ impl TaskStep {
         };
         let when = match &step.when {
             Some(RawWhen::Bool(b)) => Some(When::Const(*b)),
-            Some(RawWhen::Text(t)) => field(t, "when", "when", FieldKind::Plain).map(When::Template),
+            Some(RawWhen::Text(t)) => {
+                field(t, "when", "when", FieldKind::Plain).map(When::Template)
+            }
             None => Some(When::Always),
         };
         let creates = step
