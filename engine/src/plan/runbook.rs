@@ -310,7 +310,8 @@ impl Walk<'_> {
         let options = option_errors(s, &pointer, self.doc);
         let options_ok = options.is_empty();
         self.errors.extend(options);
-        if matches!(placement, Placement::Missing) {
+        // An include step needs no `on`: its runbook's steps may have their own.
+        if matches!(placement, Placement::Missing) && s.action() != ActionKind::Include {
             self.errors.push(
                 self.doc
                     .error_at(

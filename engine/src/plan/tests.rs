@@ -301,6 +301,11 @@ fn reading_one_result_of_a_step_with_several_tasks_is_refused_where_ambiguous() 
         &[],
     )
     .unwrap_err();
+    assert_eq!(
+        err.matches("error: ").count(),
+        2,
+        "one problem, then the count: {err}"
+    );
     assert!(err.contains("step `x` runs on 4 hosts"), "{err}");
 }
 
