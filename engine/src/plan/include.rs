@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::compile::{Compiler, ListCtx, LoadedRunbook};
 use super::env_value::{EnvPart, EnvValue};
 use super::fields::{InventoryInfo, RenderContext};
+use super::includes::{inherited_on, resolve_include, validation_key};
 use super::params::Secrets;
 use super::params::{resolve, ParamInput, ParamOrigin};
 use super::runbook::{IncludeStep, Runbook, Step, Target};
@@ -35,39 +36,15 @@ impl Compiler<'_> {
         if !self.admit_include(pointer, cx) {
             return exit_for(self, deps);
         }
-        let loaded = match self.includes.resolve(&include.name, &cx.doc.source) {
+        let stack = &self.include_stack;
+        let loaded = match resolve_include(self.includes, &include.name, step, cx.doc, stack) {
             Ok(l) => l,
             Err(e) => {
-                self.errors.extend(e.into_iter().map(|d| {
-                    if d.pos.is_some() {
-                        d
-                    } else {
-                        let mut placed = cx.doc.error_at(&format!("{pointer}/include"), d.message);
-                        placed.hint = d.hint;
-                        placed.notes = d.notes;
-                        placed
-                    }
-                }));
+                self.errors.extend(e);
                 return exit_for(self, deps);
             }
         };
         let file = loaded.doc.source.name.clone();
-        if let Some(at) = self.include_stack.iter().position(|f| *f == file) {
-            let mut chain: Vec<&str> = self.include_stack[at..]
-                .iter()
-                .map(String::as_str)
-                .collect();
-            chain.push(&file);
-            self.errors.push(
-                cx.doc
-                    .error_at(
-                        &format!("{pointer}/include"),
-                        format!("include cycle: {}", chain.join(" -> ")),
-                    )
-                    .with_hint("a runbook cannot include itself, directly or through others"),
-            );
-            return exit_for(self, deps);
-        }
         if !self.admit_included_steps(&loaded.raw.steps, pointer, cx) {
             return exit_for(self, deps);
         }
@@ -191,19 +168,7 @@ impl Compiler<'_> {
         });
         self.scope_params
             .push(Value::Object(self.scopes[scope].params.clone()));
-        // An `on` of the include step points into the including file; without one the
-        // included runbook's own, and last the including runbook's default: an included
-        // procedure runs where the including one does unless it says otherwise.
-        let default_on = step
-            .on
-            .as_ref()
-            .map(|t| Target {
-                on: t.clone(),
-                pointer: format!("{pointer}/on"),
-                doc: Arc::clone(cx.doc),
-            })
-            .or_else(|| super::runbook::own_default(&loaded))
-            .or_else(|| cx.default_on.cloned());
+        let default_on = inherited_on(step, cx.doc, &loaded, cx.default_on);
         let validated = self.validate_included(&loaded, default_on.as_ref());
         self.errors.extend(validated.1.iter().cloned());
         let step_index = self.steps.len();
@@ -248,18 +213,7 @@ impl Compiler<'_> {
         loaded: &LoadedRunbook,
         default_on: Option<&Target>,
     ) -> Arc<(Runbook, Vec<Diagnostic>)> {
-        let key = default_on.map_or_else(
-            || loaded.doc.source.name.clone(),
-            |t| {
-                format!(
-                    "{}\0{}\0{}\0{}",
-                    loaded.doc.source.name,
-                    t.doc.source.name,
-                    t.pointer,
-                    targets::describe(&t.on)
-                )
-            },
-        );
+        let key = validation_key(loaded, default_on);
         Arc::clone(
             self.validated
                 .entry(key)

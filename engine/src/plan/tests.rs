@@ -331,3 +331,41 @@ fn validate_refuses_an_ambiguous_read_only_where_the_runbook_decides_it() {
     assert!(check("  - { id: x, on: all, run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n").is_empty());
     assert!(check("  - { id: x, on: [a], run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n").is_empty());
 }
+
+/// Without an inventory, includes are found and checked like the runbook itself: each
+/// included runbook once, however often it is included; a cycle is refused.
+#[test]
+fn validate_checks_includes_once_each_and_refuses_a_cycle() {
+    let files = Files(HashMap::from([
+        (
+            "mid",
+            "runbook: mid\nsteps:\n  - { id: a, include: leaf }\n  - { id: b, include: leaf }\n",
+        ),
+        (
+            "leaf",
+            "runbook: leaf\nsteps:\n  - { id: x, run: 'echo {{params.nope}}' }\n",
+        ),
+        (
+            "loop",
+            "runbook: loop\nsteps:\n  - { id: again, include: loop }\n",
+        ),
+    ]));
+    let rb = parse_runbook(SourceFile::new(
+        "rb.yaml",
+        "runbook: r\non: all\nsteps:\n  - { id: m, include: mid }\n  - { id: l, include: loop }\n",
+    ))
+    .unwrap();
+    let (runbook, errors) = Runbook::validate(&rb);
+    assert!(errors.is_empty(), "{errors:?}");
+    let messages: Vec<String> = check_includes(&runbook, &rb, &files)
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown variable `params.nope` in `run` of step `x`",
+            "include cycle: loop -> loop"
+        ]
+    );
+}
