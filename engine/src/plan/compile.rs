@@ -8,6 +8,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
+use super::fields::Field;
 use super::limits::DEFAULT_MAX_TASKS;
 use super::params::{resolve, ParamInput, Secrets};
 use super::runbook::{own_default, Placement, Runbook, Step, StepAction, StepList, Target};
@@ -327,9 +328,7 @@ impl<'a> Compiler<'a> {
                 StepAction::Include(include) => {
                     self.compile_include(step, include, cx, deps, needs)
                 }
-                StepAction::Task(task) => {
-                    self.compile_simple(step, task.as_deref(), cx, deps, needs)
-                }
+                StepAction::Task(task) => self.compile_simple(step, task, cx, deps, needs),
             });
             self.report_task_limit(&step.pointer, cx);
         }
@@ -358,7 +357,7 @@ impl<'a> Compiler<'a> {
     fn compile_simple(
         &mut self,
         step: &Step,
-        task: Option<&TaskStep>,
+        task: &Result<Box<TaskStep>, Vec<Field>>,
         cx: &ListCtx<'_>,
         deps: Vec<usize>,
         needs: Vec<String>,
@@ -376,15 +375,14 @@ impl<'a> Compiler<'a> {
             self.step_hosts.insert(id.clone(), h.clone());
         }
         let mut ids = Vec::new();
+        let task = self.checked(step, task, cx, hosts.as_deref());
         if let (Some(hosts), Some(task)) = (hosts, task) {
-            if self.check_task(step, task, cx, &hosts) {
-                for host in hosts {
-                    if self.stopped() {
-                        break;
-                    }
-                    if let Some(t) = self.make_task(task, &id, cx, host.as_deref(), None) {
-                        ids.push(self.push_node(deps.clone(), NodeKind::Task(Box::new(t))));
-                    }
+            for host in hosts {
+                if self.stopped() {
+                    break;
+                }
+                if let Some(t) = self.make_task(task, &id, cx, host.as_deref(), None) {
+                    ids.push(self.push_node(deps.clone(), NodeKind::Task(Box::new(t))));
                 }
             }
         }

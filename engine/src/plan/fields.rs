@@ -56,7 +56,7 @@ pub struct InventoryInfo<'a> {
 }
 
 /// A parsed template field whose paths passed the checks of [`StaticInfo`].
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Field {
     template: CompiledTemplate,
     pub pointer: String,

@@ -242,10 +242,10 @@ impl Compiler<'_> {
         cx: &ListCtx<'_>,
         hosts: &[Option<String>],
     ) -> Option<&'s TaskStep> {
-        let StepAction::Task(Some(task)) = &step.action else {
+        let StepAction::Task(task) = &step.action else {
             return None;
         };
-        self.check_task(step, task, cx, hosts).then_some(&**task)
+        self.checked(step, task, cx, Some(hosts))
     }
 
     /// Each host's `by` value; `None` when one cannot be had (errors are recorded).

@@ -76,8 +76,8 @@ pub struct Step {
 
 #[derive(Debug)]
 pub enum StepAction {
-    /// `None`: an option or a field is wrong (reported).
-    Task(Option<Box<TaskStep>>),
+    /// `Err`: an option or a field is wrong (reported), with the fields that parsed.
+    Task(Result<Box<TaskStep>, Vec<Field>>),
     Include(IncludeStep),
     Rolling(Box<RollingBlock>),
 }
@@ -327,12 +327,12 @@ impl Walk<'_> {
         let inner = matches!(placement, Placement::Block);
         let action = match kind {
             // Refused inside a rolling block (see `rolling`).
-            ActionKind::Include | ActionKind::Rolling if inner => StepAction::Task(None),
+            ActionKind::Include | ActionKind::Rolling if inner => StepAction::Task(Err(Vec::new())),
             ActionKind::Include => StepAction::Include(self.include(s, &pointer)),
             ActionKind::Rolling => StepAction::Rolling(Box::new(
                 self.rolling(s, &pointer, &placement, mark, options_ok),
             )),
-            _ if !options_ok => StepAction::Task(None),
+            _ if !options_ok => StepAction::Task(Err(Vec::new())),
             _ => StepAction::Task(self.task(s, &pointer, &placement, mark).map(Box::new)),
         };
         Step {
@@ -363,15 +363,21 @@ impl Walk<'_> {
         pointer: &str,
         placement: &Placement,
         mark: Mark,
-    ) -> Option<TaskStep> {
+    ) -> Result<TaskStep, Vec<Field>> {
         let on_controller = matches!(placement, Placement::Controller);
         let info = self.info(&s.id, mark, !on_controller);
         let mut errors = Vec::new();
-        let task = TaskStep::build(s, pointer, &info, self.doc, &mut errors);
+        let task = match TaskStep::build(s, pointer, &info, self.doc, &mut errors) {
+            Ok(t) => t,
+            Err(parsed) => {
+                self.errors.extend(errors);
+                return Err(parsed);
+            }
+        };
         // A controller task reading one task's result of a step that surely has several
         // would read nothing: which host's is meant?
-        if let (Some(t), true) = (&task, on_controller) {
-            for field in t.fields() {
+        if on_controller {
+            for field in task.fields() {
                 for (id, var) in field.own_results_read() {
                     if let Some(on) = self.several.get(id) {
                         errors.push(ambiguous_read(
@@ -389,7 +395,11 @@ impl Walk<'_> {
         }
         let ok = errors.is_empty();
         self.errors.extend(errors);
-        task.filter(|_| ok)
+        if ok {
+            Ok(task)
+        } else {
+            Err(task.into_fields())
+        }
     }
 
     fn include(&mut self, s: &RawStep, pointer: &str) -> IncludeStep {

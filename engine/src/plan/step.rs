@@ -81,6 +81,12 @@ impl TaskAction {
 }
 
 impl TaskStep {
+    /// The step's template fields, kept when the step is refused (they still get the
+    /// checks that need the inventory).
+    pub fn into_fields(self) -> Vec<Field> {
+        self.fields().into_iter().cloned().collect()
+    }
+
     /// Every template field of the step, the action's first.
     pub fn fields(&self) -> Vec<&Field> {
         let mut out = self.action.fields();
@@ -97,8 +103,8 @@ impl TaskStep {
         out
     }
 
-    /// Parses and checks every field of `step` (at `pointer`); `None` when one is wrong,
-    /// with the reasons in `errors`.
+    /// Parses and checks every field of `step` (at `pointer`). When one is wrong, the
+    /// reasons are in `errors` and the fields that parsed are returned.
     #[expect(
         clippy::too_many_lines,
         reason = "one arm per field; splitting would only scatter them"
@@ -109,7 +115,7 @@ impl TaskStep {
         info: &StaticInfo<'_>,
         doc: &Document,
         errors: &mut Vec<Diagnostic>,
-    ) -> Option<Self> {
+    ) -> Result<Self, Vec<Field>> {
         let before = errors.len();
         let mut field =
             |text: &String, sub: &str, name: &'static str, kind: FieldKind| -> Option<Field> {
@@ -222,11 +228,28 @@ impl TaskStep {
             out
         });
         if errors.len() > before {
-            return None;
+            // The fields that parsed still get the checks that need the inventory, so
+            // that one pass reports every problem.
+            let mut parsed: Vec<Field> = action
+                .map(|a| a.fields().into_iter().cloned().collect())
+                .unwrap_or_default();
+            if let Some(When::Template(f)) = when {
+                parsed.push(f);
+            }
+            parsed.extend(
+                [creates, removes, unless, only_if, cwd]
+                    .into_iter()
+                    .flatten(),
+            );
+            parsed.extend(env.into_iter().map(|(_, f)| f));
+            return Err(parsed);
         }
-        Some(Self {
-            action: action?,
-            when: when?,
+        let (Some(action), Some(when)) = (action, when) else {
+            return Err(Vec::new());
+        };
+        Ok(Self {
+            action,
+            when,
             creates,
             removes,
             unless,

@@ -13,7 +13,7 @@ impl Compiler<'_> {
     /// The checks of `task`'s fields that need the inventory and the parameters' values,
     /// and that each `steps.ID.stdout` it reads names one task on each of `hosts` (the
     /// hosts of its tasks; `None`: the controller). Whether all passed.
-    pub(super) fn check_task(
+    fn check_task(
         &mut self,
         step: &Step,
         task: &TaskStep,
@@ -56,6 +56,37 @@ impl Compiler<'_> {
         }
         self.errors.extend(errors);
         self.errors.len() == before
+    }
+
+    /// The task step if it is valid and passes the checks that need the inventory on
+    /// `hosts` (`None`: its targets are wrong, reported); a refused step's fields that
+    /// parsed get those checks too, so that one pass reports every problem.
+    pub(super) fn checked<'s>(
+        &mut self,
+        step: &Step,
+        task: &'s Result<Box<TaskStep>, Vec<Field>>,
+        cx: &ListCtx<'_>,
+        hosts: Option<&[Option<String>]>,
+    ) -> Option<&'s TaskStep> {
+        match task {
+            Ok(t) => {
+                let ok = self.check_task(step, t, cx, hosts.unwrap_or_default());
+                (ok && hosts.is_some()).then_some(&**t)
+            }
+            Err(parsed) => {
+                let info = InventoryInfo {
+                    inv: self.inv,
+                    var_names: &self.var_names,
+                    params: &self.scopes[cx.scope].params,
+                };
+                let errors: Vec<Diagnostic> = parsed
+                    .iter()
+                    .flat_map(|f| f.check_inventory(cx.doc, &step.id, &info))
+                    .collect();
+                self.errors.extend(errors);
+                None
+            }
+        }
     }
 
     /// Renders a task step for one host (`None`: the controller).

@@ -369,3 +369,23 @@ fn validate_checks_includes_once_each_and_refuses_a_cycle() {
         ]
     );
 }
+
+/// One pass reports every problem: a field the runbook refuses does not hide another
+/// field's problem that only the inventory shows.
+#[test]
+fn a_refused_field_does_not_hide_another_fields_inventory_problem() {
+    let err = compile_with(
+        "runbook: r\non: all\nsteps:\n  - { id: s, run: 'echo {{nope}}', cwd: '{{host.vars.dri}}' }\n",
+        &[],
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("unknown variable `nope` in `run` of step `s`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown variable `host.vars.dri` in `cwd` of step `s`"),
+        "{err}"
+    );
+}
