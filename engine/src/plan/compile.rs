@@ -1,6 +1,8 @@
-//! Runbook + inventory + parameters -> plan. Walks the step lists (expanding includes and
-//! rolling blocks), builds the task graph in declaration order, renders every template
-//! that can be rendered, and reports every problem it finds, not just the first.
+//! Runbook + inventory + parameters -> plan. Starts from the validated runbook (see
+//! `runbook.rs`, the checks `validate` also makes) and adds what needs the inventory: walks
+//! the step lists (expanding includes and rolling blocks), resolves targets, builds the
+//! task graph in declaration order, renders every template that can be rendered, and
+//! reports every problem it finds, not just the first.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
