@@ -204,7 +204,7 @@ fn a_dotted_host_name_without_brackets_or_an_unknown_one_is_refused_with_a_hint(
     ));
     assert!(
         err.contains(
-            "error: unknown host `node-1` in `steps.version.hosts` in `run` of step `peers`"
+            "error: unknown variable `steps.version.hosts.node-1.dc1.example.internal.stdout` in `run` of step `peers`"
         ),
         "{err}"
     );

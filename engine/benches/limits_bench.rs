@@ -9,9 +9,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use quorate::catalog::Catalog;
-use quorate::plan::{
-    check_runbook, compile, parse_inventory, parse_runbook, CompileOptions, ParamInput,
-};
+use quorate::plan::{compile, parse_inventory, parse_runbook, CompileOptions, ParamInput, Runbook};
 use quorate::source::SourceFile;
 
 const ITEMS: &[&str] = &[
@@ -60,7 +58,7 @@ fn plan(runbook: &str, file: &str) -> String {
 
 fn validate(runbook: &str) -> String {
     match parse_runbook(SourceFile::new("hostile.yaml", runbook)) {
-        Ok(rb) => match check_runbook(&rb).first() {
+        Ok(rb) => match Runbook::validate(&rb).1.first() {
             None => "valid".to_owned(),
             Some(d) => format!("refused: {}", d.message),
         },

@@ -3,10 +3,11 @@
 
 use super::args::ValidateArgs;
 use super::exit::{BAD_INPUT, DONE};
-use super::inputs::read_source;
+use super::inputs::{catalog, read_source};
 use super::{report, warn};
+use crate::catalog::Catalog;
 use crate::model::load;
-use crate::plan::{check_runbook, hidden_text, kind_of, parse_inventory, parse_runbook};
+use crate::plan::{check_includes, hidden_text, kind_of, parse_inventory, parse_runbook, Runbook};
 use crate::schema::SchemaKind;
 use crate::source::Diagnostic;
 
@@ -16,10 +17,11 @@ use crate::source::Diagnostic;
 )]
 pub fn run(args: &ValidateArgs) -> Result<u8, Vec<Diagnostic>> {
     let mut all = Vec::new();
+    let catalog = catalog(&args.catalog);
     for path in &args.files {
         let problems = match read_source(path) {
             Err(e) => e,
-            Ok(source) => check_file(source),
+            Ok(source) => check_file(source, &catalog),
         };
         let (errors, warnings): (Vec<_>, Vec<_>) =
             problems.into_iter().partition(Diagnostic::is_error);
@@ -37,8 +39,12 @@ pub fn run(args: &ValidateArgs) -> Result<u8, Vec<Diagnostic>> {
     }
 }
 
-/// Schema and meaning of one file, whichever kind it is.
-fn check_file(source: std::sync::Arc<crate::source::SourceFile>) -> Vec<Diagnostic> {
+/// Schema and meaning of one file, whichever kind it is; a runbook's includes are found
+/// through `catalog`.
+fn check_file(
+    source: std::sync::Arc<crate::source::SourceFile>,
+    catalog: &Catalog,
+) -> Vec<Diagnostic> {
     let doc = match load(std::sync::Arc::clone(&source)) {
         Ok(doc) => doc,
         Err(e) => return e,
@@ -46,7 +52,12 @@ fn check_file(source: std::sync::Arc<crate::source::SourceFile>) -> Vec<Diagnost
     let mut problems = match kind_of(&doc.value) {
         Some(SchemaKind::Inventory) => parse_inventory(source).err().unwrap_or_default(),
         Some(SchemaKind::Runbook) => match parse_runbook(source) {
-            Ok(rb) => check_runbook(&rb),
+            // The checks `plan` makes first, all those that need no inventory.
+            Ok(rb) => {
+                let (runbook, mut problems) = Runbook::validate(&rb);
+                problems.extend(check_includes(&runbook, &rb, catalog));
+                problems
+            }
             Err(e) => e,
         },
         None => {

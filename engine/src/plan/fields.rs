@@ -2,7 +2,10 @@
 //!
 //! The checks go beyond handlebars' strict mode, which misses `{{#if nope}}`: every
 //! variable path is checked against what the context can hold, secrets are refused where
-//! they would be printed, and `steps.ID` is allowed only for steps the step needs.
+//! they would be printed, and `steps.ID` is allowed only for steps the step needs. They
+//! come in two passes: [`Field::parse`] checks what the runbook alone decides (both
+//! `validate` and `plan` run it), [`Field::check_inventory`] what needs the inventory and
+//! the parameters' values (only `plan`).
 
 use std::collections::HashSet;
 
@@ -13,9 +16,10 @@ use indexmap::IndexMap;
 use super::ancestry::Ancestors;
 use super::env_value::{EnvPart, EnvValue, SecretTokens};
 use super::types::Text;
+use crate::model::raw::RawParam;
 use crate::model::{Document, Inventory};
 use crate::source::{did_you_mean, Diagnostic, Pos};
-use crate::template::{CompiledTemplate, Quoting, Renderer, TemplateError};
+use crate::template::{CompiledTemplate, Quoting, Renderer, TemplateError, VarRef};
 
 /// How a field's text is used, which decides quoting and whether secrets may appear.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,14 +32,11 @@ pub enum FieldKind {
     Env,
 }
 
-/// What a step's templates may refer to, known before any host is rendered.
+/// What a step's templates may refer to that the runbook alone decides.
 pub struct StaticInfo<'a> {
     pub step: &'a str,
-    pub params: &'a Map<String, Value>,
-    /// The scope's secret parameters (they are not in `params`).
-    pub secrets: &'a IndexMap<String, Vec<EnvPart>>,
-    pub var_names: &'a HashSet<String>,
-    pub inv: &'a Inventory,
+    /// The scope's declared parameters, secret ones included.
+    pub params: &'a IndexMap<String, RawParam>,
     /// Step ids of the template's scope.
     pub scope_ids: &'a HashSet<String>,
     /// Steps (of the scope) this step needs, directly or not.
@@ -45,7 +46,17 @@ pub struct StaticInfo<'a> {
     pub captures: &'a HashSet<String>,
 }
 
-/// A parsed, checked template field.
+/// What the rest of a template's paths are checked against when planning.
+pub struct InventoryInfo<'a> {
+    pub inv: &'a Inventory,
+    /// Every variable name some host or the global `vars` defines.
+    pub var_names: &'a HashSet<String>,
+    /// The scope's parameter values (secrets are not among them).
+    pub params: &'a Map<String, Value>,
+}
+
+/// A parsed template field whose paths passed the checks of [`StaticInfo`].
+#[derive(Clone, Debug)]
 pub struct Field {
     template: CompiledTemplate,
     pub pointer: String,
@@ -53,11 +64,9 @@ pub struct Field {
     quoting: Quoting,
     deferred: bool,
     roots: Roots,
-    /// The scope's secret parameters, for an `env` field (empty for any other).
-    secrets: IndexMap<String, Vec<EnvPart>>,
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone, Copy, Debug)]
 struct Roots {
     params: bool,
     vars: bool,
@@ -78,7 +87,8 @@ pub struct RenderContext<'a> {
 }
 
 impl Field {
-    pub fn prepare(
+    /// Parses `source` and checks each path against what the runbook decides.
+    pub fn parse(
         source: &str,
         pointer: String,
         name: &'static str,
@@ -99,65 +109,100 @@ impl Field {
             },
             deferred: false,
             roots: Roots::default(),
-            secrets: if kind == FieldKind::Env {
-                info.secrets.clone()
-            } else {
-                IndexMap::new()
-            },
         };
-        let mut errors = Vec::new();
         if field.template.reads_whole_context() {
             // `{{this}}` or `{{json .}}` would print every value, secrets included, and
             // cannot be checked: the template must name what it reads.
             let (pos, width) = doc.index.value_pos(&field.pointer);
-            errors.push(
-                Diagnostic::at(
-                    &doc.source,
-                    pos,
-                    width,
-                    format!(
-                        "`{}` of step `{}` reads the whole template context",
-                        field.name, info.step
-                    ),
-                )
-                .with_pointer(field.pointer.clone())
-                .with_hint("name the variables it needs, e.g. {{params.version}}"),
-            );
-            return Err(errors);
+            return Err(vec![Diagnostic::at(
+                &doc.source,
+                pos,
+                width,
+                format!(
+                    "`{}` of step `{}` reads the whole template context",
+                    field.name, info.step
+                ),
+            )
+            .with_pointer(field.pointer.clone())
+            .with_hint("name the variables it needs, e.g. {{params.version}}")]);
         }
+        let mut errors = Vec::new();
         for var in field.template.variables() {
-            let at = |message: String| {
-                let (pos, width) = pos_in_field(
-                    doc,
-                    &field.pointer,
-                    var.line,
-                    var.col,
-                    var.dotted().chars().count(),
-                );
-                Diagnostic::at(&doc.source, pos, width, message).with_pointer(field.pointer.clone())
-            };
-            match check_path(&var.path, var.optional, kind, info) {
+            match check_path(&var.path, kind, info) {
                 Ok(Use::Deferred) => field.deferred = true,
                 Ok(Use::Root(root)) => field.roots.mark(root),
-                Err((message, hint)) => {
-                    let d = at(if message.contains("step `") {
-                        message
-                    } else if info.step.contains('.') {
-                        format!("{message} in `{}`", info.step)
-                    } else {
-                        format!("{message} in `{}` of step `{}`", field.name, info.step)
-                    });
-                    errors.push(match hint {
-                        Some(h) => d.with_hint(h),
-                        None => d,
-                    });
-                }
+                Err(e) => errors.push(field.path_error(doc, info.step, var, e)),
             }
         }
         if errors.is_empty() {
             Ok(field)
         } else {
             Err(errors)
+        }
+    }
+
+    /// The checks of each path that need the inventory and the parameters' values.
+    pub fn check_inventory(
+        &self,
+        doc: &Document,
+        step: &str,
+        info: &InventoryInfo<'_>,
+    ) -> Vec<Diagnostic> {
+        self.template
+            .variables()
+            .iter()
+            .filter_map(|var| {
+                check_inventory_path(&var.path, var.optional, info)
+                    .err()
+                    .map(|e| self.path_error(doc, step, var, e))
+            })
+            .collect()
+    }
+
+    /// `steps.ID.stdout` and `steps.ID.exit` this field reads: the value of one task,
+    /// which is ambiguous when step ID has several and none on the reader's host.
+    pub fn own_results_read(&self) -> impl Iterator<Item = (&str, &VarRef)> {
+        self.template.variables().iter().filter_map(|v| {
+            let p = &v.path;
+            (p.len() == 3 && p[0] == "steps" && matches!(p[2].as_str(), "stdout" | "exit"))
+                .then(|| (p[1].as_str(), v))
+        })
+    }
+
+    /// A diagnostic at `var` in this field.
+    pub fn at_var(&self, doc: &Document, var: &VarRef, message: impl Into<String>) -> Diagnostic {
+        let (pos, width) = pos_in_field(
+            doc,
+            &self.pointer,
+            var.line,
+            var.col,
+            var.dotted().chars().count(),
+        );
+        Diagnostic::at(&doc.source, pos, width, message).with_pointer(self.pointer.clone())
+    }
+
+    fn path_error(
+        &self,
+        doc: &Document,
+        step: &str,
+        var: &VarRef,
+        (message, hint): PathError,
+    ) -> Diagnostic {
+        let d = self.at_var(
+            doc,
+            var,
+            // A message that names the step already says where it is.
+            if message.starts_with("step `") || message.contains(": step `") {
+                message
+            } else if step.contains('.') {
+                format!("{message} in `{step}`")
+            } else {
+                format!("{message} in `{}` of step `{step}`", self.name)
+            },
+        );
+        match hint {
+            Some(h) => d.with_hint(h),
+            None => d,
         }
     }
 
@@ -183,10 +228,12 @@ impl Field {
     }
 
     /// Renders an `env` field: literal text and the secrets it names, as typed parts.
+    /// `secrets`: the scope's secret parameters.
     pub fn render_env(
         &self,
         renderer: &Renderer,
         ctx: &RenderContext<'_>,
+        secrets: &IndexMap<String, Vec<EnvPart>>,
     ) -> Result<EnvValue, TemplateError> {
         if self.deferred {
             return Ok(EnvValue::Deferred {
@@ -194,7 +241,7 @@ impl Field {
             });
         }
         let mut context = self.context(ctx);
-        let tokens = SecretTokens::new(&self.secrets, &context, self.template.source());
+        let tokens = SecretTokens::new(secrets, &context, self.template.source());
         if self.roots.params {
             let params = ctx.params.as_object().cloned().unwrap_or_default();
             context["params"] = Value::Object(tokens.params(&params));
@@ -273,11 +320,10 @@ type PathError = (String, Option<String>);
 const ROOTS: &str = "params, vars, host, hosts, groups, cluster, run, steps";
 
 #[expect(clippy::too_many_lines, reason = "one arm per template root")]
-/// `optional`: the path is read only through `default`, so a variable that no host
-/// defines is fine (the default applies); its root must still be one templates have.
+/// What the runbook alone decides about `path`: its root, the parameters declared, the
+/// steps needed and captured, and which segments each root has.
 fn check_path<'p>(
     path: &'p [String],
-    optional: bool,
     kind: FieldKind,
     info: &StaticInfo<'_>,
 ) -> Result<Use<'p>, PathError> {
@@ -287,57 +333,57 @@ fn check_path<'p>(
         return unknown(None);
     };
     let second = path.get(1).map(String::as_str);
+    let host_segment = |segment: Option<&str>| match segment {
+        None | Some("name" | "address" | "vars") => Ok(()),
+        Some(_) => Err((
+            format!("unknown variable `{shown}`"),
+            Some("a host has `name`, `address` and `vars`".to_owned()),
+        )),
+    };
     match root.as_str() {
         "params" => {
             let Some(name) = second else {
-                return match info.secrets.keys().next() {
-                    Some(secret) => Err(whole_params(secret)),
+                return match info.params.iter().find(|(_, p)| p.secret) {
+                    Some((secret, _)) => Err(whole_params(secret)),
                     None => Ok(Use::Root("params")),
                 };
             };
-            if info.secrets.contains_key(name) {
-                if kind == FieldKind::Env {
-                    if path.len() > 2 {
-                        return unknown(Some("a secret is text: read it as a whole".to_owned()));
+            match info.params.get(name) {
+                Some(p) if p.secret => {
+                    if kind == FieldKind::Env {
+                        if path.len() > 2 {
+                            return unknown(Some(
+                                "a secret is text: read it as a whole".to_owned(),
+                            ));
+                        }
+                        return Ok(Use::Root("params"));
                     }
-                    return Ok(Use::Root("params"));
+                    let hint = if kind == FieldKind::Command {
+                        format!(
+                            "pass it through `env:` (e.g. env: {{ {upper}: \"{{{{params.{name}}}}}\" }}) and use \"${upper}\"",
+                            upper = name.to_ascii_uppercase()
+                        )
+                    } else {
+                        "secrets may reach commands only through `env:`; never messages, paths or conditions".to_owned()
+                    };
+                    Err((
+                        format!("secret parameter `{name}` used where it would be printed"),
+                        Some(hint),
+                    ))
                 }
-                let hint = if kind == FieldKind::Command {
-                    format!(
-                        "pass it through `env:` (e.g. env: {{ {upper}: \"{{{{params.{name}}}}}\" }}) and use \"${upper}\"",
-                        upper = name.to_ascii_uppercase()
-                    )
-                } else {
-                    "secrets may reach commands only through `env:`; never messages, paths or conditions".to_owned()
-                };
-                return Err((
-                    format!("secret parameter `{name}` used where it would be printed"),
-                    Some(hint),
-                ));
+                Some(_) => Ok(Use::Root("params")),
+                None => {
+                    let names: Vec<&str> = info.params.keys().map(String::as_str).collect();
+                    unknown(Some(suggest_path(
+                        "params",
+                        name,
+                        &names,
+                        "declare it under `params:`",
+                    )))
+                }
             }
-            let Some(value) = info.params.get(name) else {
-                let names: Vec<&str> = info
-                    .params
-                    .keys()
-                    .chain(info.secrets.keys())
-                    .map(String::as_str)
-                    .collect();
-                return unknown(Some(suggest(
-                    name,
-                    &names,
-                    "parameters",
-                    "declare it under `params:`",
-                )));
-            };
-            if path.len() > 2 && resolve(value, &path[2..]).is_none() {
-                return unknown(None);
-            }
-            Ok(Use::Root("params"))
         }
-        "vars" => {
-            check_var_name(second, optional, info, &shown)?;
-            Ok(Use::Root("vars"))
-        }
+        "vars" => Ok(Use::Root("vars")),
         "host" => {
             if !info.on_host {
                 return Err((
@@ -348,67 +394,25 @@ fn check_path<'p>(
                     Some("use `hosts.NAME...` to read a particular host".to_owned()),
                 ));
             }
-            match second {
-                None | Some("name" | "address") => Ok(Use::Root("host")),
-                Some("vars") => {
-                    check_var_name(path.get(2).map(String::as_str), optional, info, &shown)?;
-                    Ok(Use::Root("host"))
-                }
-                Some(_) => unknown(Some("a host has `name`, `address` and `vars`".to_owned())),
-            }
+            host_segment(second)?;
+            Ok(Use::Root("host"))
         }
         "hosts" => {
-            if let Some(name) = second {
-                if !info.inv.hosts.contains_key(name) {
-                    let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
-                    return unknown(Some(
-                        bracket_hint("hosts", &path[1..], &names).unwrap_or_else(|| {
-                            suggest(name, &names, "hosts", "define it in the inventory")
-                        }),
-                    ));
-                }
-                match path.get(2).map(String::as_str) {
-                    None | Some("name" | "address") => {}
-                    Some("vars") => {
-                        check_var_name(path.get(3).map(String::as_str), optional, info, &shown)?;
-                    }
-                    Some(_) => {
-                        return unknown(Some("a host has `name`, `address` and `vars`".to_owned()))
-                    }
-                }
-            }
+            host_segment(path.get(2).map(String::as_str)).map_err(|(message, hint)| {
+                let dotted = path
+                    .get(1..)
+                    .and_then(|rest| dotted_host_hint("hosts", rest, &["name", "address", "vars"]));
+                (message, dotted.or(hint))
+            })?;
             Ok(Use::Root("hosts"))
         }
-        "groups" => {
-            if let Some(name) = second {
-                if !info.inv.groups.contains_key(name) {
-                    let names: Vec<&str> = info.inv.groups.keys().map(String::as_str).collect();
-                    return unknown(Some(suggest(
-                        name,
-                        &names,
-                        "groups",
-                        "define it under `groups:`",
-                    )));
-                }
-            }
-            Ok(Use::Root("groups"))
-        }
-        "cluster" => {
-            if info.inv.cluster.is_none() {
-                return Err((
-                    format!("`{shown}` is not available: the inventory has no `cluster`"),
-                    Some(
-                        "describe the cluster's consensus and members under `cluster:`".to_owned(),
-                    ),
-                ));
-            }
-            match second {
-                None | Some("n" | "f" | "members" | "consensus") => Ok(Use::Root("cluster")),
-                Some(_) => unknown(Some(
-                    "the cluster has `n`, `f`, `members` and `consensus`".to_owned(),
-                )),
-            }
-        }
+        "groups" => Ok(Use::Root("groups")),
+        "cluster" => match second {
+            None | Some("n" | "f" | "members" | "consensus") => Ok(Use::Root("cluster")),
+            Some(_) => unknown(Some(
+                "the cluster has `n`, `f`, `members` and `consensus`".to_owned(),
+            )),
+        },
         "run" => match second {
             None | Some("id") => Ok(Use::Deferred),
             Some(_) => unknown(Some("the run has `id`".to_owned())),
@@ -421,10 +425,10 @@ fn check_path<'p>(
                 let names: Vec<&str> = info.scope_ids.iter().map(String::as_str).collect();
                 return Err((
                     format!("unknown step `{id}`"),
-                    Some(suggest(
+                    Some(suggest_path(
+                        "steps",
                         id,
                         &names,
-                        "steps",
                         "steps are named by their `id`",
                     )),
                 ));
@@ -452,25 +456,18 @@ fn check_path<'p>(
                     Some(format!("add `capture: true` to step `{id}`")),
                 ));
             }
-            if let (Some("hosts"), Some(host)) = (path.get(2).map(String::as_str), path.get(3)) {
-                if !info.inv.hosts.contains_key(host) {
-                    let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
-                    return Err((
-                        format!("unknown host `{host}` in `steps.{id}.hosts`"),
-                        Some(
-                            bracket_hint(&format!("steps.{id}.hosts"), &path[3..], &names)
-                                .unwrap_or_else(|| {
-                                    suggest(host, &names, "hosts", "name a host of the inventory")
-                                }),
-                        ),
-                    ));
-                }
-            }
             match path.get(2).map(String::as_str) {
                 None | Some("stdout" | "exit") => Ok(Use::Deferred),
                 Some("hosts") => match path.get(4).map(String::as_str) {
                     None | Some("stdout" | "exit") => Ok(Use::Deferred),
-                    Some(_) => unknown(Some("a step result has `stdout` and `exit`".to_owned())),
+                    Some(_) => unknown(Some(
+                        dotted_host_hint(
+                            &format!("steps.{id}.hosts"),
+                            &path[3..],
+                            &["stdout", "exit"],
+                        )
+                        .unwrap_or_else(|| "a step result has `stdout` and `exit`".to_owned()),
+                    )),
                 },
                 Some(_) => unknown(Some(
                     "a step result has `stdout`, `exit` and `hosts`".to_owned(),
@@ -483,6 +480,82 @@ fn check_path<'p>(
                 None => format!("templates can read {ROOTS}"),
             },
         )),
+    }
+}
+
+/// What the inventory and the parameters' values decide about a path that passed
+/// [`check_path`]: hosts, groups and variables that exist, the cluster, parameter fields.
+/// `optional`: the path is read only through `default`, so a variable that no host
+/// defines is fine (the default applies).
+fn check_inventory_path(
+    path: &[String],
+    optional: bool,
+    info: &InventoryInfo<'_>,
+) -> Result<(), PathError> {
+    let shown = path.join(".");
+    let unknown = |hint: Option<String>| Err((format!("unknown variable `{shown}`"), hint));
+    let segment = |i: usize| path.get(i).map(String::as_str);
+    // `rest` is the path from the host name on: a dotted host name written without
+    // brackets gets the bracketed form as its hint.
+    let known_host = |name: &str, prefix: &str, rest: &[String], otherwise: &str| {
+        if info.inv.hosts.contains_key(name) {
+            return Ok(());
+        }
+        let names: Vec<&str> = info.inv.hosts.keys().map(String::as_str).collect();
+        Err(bracket_hint(prefix, rest, &names).unwrap_or_else(|| suggest(name, &names, otherwise)))
+    };
+    match segment(0).unwrap_or_default() {
+        "params" => {
+            let Some(name) = segment(1) else {
+                return Ok(());
+            };
+            match info.params.get(name) {
+                Some(value) if path.len() > 2 && resolve(value, &path[2..]).is_none() => {
+                    unknown(None)
+                }
+                // A secret is not among the values: [`check_path`] decided about it.
+                _ => Ok(()),
+            }
+        }
+        "vars" => check_var_name(segment(1), optional, info, &shown),
+        "host" if segment(1) == Some("vars") => check_var_name(segment(2), optional, info, &shown),
+        "hosts" => {
+            let Some(name) = segment(1) else {
+                return Ok(());
+            };
+            known_host(name, "hosts", &path[1..], "define it in the inventory")
+                .or_else(|h| unknown(Some(h)))?;
+            if segment(2) == Some("vars") {
+                check_var_name(segment(3), optional, info, &shown)?;
+            }
+            Ok(())
+        }
+        "groups" => match segment(1) {
+            Some(name) if !info.inv.groups.contains_key(name) => {
+                let names: Vec<&str> = info.inv.groups.keys().map(String::as_str).collect();
+                unknown(Some(suggest(name, &names, "define it under `groups:`")))
+            }
+            _ => Ok(()),
+        },
+        "cluster" if info.inv.cluster.is_none() => Err((
+            format!("`{shown}` is not available: the inventory has no `cluster`"),
+            Some("describe the cluster's consensus and members under `cluster:`".to_owned()),
+        )),
+        "steps" => match (segment(1), segment(2), segment(3)) {
+            (Some(id), Some("hosts"), Some(host)) => {
+                let prefix = format!("steps.{id}.hosts");
+                known_host(host, &prefix, &path[3..], "name a host of the inventory").map_err(
+                    |hint| {
+                        (
+                            format!("unknown host `{host}` in `steps.{id}.hosts`"),
+                            Some(hint),
+                        )
+                    },
+                )
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
     }
 }
 
@@ -501,7 +574,7 @@ pub(super) fn whole_params(secret: &str) -> PathError {
 fn check_var_name(
     name: Option<&str>,
     optional: bool,
-    info: &StaticInfo<'_>,
+    info: &InventoryInfo<'_>,
     shown: &str,
 ) -> Result<(), PathError> {
     let Some(name) = name else { return Ok(()) };
@@ -517,17 +590,39 @@ fn check_var_name(
         Some(suggest(
             name,
             &names,
-            "variables",
             "no host and no global `vars` define it",
         )),
     ))
 }
 
-fn suggest(name: &str, candidates: &[&str], _what: &str, otherwise: &str) -> String {
+/// [`suggest`] for the name after `root.` in a template path, shown with its root.
+fn suggest_path(root: &str, name: &str, candidates: &[&str], otherwise: &str) -> String {
+    match did_you_mean(name, candidates) {
+        Some(s) => format!("did you mean `{root}.{s}`?"),
+        None => otherwise.to_owned(),
+    }
+}
+
+fn suggest(name: &str, candidates: &[&str], otherwise: &str) -> String {
     match did_you_mean(name, candidates) {
         Some(s) => format!("did you mean `{s}`?"),
         None => otherwise.to_owned(),
     }
+}
+
+/// Without an inventory: `steps.ID.hosts.node-1.dc1.stdout` (or `hosts.node-1.dc1.vars.x`)
+/// most likely names host `node-1.dc1`, a dotted name that must be one `[...]` segment:
+/// `rest` is the path from the host name on, `ends` the words that may follow a host.
+fn dotted_host_hint(prefix: &str, rest: &[String], ends: &[&str]) -> Option<String> {
+    let k = rest
+        .iter()
+        .position(|seg| ends.contains(&seg.as_str()))
+        .filter(|&k| k > 1)?;
+    Some(format!(
+        "a host name with dots is one segment in brackets: `{prefix}.[{}].{}`",
+        rest[..k].join("."),
+        rest[k..].join(".")
+    ))
 }
 
 /// The hint for a dotted host name written without brackets (`hosts.node-1.dc1.vars.x`
@@ -552,7 +647,7 @@ fn resolve<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
     })
 }
 
-fn template_error(
+pub(super) fn template_error(
     doc: &Document,
     pointer: &str,
     name: &str,

@@ -1,20 +1,20 @@
 //! `include:` steps: another runbook's steps inlined under the include step's id, with
 //! its own parameters (from `with:`) and its own step namespace.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::ancestry::Mark;
-use super::compile::{Compiler, DefaultOn, ListCtx};
+use super::compile::{Compiler, ListCtx, LoadedRunbook};
 use super::env_value::{EnvPart, EnvValue};
-use super::fields::{Field, FieldKind, RenderContext};
+use super::fields::{InventoryInfo, RenderContext};
+use super::includes::{inherited_on, resolve_include, validation_key};
 use super::params::Secrets;
 use super::params::{resolve, ParamInput, ParamOrigin};
+use super::runbook::{IncludeStep, Runbook, Step, Target};
 use super::targets;
 use super::types::{NodeKind, PlanStep, Scope};
-use crate::model::raw::RawStep;
+use crate::source::Diagnostic;
 
 impl Compiler<'_> {
     #[expect(
@@ -23,116 +23,88 @@ impl Compiler<'_> {
     )]
     pub(super) fn compile_include(
         &mut self,
-        step: &RawStep,
-        pointer: &str,
+        step: &Step,
+        include: &IncludeStep,
         cx: &ListCtx<'_>,
         deps: Vec<usize>,
         needs: Vec<String>,
     ) -> usize {
         let id = format!("{}{}", cx.prefix, step.id);
+        let pointer = step.pointer.as_str();
         let exit_for =
             |c: &mut Self, deps: Vec<usize>| c.push_node(deps, NodeKind::Join { step: id.clone() });
         if !self.admit_include(pointer, cx) {
             return exit_for(self, deps);
         }
-        let name = step.include.as_deref().unwrap_or_default();
-        let loaded = match self.includes.resolve(name, &cx.doc.source) {
+        let stack = &self.include_stack;
+        let loaded = match resolve_include(self.includes, &include.name, step, cx.doc, stack) {
             Ok(l) => l,
             Err(e) => {
-                self.errors.extend(e.into_iter().map(|d| {
-                    if d.pos.is_some() {
-                        d
-                    } else {
-                        let mut placed = cx.doc.error_at(&format!("{pointer}/include"), d.message);
-                        placed.hint = d.hint;
-                        placed.notes = d.notes;
-                        placed
-                    }
-                }));
+                self.errors.extend(e);
                 return exit_for(self, deps);
             }
         };
         let file = loaded.doc.source.name.clone();
-        if let Some(at) = self.include_stack.iter().position(|f| *f == file) {
-            let mut chain: Vec<&str> = self.include_stack[at..]
-                .iter()
-                .map(String::as_str)
-                .collect();
-            chain.push(&file);
-            self.errors.push(
-                cx.doc
-                    .error_at(
-                        &format!("{pointer}/include"),
-                        format!("include cycle: {}", chain.join(" -> ")),
-                    )
-                    .with_hint("a runbook cannot include itself, directly or through others"),
-            );
-            return exit_for(self, deps);
-        }
         if !self.admit_included_steps(&loaded.raw.steps, pointer, cx) {
             return exit_for(self, deps);
         }
-        // `with` values are rendered in the including runbook's context (no host).
-        let scope_ids = HashSet::new();
         let mut inputs = Vec::new();
         // `with` values that hold a secret: they are passed as parts, never as text.
         let mut passed_secrets: Vec<(String, String, Vec<EnvPart>)> = Vec::new();
-        for (key, value) in &step.with {
-            let vp = format!("{pointer}/with/{key}");
-            let rendered = match value {
-                Value::String(s) => {
-                    let info = self.static_info(&step.id, cx.scope, &scope_ids, Mark::NONE, false);
-                    match Field::prepare(s, vp.clone(), "with", FieldKind::Env, &info, cx.doc) {
-                        Ok(f) => {
-                            let ctx = RenderContext {
-                                params: &self.scope_params[cx.scope],
-                                vars: &self.global_vars,
-                                host: None,
-                                hosts: &self.hosts_value,
-                                groups: &self.groups_value,
-                                cluster: &self.cluster_value,
-                            };
-                            match f.render_env(&self.renderer, &ctx) {
-                                Ok(EnvValue::Plain(t)) => Value::String(t),
-                                Ok(EnvValue::Parts { parts }) => {
-                                    // Its schema is checked against the value when the
-                                    // secrets are given; planning without them checks
-                                    // nothing, as for the runbook's own secrets.
-                                    let filled = fill(&parts, &self.secrets);
-                                    passed_secrets.push((key.clone(), vp.clone(), parts));
-                                    match filled {
-                                        Some(text) => Value::String(text),
-                                        None => continue,
-                                    }
-                                }
-                                Ok(EnvValue::Deferred { .. }) => {
-                                    self.errors.push(
-                                        cx.doc
-                                            .error_at(&vp, "`with` values must be known when planning")
-                                            .with_hint("pass parameters, variables or cluster facts, not `steps.*` or `run.*`"),
-                                    );
-                                    continue;
-                                }
-                                Err(e) => {
-                                    self.errors.push(f.error(cx.doc, &step.id, &e, None));
-                                    continue;
-                                }
+        for with in &include.with {
+            let (key, vp) = (&with.key, &with.pointer);
+            let rendered = match &with.value {
+                Err(plain) => plain.clone(),
+                // Wrong: reported with the runbook's checks.
+                Ok(None) => continue,
+                Ok(Some(f)) => {
+                    let info = InventoryInfo {
+                        inv: self.inv,
+                        var_names: &self.var_names,
+                        params: &self.scopes[cx.scope].params,
+                    };
+                    let errors = f.check_inventory(cx.doc, &step.id, &info);
+                    if !errors.is_empty() {
+                        self.errors.extend(errors);
+                        continue;
+                    }
+                    // In the including runbook's context, without a host.
+                    let ctx = RenderContext {
+                        params: &self.scope_params[cx.scope],
+                        vars: &self.global_vars,
+                        host: None,
+                        hosts: &self.hosts_value,
+                        groups: &self.groups_value,
+                        cluster: &self.cluster_value,
+                    };
+                    match f.render_env(&self.renderer, &ctx, &self.scopes[cx.scope].secrets) {
+                        Ok(EnvValue::Plain(t)) => Value::String(t),
+                        Ok(EnvValue::Parts { parts }) => {
+                            // Its schema is checked against the value when the secrets
+                            // are given; planning without them checks nothing, as for
+                            // the runbook's own secrets.
+                            let filled = fill(&parts, &self.secrets);
+                            passed_secrets.push((key.clone(), vp.clone(), parts));
+                            match filled {
+                                Some(text) => Value::String(text),
+                                None => continue,
                             }
                         }
+                        // Refused with the runbook's checks.
+                        Ok(EnvValue::Deferred { .. }) => continue,
                         Err(e) => {
-                            self.errors.extend(e);
+                            self.errors.push(f.error(cx.doc, &step.id, &e, None));
                             continue;
                         }
                     }
                 }
-                other => other.clone(),
             };
             inputs.push(ParamInput {
                 name: key.clone(),
                 value: rendered,
                 origin: ParamOrigin::File {
                     doc: Arc::clone(cx.doc),
-                    pointer: vp,
+                    pointer: vp.clone(),
                 },
             });
         }
@@ -152,7 +124,7 @@ impl Compiler<'_> {
         // runbook's secrets are all the run has (and all `resume` asks for again).
         for name in resolved.secret_refs.keys() {
             if !passed_secrets.iter().any(|(n, _, _)| n == name) {
-                let at = if step.with.contains_key(name) {
+                let at = if include.with.iter().any(|w| w.key == *name) {
                     format!("{pointer}/with/{name}")
                 } else {
                     format!("{pointer}/include")
@@ -196,34 +168,9 @@ impl Compiler<'_> {
         });
         self.scope_params
             .push(Value::Object(self.scopes[scope].params.clone()));
-        self.scope_captures
-            .push(super::compile::captured_steps(&loaded.raw.steps));
-        let inner_ids = self.collect_ids(&loaded.raw.steps, "/steps", &loaded.doc);
-        // An `on` inherited from the include step points into the including file.
-        let default_on = step
-            .on
-            .as_ref()
-            .map(|t| DefaultOn {
-                target: t.clone(),
-                pointer: format!("{pointer}/on"),
-                doc: Arc::clone(cx.doc),
-            })
-            .or_else(|| {
-                loaded.raw.on.as_ref().map(|t| DefaultOn {
-                    target: t.clone(),
-                    pointer: "/on".to_owned(),
-                    doc: Arc::clone(&loaded.doc),
-                })
-            })
-            // Last, the including runbook's default: an included procedure runs where
-            // the including one does unless it says otherwise.
-            .or_else(|| {
-                cx.default_on.map(|d| DefaultOn {
-                    target: d.target.clone(),
-                    pointer: d.pointer.clone(),
-                    doc: Arc::clone(&d.doc),
-                })
-            });
+        let default_on = inherited_on(step, cx.doc, &loaded, cx.default_on);
+        let validated = self.validate_included(&loaded, default_on.as_ref());
+        self.errors.extend(validated.1.iter().cloned());
         let step_index = self.steps.len();
         self.steps.push(PlanStep {
             id: id.clone(),
@@ -244,14 +191,34 @@ impl Compiler<'_> {
             scope,
             prefix: &prefix,
             default_on: default_on.as_ref(),
-            scope_ids: &inner_ids,
             parent: Some(&id),
         };
-        let leaves = self.compile_list(&loaded.raw.steps, "/steps", &inner, &deps, Mark::NONE);
+        let leaves = if validated.0.duplicate_ids {
+            Vec::new()
+        } else {
+            self.compile_list(&validated.0.steps, &inner, &deps)
+        };
         self.include_stack.pop();
         let exit = exit_for(self, if leaves.is_empty() { deps } else { leaves });
         self.steps[step_index].nodes.push(exit);
         exit
+    }
+}
+
+impl Compiler<'_> {
+    /// An included runbook validated with the `on` its steps inherit, once per file and
+    /// `on` however often it is included.
+    fn validate_included(
+        &mut self,
+        loaded: &LoadedRunbook,
+        default_on: Option<&Target>,
+    ) -> Arc<(Runbook, Vec<Diagnostic>)> {
+        let key = validation_key(loaded, default_on);
+        Arc::clone(
+            self.validated
+                .entry(key)
+                .or_insert_with(|| Arc::new(Runbook::validate_with(loaded, default_on))),
+        )
     }
 }
 

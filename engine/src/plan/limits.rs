@@ -5,6 +5,8 @@
 use super::compile::{Compiler, ListCtx};
 use super::types::NodeKind;
 use crate::model::raw::RawStep;
+use crate::model::Document;
+use crate::source::Diagnostic;
 
 /// Steps of a list, rolling blocks' inner and `on_failure` steps included.
 fn count_steps(steps: &[RawStep]) -> usize {
@@ -33,6 +35,29 @@ pub const MAX_INCLUDED_STEPS: usize = 10_000;
 
 /// The most tasks a plan may have unless `--max-tasks` says otherwise.
 pub const DEFAULT_MAX_TASKS: usize = 1_000_000;
+
+/// When includes are nested too deep for one more: the message and a note naming them.
+/// The stack holds the runbook itself, then each include being expanded.
+pub(super) fn too_deep(stack: &[String]) -> Option<(String, String)> {
+    (stack.len() > MAX_INCLUDE_DEPTH).then(|| {
+        (
+            format!("includes are nested more than {MAX_INCLUDE_DEPTH} deep"),
+            format!("included runbooks: {}", stack[1..].join(" -> ")),
+        )
+    })
+}
+
+/// The error for a limit reached at the include step `pointer` of `doc`.
+pub(super) fn include_limit(
+    doc: &Document,
+    pointer: &str,
+    message: String,
+    note: String,
+) -> Diagnostic {
+    doc.error_at(&format!("{pointer}/include"), message)
+        .with_note(note)
+        .with_hint("include fewer runbooks, or fewer times")
+}
 
 impl Compiler<'_> {
     /// Counts a node; once the plan has more tasks than allowed, compiling stops.
@@ -98,16 +123,8 @@ impl Compiler<'_> {
     /// Before expanding the include step at `pointer`: whether one more include is
     /// allowed; if not, the error is recorded and compiling stops.
     pub(super) fn admit_include(&mut self, pointer: &str, cx: &ListCtx<'_>) -> bool {
-        // The stack holds the runbook itself, then each include being expanded.
-        let depth = self.include_stack.len();
-        let problem = if depth > MAX_INCLUDE_DEPTH {
-            Some((
-                format!("includes are nested more than {MAX_INCLUDE_DEPTH} deep"),
-                format!(
-                    "included runbooks: {}",
-                    self.include_stack[1..].join(" -> ")
-                ),
-            ))
+        let problem = if let Some(deep) = too_deep(&self.include_stack) {
+            Some(deep)
         } else if self.includes_expanded >= MAX_INCLUDES {
             Some((
                 format!("more than {MAX_INCLUDES} includes expanded in one plan"),
@@ -121,12 +138,8 @@ impl Compiler<'_> {
             return true;
         };
         self.stopped = true;
-        self.errors.push(
-            cx.doc
-                .error_at(&format!("{pointer}/include"), message)
-                .with_note(note)
-                .with_hint("include fewer runbooks, or fewer times"),
-        );
+        self.errors
+            .push(include_limit(cx.doc, pointer, message, note));
         false
     }
 }

@@ -3,7 +3,6 @@
 
 mod ancestry;
 mod batches;
-mod check;
 mod compile;
 mod connection;
 mod env_value;
@@ -11,22 +10,28 @@ mod fields;
 pub mod graph;
 mod hidden;
 mod include;
+mod includes;
 mod input;
 mod limits;
+mod options;
 mod order;
 mod params;
 mod rolling;
+mod runbook;
+mod step;
 mod targets;
+mod task;
 pub mod text;
 mod types;
 
-pub use check::check_runbook;
 pub use compile::{compile, is_false, CompileOptions, Compiled, IncludeResolver, LoadedRunbook};
 pub use env_value::{show_parts, AlteredSecret, EnvPart, EnvValue, SecretTokens};
 pub use hidden::hidden_text;
+pub use includes::check_includes;
 pub use input::{kind_of, parse_inventory, parse_runbook, parse_runbook_doc};
 pub use limits::{DEFAULT_MAX_TASKS, MAX_INCLUDED_STEPS, MAX_INCLUDES, MAX_INCLUDE_DEPTH};
 pub use params::{ParamInput, ParamOrigin, Secrets};
+pub use runbook::Runbook;
 pub use types::*;
 
 #[cfg(test)]

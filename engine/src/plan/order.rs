@@ -16,6 +16,7 @@ use crate::source::{did_you_mean, Diagnostic};
 /// How many unknown `needs` of one list get a "did you mean".
 const SUGGESTED: usize = 100;
 
+#[derive(Debug)]
 pub struct ListOrder {
     /// For each step, the siblings it needs (indices). Empty: it starts from the list's
     /// entry (the first step, or `needs: []`).

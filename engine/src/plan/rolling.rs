@@ -1,18 +1,18 @@
 //! `rolling:` blocks: the block's steps per host, batch after batch, each batch released
 //! by a gate (pause, then the cluster health check) and never more than f members down.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::Map;
 
-use super::ancestry::{Ancestors, Mark};
+use super::ancestry::Ancestors;
 use super::batches::{batch_size, make_batches};
 use super::compile::{Compiler, ListCtx};
-use super::fields::{Field, FieldKind, RenderContext, StaticInfo};
-use super::order::order_list;
+use super::fields::{Field, FieldKind, InventoryInfo, RenderContext, StaticInfo};
+use super::runbook::{RollingBlock, Step, StepAction};
+use super::step::TaskStep;
 use super::targets::Targets;
 use super::types::{BatchRef, Gate, NodeKind, PlanStep, Rolling, Text};
-use crate::model::raw::{ActionKind, RawStep};
 use crate::source::Diagnostic;
 
 impl Compiler<'_> {
@@ -22,65 +22,28 @@ impl Compiler<'_> {
     )]
     pub(super) fn compile_rolling(
         &mut self,
-        step: &RawStep,
-        pointer: &str,
+        step: &Step,
+        block: &RollingBlock,
         cx: &ListCtx<'_>,
         deps: Vec<usize>,
-        ancestors: Mark,
         needs: Vec<String>,
     ) -> usize {
         let id = format!("{}{}", cx.prefix, step.id);
         let join = |c: &mut Self, needs: Vec<usize>| {
             c.push_node(needs, NodeKind::Join { step: id.clone() })
         };
-        let Some(block) = step.rolling.as_ref() else {
-            return join(self, deps);
-        };
         let doc = cx.doc;
+        let pointer = step.pointer.as_str();
         let errors_before = self.errors.len();
-        self.check_options(step, pointer, doc);
-        let (hosts, on) = match self.targets(step, pointer, cx) {
+        let (hosts, on) = match self.targets(step) {
             Some((Targets::Hosts(h), on)) => (h, on),
-            Some((Targets::Controller, _)) => {
-                self.errors.push(
-                    doc.error_at(
-                        &format!("{pointer}/on"),
-                        "a rolling block runs on hosts, not on the controller",
-                    )
-                    .with_hint("name the hosts or group to roll through"),
-                );
-                return join(self, deps);
-            }
-            None => return join(self, deps),
+            // On the controller: reported with the runbook's checks.
+            Some((Targets::Controller, _)) | None => return join(self, deps),
         };
-        for (list, key) in [(&block.steps, "steps"), (&block.on_failure, "on_failure")] {
-            for (i, inner) in list.iter().enumerate() {
-                let p = format!("{pointer}/rolling/{key}/{i}");
-                let problem = match inner.action() {
-                    ActionKind::Rolling => Some((
-                        "/rolling",
-                        "rolling blocks cannot be nested",
-                        "run the inner procedure as its own rolling step after this one",
-                    )),
-                    ActionKind::Include => Some((
-                        "/include",
-                        "`include` cannot be used inside a rolling block",
-                        "inline the steps, or include a runbook around the rolling block",
-                    )),
-                    _ if inner.on.is_some() => Some((
-                        "/on",
-                        "steps of a rolling block run on the block's hosts",
-                        "remove `on`; set it on the rolling step instead",
-                    )),
-                    _ => None,
-                };
-                if let Some((field, message, hint)) = problem {
-                    self.errors.push(
-                        doc.error_at_key(&format!("{p}{field}"), message)
-                            .with_hint(hint),
-                    );
-                }
-            }
+        let host_list: Vec<Option<String>> = hosts.iter().cloned().map(Some).collect();
+        for inner in block.steps.steps.iter().chain(&block.on_failure) {
+            self.step_hosts
+                .insert(format!("{}{}", cx.prefix, inner.id), host_list.clone());
         }
         let quorum = self.inv.cluster.as_ref().map(|c| c.quorum);
         let members: Vec<String> = self
@@ -104,9 +67,11 @@ impl Compiler<'_> {
                     return join(self, deps);
                 }
             };
-        let zoned = match &block.by {
-            None => Some(hosts.iter().map(|h| (h.clone(), None)).collect()),
-            Some(by) => self.zones(by, &format!("{pointer}/rolling/by"), &step.id, &hosts, cx),
+        let zoned = match (&block.by_text, &block.by) {
+            (None, _) => Some(hosts.iter().map(|h| (h.clone(), None)).collect()),
+            (Some(_), Some(by)) => self.zones(by, &step.id, &hosts, cx),
+            // `by` is wrong: reported with the runbook's checks.
+            (Some(_), None) => None,
         };
         let Some(zoned) = zoned else {
             return join(self, deps);
@@ -145,27 +110,10 @@ impl Compiler<'_> {
                 }
             }
         }
-        let inner_ids: HashSet<&str> = block
-            .steps
-            .iter()
-            .chain(&block.on_failure)
-            .map(|s| s.id.as_str())
-            .collect();
-        let elsewhere: HashMap<String, String> = cx
-            .scope_ids
-            .iter()
-            .filter(|s| !inner_ids.contains(s.as_str()))
-            .map(|s| (s.clone(), format!("outside rolling block `{}`", step.id)))
-            .collect();
-        let steps_pointer = format!("{pointer}/rolling/steps");
-        let order = match order_list(&block.steps, &steps_pointer, doc, &elsewhere) {
-            Ok(o) => o,
-            Err(e) => {
-                self.errors.extend(e);
-                return join(self, deps);
-            }
+        let Some(order) = &block.steps.order else {
+            return join(self, deps);
         };
-        if self.errors.len() > errors_before {
+        if !block.valid || self.errors.len() > errors_before {
             return join(self, deps);
         }
         let inner_cx = ListCtx {
@@ -173,46 +121,18 @@ impl Compiler<'_> {
             scope: cx.scope,
             prefix: cx.prefix,
             default_on: None,
-            scope_ids: cx.scope_ids,
             parent: Some(&id),
         };
-        let mut inner_anc: Vec<Mark> = vec![ancestors; block.steps.len()];
-        let mut prepared = Vec::with_capacity(block.steps.len());
-        for &i in &order.order {
-            let mut parents = vec![ancestors];
-            parents.extend(order.deps[i].iter().map(|&d| inner_anc[d]));
-            let ids = order.deps[i]
-                .iter()
-                .map(|&d| block.steps[d].id.clone())
-                .collect();
-            inner_anc[i] = self.ancestry.add(ids, &parents);
-        }
-        for (i, inner) in block.steps.iter().enumerate() {
-            prepared.push(self.prepare(
-                inner,
-                &format!("{steps_pointer}/{i}"),
-                &inner_cx,
-                inner_anc[i],
-                true,
-            ));
-        }
-        let failure_anc = self.ancestry.add(
-            block.steps.iter().map(|s| s.id.clone()).collect(),
-            &[ancestors],
-        );
-        let failure: Vec<_> = block
+        let prepared: Vec<Option<&TaskStep>> = block
+            .steps
+            .steps
+            .iter()
+            .map(|inner| self.checked_task(inner, &inner_cx, &host_list))
+            .collect();
+        let failure: Vec<&TaskStep> = block
             .on_failure
             .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                self.prepare(
-                    s,
-                    &format!("{pointer}/rolling/on_failure/{i}"),
-                    &inner_cx,
-                    failure_anc,
-                    true,
-                )
-            })
+            .filter_map(|f| self.checked_task(f, &inner_cx, &host_list))
             .collect();
         let health = self.health_commands();
         let r_index = self.rollings.len();
@@ -220,7 +140,7 @@ impl Compiler<'_> {
             step: id.clone(),
             rule,
             size,
-            by: block.by.clone(),
+            by: block.by_text.clone(),
             pause: block.pause,
             batches: batches.clone(),
             health,
@@ -238,7 +158,7 @@ impl Compiler<'_> {
             nodes: Vec::new(),
             rolling: Some(r_index),
         });
-        let mut step_nodes: Vec<Vec<usize>> = vec![Vec::new(); block.steps.len()];
+        let mut step_nodes: Vec<Vec<usize>> = vec![Vec::new(); block.steps.steps.len()];
         let mut gates = Vec::new();
         let mut previous = deps;
         for (k, batch) in batches.iter().enumerate() {
@@ -253,9 +173,9 @@ impl Compiler<'_> {
             gates.push(gate);
             let mut this_batch = Vec::new();
             for host in &batch.hosts {
-                let mut exits: Vec<Option<usize>> = vec![None; block.steps.len()];
+                let mut exits: Vec<Option<usize>> = vec![None; block.steps.steps.len()];
                 for &i in &order.order {
-                    let Some(p) = &prepared[i] else { continue };
+                    let Some(p) = prepared[i] else { continue };
                     let needs: Vec<usize> = if order.deps[i].is_empty() {
                         vec![gate]
                     } else {
@@ -265,7 +185,10 @@ impl Compiler<'_> {
                         rolling: r_index,
                         batch: k,
                     };
-                    if let Some(task) = self.make_task(p, Some(host), Some(batch_ref)) {
+                    let inner_id = format!("{}{}", cx.prefix, block.steps.steps[i].id);
+                    if let Some(task) =
+                        self.make_task(p, &inner_id, &inner_cx, Some(host), Some(batch_ref))
+                    {
                         let node = self.push_node(needs, NodeKind::Task(Box::new(task)));
                         exits[i] = Some(node);
                         step_nodes[i].push(node);
@@ -280,23 +203,28 @@ impl Compiler<'_> {
             };
         }
         let exit = join(self, previous);
+        let failure_ids: Vec<String> = block
+            .on_failure
+            .iter()
+            .map(|f| format!("{}{}", cx.prefix, f.id))
+            .collect();
         for host in &hosts {
-            for p in failure.iter().flatten() {
-                if let Some(task) = self.make_task(p, Some(host), None) {
+            for (p, fid) in failure.iter().zip(&failure_ids) {
+                if let Some(task) = self.make_task(p, fid, &inner_cx, Some(host), None) {
                     self.rollings[r_index].on_failure.push(task);
                 }
             }
         }
         self.steps[step_index].nodes = gates;
-        for (i, inner) in block.steps.iter().enumerate() {
+        for (i, inner) in block.steps.steps.iter().enumerate() {
             self.steps.push(PlanStep {
                 id: format!("{}{}", cx.prefix, inner.id),
-                action: inner.action().key().to_owned(),
+                action: inner.kind.key().to_owned(),
                 description: inner.description.clone(),
                 on: step.id.clone(),
                 needs: order.deps[i]
                     .iter()
-                    .map(|&d| format!("{}{}", cx.prefix, block.steps[d].id))
+                    .map(|&d| format!("{}{}", cx.prefix, block.steps.steps[d].id))
                     .collect(),
                 parent: Some(id.clone()),
                 nodes: std::mem::take(&mut step_nodes[i]),
@@ -306,36 +234,37 @@ impl Compiler<'_> {
         exit
     }
 
+    /// A step of the block that is a valid task step and passes the checks that need
+    /// the inventory, run on `hosts`.
+    fn checked_task<'s>(
+        &mut self,
+        step: &'s Step,
+        cx: &ListCtx<'_>,
+        hosts: &[Option<String>],
+    ) -> Option<&'s TaskStep> {
+        let StepAction::Task(task) = &step.action else {
+            return None;
+        };
+        self.checked(step, task, cx, Some(hosts))
+    }
+
     /// Each host's `by` value; `None` when one cannot be had (errors are recorded).
     fn zones(
         &mut self,
-        by: &str,
-        by_pointer: &str,
+        field: &Field,
         step: &str,
         hosts: &[String],
         cx: &ListCtx<'_>,
     ) -> Option<Vec<(String, Option<String>)>> {
-        let info = self.static_info(step, cx.scope, cx.scope_ids, Mark::NONE, true);
-        let field = match Field::prepare(
-            by,
-            by_pointer.to_owned(),
-            "rolling.by",
-            FieldKind::Plain,
-            &info,
-            cx.doc,
-        ) {
-            Ok(f) => f,
-            Err(e) => {
-                self.errors.extend(e);
-                return None;
-            }
+        let by_pointer = field.pointer.as_str();
+        let info = InventoryInfo {
+            inv: self.inv,
+            var_names: &self.var_names,
+            params: &self.scopes[cx.scope].params,
         };
-        if field.is_deferred() {
-            self.errors.push(
-                cx.doc
-                    .error_at(by_pointer, "`by` must be known when planning")
-                    .with_hint("group hosts by an inventory variable such as {{host.vars.zone}}"),
-            );
+        let errors = field.check_inventory(cx.doc, step, &info);
+        if !errors.is_empty() {
+            self.errors.extend(errors);
             return None;
         }
         let mut out = Vec::with_capacity(hosts.len());
@@ -390,27 +319,38 @@ impl Compiler<'_> {
         };
         let members = cluster.members.clone();
         let doc = std::sync::Arc::clone(&self.inv.doc);
-        let (params, ids) = (Map::new(), HashSet::new());
-        let secrets = indexmap::IndexMap::new();
+        let (declared, ids) = (indexmap::IndexMap::new(), HashSet::new());
         let info = StaticInfo {
             step: "cluster.health",
-            params: &params,
-            secrets: &secrets,
-            var_names: &self.var_names,
-            inv: self.inv,
+            params: &declared,
             scope_ids: &ids,
             ancestors: Ancestors::NONE,
             on_host: true,
             captures: &ids,
         };
-        let field = match Field::prepare(
+        let params = Map::new();
+        let inventory = InventoryInfo {
+            inv: self.inv,
+            var_names: &self.var_names,
+            params: &params,
+        };
+        let parsed = Field::parse(
             &source,
             "/cluster/health".to_owned(),
             "health",
             FieldKind::Command,
             &info,
             &doc,
-        ) {
+        )
+        .and_then(|f| {
+            let errors = f.check_inventory(&doc, "cluster.health", &inventory);
+            if errors.is_empty() {
+                Ok(f)
+            } else {
+                Err(errors)
+            }
+        });
+        let field = match parsed {
             Ok(f) => f,
             Err(e) => {
                 self.errors.extend(e);

@@ -243,3 +243,149 @@ fn a_value_starting_like_the_old_secret_placeholder_is_an_ordinary_value() {
         )]
     );
 }
+
+/// `steps.ID.stdout` of a step with several tasks names one only on a host where the
+/// step has a task; a step with one task has one result wherever it is read.
+#[test]
+fn reading_one_result_is_fine_where_it_names_one_task() {
+    let cases = [
+        // The same hosts: each reads its own host's result.
+        "  - { id: x, on: [a, b], run: v, capture: true }\n  - { id: y, on: [b, a], run: 'echo {{steps.x.stdout}}' }\n",
+        // One task, read from the controller and from other hosts.
+        "  - { id: x, on: a, run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n  - { id: z, on: all, run: 'echo {{steps.x.exit}}' }\n",
+        "  - { id: x, on: controller, run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n",
+        // Every host's result, by name or through a fleet helper.
+        "  - { id: x, on: all, run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.hosts.a.stdout}} {{common_lines steps.x}}' }\n",
+        // Inside a rolling block, a step reads the same host's earlier step.
+        "  - id: roll\n    on: all\n    rolling:\n      steps:\n        - { id: x, run: v, capture: true }\n        - { id: y, run: 'echo {{steps.x.stdout}}' }\n      on_failure:\n        - { id: z, run: 'echo {{steps.x.exit}}' }\n",
+    ];
+    for steps in cases {
+        let rb = format!("runbook: r\nsteps:\n{steps}");
+        if let Err(e) = compile_with(&rb, &[], &[]) {
+            panic!("{steps}\n{e}");
+        }
+    }
+}
+
+#[test]
+fn reading_one_result_of_a_step_with_several_tasks_is_refused_where_ambiguous() {
+    let cases = [
+        (
+            "  - { id: x, on: all, run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n",
+            "`steps.x.stdout` is ambiguous in `approve` of step `y`: step `x` runs on 4 hosts, step `y` on the controller",
+        ),
+        (
+            "  - { id: x, on: [a, b], run: v, capture: true }\n  - { id: y, on: [a, c], run: 'echo {{steps.x.exit}}' }\n",
+            "`steps.x.exit` is ambiguous in `run` of step `y`: step `x` runs on 2 hosts, step `y` also on `c`, where `x` has no task",
+        ),
+        // Decided without the inventory: two hosts are named.
+        (
+            "  - { id: x, on: [a, b], run: v, capture: true }\n  - { id: y, sleep: 1s, when: '{{steps.x.stdout}}' }\n",
+            "`steps.x.stdout` is ambiguous in `when` of step `y`: step `x` runs on [a, b], step `y` on the controller",
+        ),
+    ];
+    for (steps, message) in cases {
+        let rb = format!("runbook: r\nsteps:\n{steps}");
+        let err = compile_with(&rb, &[], &[]).unwrap_err();
+        assert!(err.contains(message), "{steps}\n{err}");
+        assert!(
+            err.contains("name the host, `steps.x.hosts.HOST."),
+            "{steps}\n{err}"
+        );
+    }
+    // In an included runbook, its own steps are meant.
+    let child = "runbook: child\nsteps:\n  - { id: x, on: all, run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n";
+    let err = compile_with(
+        "runbook: r\nsteps:\n  - { id: inc, include: child }\n",
+        &[("child", child)],
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.matches("error: ").count(),
+        2,
+        "one problem, then the count: {err}"
+    );
+    assert!(err.contains("step `x` runs on 4 hosts"), "{err}");
+}
+
+/// Without an inventory, only what the runbook decides: `on: all` may be one host.
+#[test]
+fn validate_refuses_an_ambiguous_read_only_where_the_runbook_decides_it() {
+    let check = |steps: &str| {
+        let rb = parse_runbook(SourceFile::new(
+            "rb.yaml",
+            format!("runbook: r\nsteps:\n{steps}"),
+        ))
+        .unwrap();
+        Runbook::validate(&rb)
+            .1
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        check("  - { id: x, on: [a, b], run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n"),
+        ["`steps.x.stdout` is ambiguous in `approve` of step `y`: step `x` runs on [a, b], step `y` on the controller"]
+    );
+    assert!(check("  - { id: x, on: all, run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n").is_empty());
+    assert!(check("  - { id: x, on: [a], run: v, capture: true }\n  - { id: y, approve: 'v {{steps.x.stdout}}' }\n").is_empty());
+}
+
+/// Without an inventory, includes are found and checked like the runbook itself: each
+/// included runbook once, however often it is included; a cycle is refused.
+#[test]
+fn validate_checks_includes_once_each_and_refuses_a_cycle() {
+    let files = Files(HashMap::from([
+        (
+            "mid",
+            "runbook: mid\nsteps:\n  - { id: a, include: leaf }\n  - { id: b, include: leaf }\n",
+        ),
+        (
+            "leaf",
+            "runbook: leaf\nsteps:\n  - { id: x, run: 'echo {{params.nope}}' }\n",
+        ),
+        (
+            "loop",
+            "runbook: loop\nsteps:\n  - { id: again, include: loop }\n",
+        ),
+    ]));
+    let rb = parse_runbook(SourceFile::new(
+        "rb.yaml",
+        "runbook: r\non: all\nsteps:\n  - { id: m, include: mid }\n  - { id: l, include: loop }\n",
+    ))
+    .unwrap();
+    let (runbook, errors) = Runbook::validate(&rb);
+    assert!(errors.is_empty(), "{errors:?}");
+    let messages: Vec<String> = check_includes(&runbook, &rb, &files)
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown variable `params.nope` in `run` of step `x`",
+            "include cycle: loop -> loop"
+        ]
+    );
+}
+
+/// One pass reports every problem: a field the runbook refuses does not hide another
+/// field's problem that only the inventory shows.
+#[test]
+fn a_refused_field_does_not_hide_another_fields_inventory_problem() {
+    let err = compile_with(
+        "runbook: r\non: all\nsteps:\n  - { id: s, run: 'echo {{nope}}', cwd: '{{host.vars.dri}}' }\n",
+        &[],
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("unknown variable `nope` in `run` of step `s`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown variable `host.vars.dri` in `cwd` of step `s`"),
+        "{err}"
+    );
+}
