@@ -10,7 +10,7 @@ use crate::plan::{EnvPart, EnvValue, Plan, SecretTokens, Secrets, Task, Text};
 use crate::template::{CompiledTemplate, Quoting, Renderer};
 
 /// The output and exit code of every finished task, by step and host.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct Results {
     by_step: HashMap<String, IndexMap<String, (String, i32)>>,
 }

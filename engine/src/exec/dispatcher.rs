@@ -264,7 +264,10 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 }
             }
         }
-        let results = Arc::new(tokio::sync::RwLock::new(results));
+        // Each attempt takes a snapshot of the results when it starts (its needs are all
+        // recorded by then); recording a new result copies the map only while snapshots
+        // are out, so no running attempt ever holds up the scheduling loop.
+        let mut results = Arc::new(results);
         let mut jobs: JoinSet<(usize, u32, JobResult)> = JoinSet::new();
         let mut stopping = false;
         let mut failures: Vec<String> = Vec::new();
@@ -318,7 +321,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                                 stderr,
                             } => {
                                 if task.capture {
-                                    results.write().await.record(
+                                    Arc::make_mut(&mut results).record(
                                         &task.step,
                                         task.host.as_deref(),
                                         &stdout,
@@ -517,7 +520,6 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         }
         while scrubbing.join_next().await.is_some() {}
         if !failed_batches.is_empty() {
-            let results = results.read().await;
             self.run_on_failure(&failed_batches, &results, &sched.records)
                 .await?;
         }
@@ -538,7 +540,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         node: usize,
         attempt: u32,
         wait: Duration,
-        results: &Arc<tokio::sync::RwLock<Results>>,
+        results: &Arc<Results>,
     ) {
         let plan = Arc::clone(&self.plan);
         let conns = Arc::clone(&self.conns);
@@ -560,7 +562,6 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     (node, attempt, JobResult::Gate(r))
                 }
                 NodeKind::Task(task) => {
-                    let results = results.read().await;
                     let a = Attempt {
                         plan: &plan,
                         task,
