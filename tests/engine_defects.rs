@@ -50,3 +50,77 @@ steps:
         "the step after cap started at {use_start} ms, not right after cap (~1 s)"
     );
 }
+
+/// The plan `quorate plan` makes for `runbook` on the lab, as the library reads it.
+fn planned(lab: &Lab, runbook: &std::path::Path) -> (String, quorate::plan::Plan) {
+    let json = lab
+        .compile_command("plan", runbook, &["--format", "json"])
+        .success();
+    let plan = serde_json::from_str(&json).unwrap();
+    (json, plan)
+}
+
+const TOUCH: &str = "
+runbook: touch
+on: all
+steps:
+  - id: touch
+    run: echo ran on $(hostname) > {{host.vars.node_dir}}/touched
+";
+
+#[test]
+fn a_task_whose_host_has_no_connection_settings_fails_and_never_runs_on_the_controller() {
+    let lab = Lab::new(2, "");
+    let rb = lab.runbook(TOUCH);
+    let (_, mut plan) = planned(&lab, &rb);
+    plan.connection.hosts.retain(|h| h.name != "node1");
+    let run = {
+        let store = quorate::store::SledStore::open(&lab.path("state")).unwrap();
+        quorate::exec::create_run(&store, &plan).unwrap()
+    };
+    let out = lab.quorate().args(["resume", &run, "--plain"]).run();
+    let err = out.failure(1);
+    assert!(
+        err.contains("touch on node1: host `node1` is not in the plan's connection table"),
+        "{err}"
+    );
+    assert_eq!(
+        lab.read(1, "touched"),
+        "",
+        "node1's task ran somewhere (its node_dir is on this machine)"
+    );
+    let show = lab.show(&run);
+    assert_eq!(task(&show, "touch", "node1")["state"], "failed");
+}
+
+#[test]
+fn a_stored_plan_that_does_not_match_its_digest_is_refused_on_resume() {
+    use quorate::store::{RunStore, TaskRecord};
+    let lab = Lab::new(1, "");
+    let rb = lab.runbook(TOUCH);
+    let (_, plan) = planned(&lab, &rb);
+    let run = {
+        let store = quorate::store::SledStore::open(&lab.path("state")).unwrap();
+        let id = quorate::exec::create_run(&store, &plan).unwrap();
+        // Store the run again with its recorded digest but an edited plan.
+        let record = store.run(&id).unwrap().unwrap();
+        let honest = store.plan_json(&id).unwrap().unwrap();
+        let edited = honest.replace("touched", "elsewhere");
+        assert_ne!(edited, honest);
+        let tampered = format!("{id}-x");
+        let mut copy = record.clone();
+        copy.id.clone_from(&tampered);
+        copy.cluster = "other".to_owned();
+        let tasks: Vec<TaskRecord> = store.tasks(&id).unwrap();
+        store.create_run(&copy, &edited, &tasks).unwrap();
+        tampered
+    };
+    let out = lab.quorate().args(["resume", &run, "--plain"]).run();
+    let err = out.failure(2);
+    assert!(
+        err.contains(&format!("the stored plan of run {run} cannot be used: it does not match the digest recorded when the run was created")),
+        "{err}"
+    );
+    assert_eq!(lab.read(0, "touched"), "");
+    assert_eq!(lab.read(0, "elsewhere"), "");
+}

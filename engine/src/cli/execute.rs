@@ -257,9 +257,17 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
         ))
         .with_hint("`quorate runs` lists the recorded runs")]);
     };
-    let plan: Plan = crate::exec::read_plan(&plan_json).map_err(|e| {
+    let Some(run) = or_store_failure!(cli.state, store.run(&args.run)) else {
+        return Err(vec![Diagnostic::error(format!(
+            "no run {} in {}",
+            args.run,
+            cli.state.display()
+        ))]);
+    };
+    let plan: Plan = crate::exec::frozen_plan(&run, &plan_json).map_err(|e| {
         vec![Diagnostic::error(format!(
-            "the stored plan cannot be read: {e}"
+            "the stored plan of run {} cannot be used: {e}",
+            args.run
         ))]
     })?;
     check_mark_done(&plan, &args.mark_done)?;

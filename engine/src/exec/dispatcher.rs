@@ -308,10 +308,12 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                         if matches!(outcome, Outcome::Done { .. } | Outcome::Failed { .. })
                             && secret_bearing(&self.plan, &task)
                         {
-                            scrubs.push(Scrub {
-                                host: host_spec(&self.plan, task.host.as_deref()),
-                                key: journal_key(node, attempt),
-                            });
+                            if let Ok(host) = host_spec(&self.plan, task.host.as_deref()) {
+                                scrubs.push(Scrub {
+                                    host,
+                                    key: journal_key(node, attempt),
+                                });
+                            }
                         }
                         let mut rec = self.record_of(&sched, node);
                         match outcome {
@@ -562,13 +564,23 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     (node, attempt, JobResult::Gate(r))
                 }
                 NodeKind::Task(task) => {
+                    let host = match host_spec(&plan, task.host.as_deref()) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            return (
+                                node,
+                                attempt,
+                                JobResult::Task(Outcome::refused(e.to_string())),
+                            )
+                        }
+                    };
                     let a = Attempt {
                         plan: &plan,
                         task,
                         node,
                         attempt,
                         run_id: &run_id,
-                        host: host_spec(&plan, task.host.as_deref()),
+                        host,
                         conns: &conns,
                         results: &results,
                         secrets: &secrets,
@@ -607,6 +619,14 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 per_host.push(async move {
                     let mut lines = Vec::new();
                     for (i, task) in tasks.into_iter().enumerate() {
+                        let host_spec = match host_spec(&self.plan, task.host.as_deref()) {
+                            Ok(h) => h,
+                            Err(e) => {
+                                let refused = Outcome::refused(e.to_string());
+                                lines.push((task.step.clone(), host.clone(), refused, None));
+                                break;
+                            }
+                        };
                         let a = Attempt {
                             plan: &self.plan,
                             task,
@@ -615,7 +635,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                             node: usize::MAX - (host_index * 1_000 + i),
                             attempt: rollback_round,
                             run_id: &self.run_id,
-                            host: host_spec(&self.plan, task.host.as_deref()),
+                            host: host_spec,
                             conns: &self.conns,
                             results,
                             secrets: &self.secrets,

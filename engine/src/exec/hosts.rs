@@ -3,32 +3,44 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::context::CONTROLLER;
 use crate::plan::Plan;
 use crate::transport::{HostKeys, HostSpec, SshSettings, TransportKind};
 
+/// A task names a host the plan has no connection settings for. It is never run on the
+/// controller in its place: the plan is broken (or was edited), and the task fails.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("host `{0}` is not in the plan's connection table; its task is not run anywhere else")]
+pub struct UnknownHost(pub String);
+
 /// The host a task runs on; `None` is the controller itself.
-pub fn host_spec(plan: &Plan, host: Option<&str>) -> HostSpec {
-    let found = host.and_then(|h| plan.connection.hosts.iter().find(|a| a.name == h));
-    match found {
-        Some(a) => HostSpec {
-            name: a.name.clone(),
-            address: a.address.clone(),
-            port: a.port,
-            user: a.user.clone(),
-            kind: if a.local {
-                TransportKind::Local
-            } else {
-                TransportKind::Ssh
-            },
-        },
-        None => HostSpec {
-            name: host.unwrap_or(super::context::CONTROLLER).to_owned(),
+pub fn host_spec(plan: &Plan, host: Option<&str>) -> Result<HostSpec, UnknownHost> {
+    let Some(name) = host else {
+        return Ok(HostSpec {
+            name: CONTROLLER.to_owned(),
             address: "localhost".to_owned(),
             port: None,
             user: None,
             kind: TransportKind::Local,
+        });
+    };
+    let a = plan
+        .connection
+        .hosts
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| UnknownHost(name.to_owned()))?;
+    Ok(HostSpec {
+        name: a.name.clone(),
+        address: a.address.clone(),
+        port: a.port,
+        user: a.user.clone(),
+        kind: if a.local {
+            TransportKind::Local
+        } else {
+            TransportKind::Ssh
         },
-    }
+    })
 }
 
 pub fn ssh_settings(plan: &Plan) -> SshSettings {

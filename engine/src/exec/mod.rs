@@ -18,8 +18,10 @@ pub use attempt::{check_expect, journal_key, Outcome};
 pub use context::{fill_secrets, render_env, Results};
 pub use dispatcher::{final_status, state_name, status_name, Dispatcher, ExecOptions, RunOutcome};
 pub use events::{ExecEvent, Observer, Silent};
-pub use hosts::{host_spec, ssh_settings};
+pub use hosts::{host_spec, ssh_settings, UnknownHost};
 pub use mask::{SecretMask, MASK, MIN_MASKED_LEN};
-pub use run::{approve, create_run, drive_run, plan_digest, read_plan, Drive, DriveError};
+pub use run::{
+    approve, create_run, drive_run, frozen_plan, plan_digest, read_plan, Drive, DriveError,
+};
 pub use scrub::{scrub_after_commit, secret_bearing, Scrub};
 pub use settle::{settle, InDoubt, SettleOptions, Settled};

@@ -62,6 +62,19 @@ pub fn read_plan(plan_json: &str) -> Result<Plan, String> {
     serde_json::from_str(plan_json).map_err(|e| e.to_string())
 }
 
+/// A run's frozen plan, read back only if it is the plan the run was created with (its
+/// digest matches the one recorded then) and of this quorate's plan format.
+pub fn frozen_plan(run: &RunRecord, plan_json: &str) -> Result<Plan, String> {
+    let digest = plan_digest(plan_json);
+    if digest != run.plan_digest {
+        return Err(format!(
+            "it does not match the digest recorded when the run was created (sha256 {}, now {digest}): it was changed since; refusing to run it",
+            run.plan_digest
+        ));
+    }
+    read_plan(plan_json)
+}
+
 /// Records a new run with its frozen plan, every task pending, and takes the cluster lock.
 pub fn create_run<S: RunStore>(store: &S, plan: &Plan) -> Result<String, StoreError> {
     let plan_json = serde_json::to_string(plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -124,7 +137,8 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     let plan_json = store
         .plan_json(run_id)?
         .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
-    let plan = read_plan(&plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
+    let plan =
+        frozen_plan(&run, &plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
     let plan = Arc::new(plan);
     let mut records = store.tasks(run_id)?;
     let resumed = drive.settle.is_some();
@@ -251,7 +265,37 @@ pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, Driv
 
 #[cfg(test)]
 mod tests {
-    use super::read_plan;
+    use super::{frozen_plan, plan_digest, read_plan};
+    use crate::store::{RunRecord, RunStatus};
+
+    fn record(digest: String) -> RunRecord {
+        RunRecord {
+            id: "r".to_owned(),
+            runbook: "rb".to_owned(),
+            cluster: "c".to_owned(),
+            status: RunStatus::Running,
+            created_ms: 0,
+            updated_ms: 0,
+            paused: None,
+            controller: String::new(),
+            plan_digest: digest,
+            tasks: 0,
+        }
+    }
+
+    #[test]
+    fn a_plan_that_does_not_match_its_digest_is_refused() {
+        let stored = r#"{"format": 2}"#;
+        let run = record(plan_digest(r#"{"format": 2, "x": 1}"#));
+        let err = frozen_plan(&run, stored).unwrap_err();
+        assert!(
+            err.starts_with("it does not match the digest recorded when the run was created"),
+            "{err}"
+        );
+        // A matching digest goes on to the format check.
+        let err = frozen_plan(&record(plan_digest(stored)), stored).unwrap_err();
+        assert!(!err.contains("digest"), "{err}");
+    }
 
     #[test]
     fn a_plan_of_another_format_is_refused_by_name() {

@@ -76,7 +76,20 @@ pub async fn settle(
                 )
             }
             TaskState::Running => {
-                let host = host_spec(plan, task.host.as_deref());
+                let host = match host_spec(plan, task.host.as_deref()) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        // Nothing of this plan can have run there; the drive fails it by name.
+                        rec.state = TaskState::Pending;
+                        changes.push(Change::Task(rec.clone()));
+                        changes.push(Change::Event {
+                            node: Some(rec.node),
+                            kind: "settled".to_owned(),
+                            message: format!("{name}: {e}"),
+                        });
+                        continue;
+                    }
+                };
                 let key = journal_key(rec.node, rec.attempts);
                 let state = probe(conns, &host, run_id, &key).await;
                 let finished = match state {
