@@ -124,3 +124,110 @@ fn a_stored_plan_that_does_not_match_its_digest_is_refused_on_resume() {
     assert_eq!(lab.read(0, "touched"), "");
     assert_eq!(lab.read(0, "elsewhere"), "");
 }
+
+#[test]
+fn a_failed_batch_and_its_rollback_show_in_progress_show_logs_and_the_summary() {
+    let lab = Lab::new(4, "");
+    let rb = lab.runbook(
+        "
+runbook: rollback
+on: all
+steps:
+  - id: roll
+    rolling:
+      batch: 2
+      steps:
+        - id: swap
+          run: echo new > {{host.vars.node_dir}}/bin
+        - id: check
+          run: test ! -f {{host.vars.node_dir}}/broken
+      on_failure:
+        - id: restore
+          run: echo old > {{host.vars.node_dir}}/bin; echo restored {{host.name}}
+",
+    );
+    std::fs::write(lab.node_dir(1).join("broken"), "").unwrap();
+    let out = lab.run(&rb, &[]);
+    let stdout = out.stdout.clone();
+    let run = run_id(&stdout);
+    out.failure(1);
+    assert_eq!(lab.read(0, "bin"), "old\n");
+    assert_eq!(lab.read(1, "bin"), "old\n");
+    assert!(
+        stdout.contains(&format!(
+            "starting run {run}: rollback on sshd-test, 8 tasks"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("roll: batch 1 of 2 failed: rolling back node0, node1 (on_failure)"),
+        "{stdout}"
+    );
+    for host in ["node0", "node1"] {
+        assert!(
+            stdout.contains(&format!(
+                "{host:>12}  restore  done exit 0: on_failure of batch 1 of `roll`"
+            )),
+            "{stdout}"
+        );
+    }
+    let show = lab.show(&run);
+    let rolled_back = show["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["reason"] == "rolled back by on_failure; runs again on resume")
+        .count();
+    assert!(rolled_back >= 1, "swap@node0 was done, then undone");
+    assert!(
+        stdout.contains(&format!(
+            "run {run} failed: 0 done, 0 skipped, 1 failed; on_failure: 2 ran, 0 failed, {rolled_back} tasks rolled back"
+        )),
+        "{stdout}"
+    );
+
+    let table = lab.quorate().args(["show", &run]).run().success();
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("restore")).collect();
+    assert_eq!(rows.len(), 4, "one restore row per host:\n{table}");
+    for host in ["node0", "node1"] {
+        assert!(
+            rows.iter().any(|r| r.starts_with(host)
+                && r.contains(" done ")
+                && r.ends_with("on_failure of batch 1 of `roll`")),
+            "{table}"
+        );
+    }
+    for host in ["node2", "node3"] {
+        assert!(
+            rows.iter().any(|r| r.starts_with(host)
+                && r.contains(" pending ")
+                && r.ends_with("on_failure of `roll`: runs only if its batch fails")),
+            "{table}"
+        );
+    }
+    assert_eq!(task(&show, "check", "node1")["state"], "failed");
+    assert_eq!(task(&show, "swap", "node0")["state"], "pending");
+
+    let logs = lab.quorate().args(["logs", &run]).run().success();
+    assert!(
+        logs.contains("==> restore on node0 (done) <==\nrestored node0\n"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("==> restore on node1 (done) <==\nrestored node1\n"),
+        "{logs}"
+    );
+
+    // The resume does the whole batch again; the restore records stay as they ended.
+    std::fs::remove_file(lab.node_dir(1).join("broken")).unwrap();
+    let resumed = lab
+        .quorate()
+        .args(["resume", &run, "--plain"])
+        .run()
+        .success();
+    assert!((0..4).all(|i| lab.read(i, "bin") == "new\n"), "{resumed}");
+    assert!(
+        resumed.contains(&format!("run {run} done: 8 done, 0 skipped, 0 failed")),
+        "{resumed}"
+    );
+}

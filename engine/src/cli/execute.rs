@@ -156,7 +156,8 @@ fn drive(
 }
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
-    let compiled = compile_from_args(&args.compile, true)?;
+    let mut compiled = compile_from_args(&args.compile, true)?;
+    super::plan::apply_limit(&mut compiled.plan, &args.limit)?;
     warn(&compiled.warnings);
     let store = match open_store(cli) {
         Ok(s) => s,

@@ -14,7 +14,6 @@ use super::context::Results;
 use super::events::{ExecEvent, Observer};
 use super::gate::run_gate;
 use super::hosts::host_spec;
-use super::join::join_all;
 use super::mask::SecretMask;
 use super::retry::{delay, CONNECT_RETRIES};
 use super::scrub::{scrub_after_commit, secret_bearing, Scrub};
@@ -22,6 +21,9 @@ use crate::plan::{NodeKind, Plan, Retries, Secrets, Task};
 use crate::store::{now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, TaskState};
 use crate::template::Renderer;
 use crate::transport::Connections;
+
+/// Why a task on a host outside `--limit` did not run.
+pub const EXCLUDED_BY_LIMIT: &str = "excluded by --limit";
 
 /// Longest a finished task waits to be recorded (and reported) when no other transition
 /// comes to share its commit.
@@ -173,7 +175,7 @@ fn host_of(task: &Task) -> String {
 }
 
 impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
-    fn task(&self, node: usize) -> Option<&Task> {
+    pub(super) fn task(&self, node: usize) -> Option<&Task> {
         match &self.plan.nodes[node].kind {
             NodeKind::Task(t) => Some(t),
             _ => None,
@@ -188,7 +190,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
     }
 
     /// Commits changes in one durable write, then reports the task transitions.
-    fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+    pub(super) fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -226,7 +228,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         Ok(())
     }
 
-    fn transition(changes: &mut Vec<Change>, record: TaskRecord) {
+    pub(super) fn transition(changes: &mut Vec<Change>, record: TaskRecord) {
         let message = format!(
             "{} {}@{}",
             state_name(record.state),
@@ -441,10 +443,17 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                         }
                         NodeKind::Task(task) => {
                             let mut rec = self.record_of(&sched, node);
-                            if task.skip {
+                            let skipped = if task.skip {
+                                Some("`when` is false")
+                            } else if self.plan.excluded(task) {
+                                Some(EXCLUDED_BY_LIMIT)
+                            } else {
+                                None
+                            };
+                            if let Some(reason) = skipped {
                                 sched.ready.remove(&node);
                                 rec.state = TaskState::Skipped;
-                                rec.reason = Some("`when` is false".to_owned());
+                                rec.reason = Some(reason.to_owned());
                                 sched.records[node] = Some(rec.clone());
                                 Self::transition(&mut changes, rec);
                                 sched.complete(node);
@@ -593,115 +602,6 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 NodeKind::Join { .. } => (node, attempt, JobResult::Gate(Ok(()))),
             }
         });
-    }
-
-    /// Runs the rolling blocks' `on_failure` steps, in order, on each host of a failed
-    /// batch (hosts in parallel); their results go to the event log. When the rollback
-    /// succeeded everywhere, the batch's tasks are pending again: it undid them, so a
-    /// resume must do the whole batch again, not just the task that failed.
-    async fn run_on_failure(
-        &self,
-        batches: &BTreeSet<(usize, usize)>,
-        results: &Results,
-        records: &[Option<TaskRecord>],
-    ) -> Result<(), StoreError> {
-        for &(r, b) in batches {
-            let rolling = &self.plan.rollings[r];
-            let hosts = &rolling.batches[b].hosts;
-            let mut per_host = Vec::new();
-            let rollback_round = u32::try_from(now_ms() % 1_000_000_000).unwrap_or(1);
-            for (host_index, host) in hosts.iter().enumerate() {
-                let tasks: Vec<&Task> = rolling
-                    .on_failure
-                    .iter()
-                    .filter(|t| t.host.as_deref() == Some(host))
-                    .collect();
-                per_host.push(async move {
-                    let mut lines = Vec::new();
-                    for (i, task) in tasks.into_iter().enumerate() {
-                        let host_spec = match host_spec(&self.plan, task.host.as_deref()) {
-                            Ok(h) => h,
-                            Err(e) => {
-                                let refused = Outcome::refused(e.to_string());
-                                lines.push((task.step.clone(), host.clone(), refused, None));
-                                break;
-                            }
-                        };
-                        let a = Attempt {
-                            plan: &self.plan,
-                            task,
-                            // Journal keys of their own: per host and step, and per
-                            // rollback (a batch may fail, be resumed, and fail again).
-                            node: usize::MAX - (host_index * 1_000 + i),
-                            attempt: rollback_round,
-                            run_id: &self.run_id,
-                            host: host_spec,
-                            conns: &self.conns,
-                            results,
-                            secrets: &self.secrets,
-                            mask: &self.mask,
-                            renderer: &self.renderer,
-                            approved: false,
-                        };
-                        let outcome = a.run().await;
-                        let ok = !matches!(outcome, Outcome::Failed { .. });
-                        let scrub = (!matches!(outcome, Outcome::Skipped { .. })
-                            && secret_bearing(&self.plan, task))
-                        .then(|| Scrub {
-                            host: a.host.clone(),
-                            key: journal_key(a.node, a.attempt),
-                        });
-                        lines.push((task.step.clone(), host.clone(), outcome, scrub));
-                        if !ok {
-                            break;
-                        }
-                    }
-                    lines
-                });
-            }
-            let done = join_all(per_host).await;
-            let mut changes = Vec::new();
-            let rolled_back = done
-                .iter()
-                .flatten()
-                .all(|(_, _, o, _)| !matches!(o, Outcome::Failed { .. }));
-            if rolled_back {
-                for rec in records.iter().flatten() {
-                    let in_batch = self
-                        .task(rec.node)
-                        .and_then(|t| t.batch)
-                        .is_some_and(|x| (x.rolling, x.batch) == (r, b));
-                    if in_batch && rec.state != TaskState::Pending {
-                        let mut again = rec.clone();
-                        again.state = TaskState::Pending;
-                        again.reason =
-                            Some("rolled back by on_failure; runs again on resume".to_owned());
-                        Self::transition(&mut changes, again);
-                    }
-                }
-            }
-            let mut scrubs = Vec::new();
-            for (step, host, outcome, scrub) in done.into_iter().flatten() {
-                scrubs.extend(scrub);
-                let message = match &outcome {
-                    Outcome::Failed { reason, .. } => {
-                        format!("on_failure {step}@{host} failed: {reason}")
-                    }
-                    Outcome::Skipped { reason } => {
-                        format!("on_failure {step}@{host} skipped: {reason}")
-                    }
-                    _ => format!("on_failure {step}@{host} done"),
-                };
-                changes.push(Change::Event {
-                    node: None,
-                    kind: "on_failure".to_owned(),
-                    message,
-                });
-            }
-            self.store.commit(&self.run_id, changes)?;
-            scrub_after_commit(&self.conns, &self.run_id, scrubs).await;
-        }
-        Ok(())
     }
 }
 

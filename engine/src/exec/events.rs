@@ -38,6 +38,14 @@ pub enum ExecEvent {
         needed: usize,
         members: usize,
     },
+    /// A batch failed: its hosts' `on_failure` steps run now.
+    Rollback {
+        run: String,
+        rolling: String,
+        batch: usize,
+        batches: usize,
+        hosts: Vec<String>,
+    },
     Retry {
         run: String,
         node: usize,
@@ -64,6 +72,11 @@ pub enum ExecEvent {
         done: usize,
         skipped: usize,
         failed: usize,
+        /// Tasks of failed batches undone by `on_failure` (pending again).
+        rolled_back: usize,
+        /// `on_failure` tasks that ran, and how many of them failed.
+        rollbacks: usize,
+        rollbacks_failed: usize,
     },
 }
 

@@ -10,6 +10,7 @@ mod hosts;
 mod join;
 mod mask;
 mod retry;
+mod rollback;
 mod run;
 mod scrub;
 mod settle;
@@ -20,6 +21,7 @@ pub use dispatcher::{final_status, state_name, status_name, Dispatcher, ExecOpti
 pub use events::{ExecEvent, Observer, Silent};
 pub use hosts::{host_spec, ssh_settings, UnknownHost};
 pub use mask::{SecretMask, MASK, MIN_MASKED_LEN};
+pub use rollback::{is_rollback, rollback_records, ROLLED_BACK};
 pub use run::{
     approve, create_run, drive_run, frozen_plan, plan_digest, read_plan, Drive, DriveError,
 };

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use super::dispatcher::{final_status, Dispatcher, ExecOptions, RunOutcome};
 use super::events::{ExecEvent, Observer};
 use super::mask::SecretMask;
+use super::rollback::{is_rollback, rollback_records, ROLLED_BACK};
 use super::scrub::scrub_after_commit;
 use super::settle::{settle, InDoubt, SettleOptions, Settled};
 use crate::plan::{NodeKind, Plan, Secrets, PLAN_FORMAT};
@@ -86,6 +87,7 @@ pub fn create_run<S: RunStore>(store: &S, plan: &Plan) -> Result<String, StoreEr
             NodeKind::Task(t) => Some(TaskRecord::pending(n.id, t.step.clone(), t.host.clone())),
             _ => None,
         })
+        .chain(rollback_records(plan))
         .collect();
     let now = now_ms();
     let record = RunRecord {
@@ -180,7 +182,10 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         run: run_id.to_owned(),
         runbook: plan.runbook.clone(),
         cluster: plan.cluster.clone(),
-        tasks: records.len(),
+        tasks: records
+            .iter()
+            .filter(|r| !is_rollback(&plan, r.node))
+            .count(),
         resumed,
     });
     let dispatcher = Dispatcher {
@@ -221,14 +226,28 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
             },
         ],
     )?;
-    let tasks = store.tasks(run_id)?;
+    let (rollbacks, tasks): (Vec<TaskRecord>, Vec<TaskRecord>) = store
+        .tasks(run_id)?
+        .into_iter()
+        .partition(|t| is_rollback(&plan, t.node));
     let count = |s: TaskState| tasks.iter().filter(|t| t.state == s).count();
+    let ran = |t: &&TaskRecord| t.attempts > 0 && t.state != TaskState::Pending;
     drive.observer.event(&ExecEvent::RunFinished {
         run: run_id.to_owned(),
         status,
         done: count(TaskState::Done),
         skipped: count(TaskState::Skipped),
         failed: count(TaskState::Failed),
+        rolled_back: tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Pending && t.reason.as_deref() == Some(ROLLED_BACK))
+            .count(),
+        rollbacks: rollbacks.iter().filter(ran).count(),
+        rollbacks_failed: rollbacks
+            .iter()
+            .filter(ran)
+            .filter(|t| t.state == TaskState::Failed)
+            .count(),
     });
     Ok(outcome)
 }

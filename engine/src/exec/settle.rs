@@ -57,7 +57,9 @@ pub async fn settle(
     let mut scrubs = Vec::new();
     let mut doubts = Vec::new();
     for rec in records.iter_mut() {
-        let NodeKind::Task(task) = &plan.nodes[rec.node].kind else {
+        // `on_failure` tasks (numbered after the nodes) are not resumed: a resume runs
+        // their rolled-back batch again.
+        let Some(NodeKind::Task(task)) = plan.nodes.get(rec.node).map(|n| &n.kind) else {
             continue;
         };
         let host_name = task.host.clone().unwrap_or_else(|| "controller".to_owned());

@@ -45,6 +45,15 @@ impl Observer for LogObserver {
             } => tracing::info!(
                 target: "quorate::gate", run = %run, rolling = %rolling, batch, batches, healthy, needed, members, "batch gate"
             ),
+            ExecEvent::Rollback {
+                run,
+                rolling,
+                batch,
+                batches,
+                hosts,
+            } => tracing::warn!(
+                target: "quorate::run", run = %run, rolling = %rolling, batch, batches, hosts = %hosts.join(","), "rolling back batch"
+            ),
             ExecEvent::Retry {
                 run,
                 node,
@@ -74,8 +83,12 @@ impl Observer for LogObserver {
                 done,
                 skipped,
                 failed,
+                rolled_back,
+                rollbacks,
+                rollbacks_failed,
             } => tracing::info!(
-                target: "quorate::run", run = %run, status = super::super::exec::status_name(*status), done, skipped, failed, "run finished"
+                target: "quorate::run", run = %run, status = super::super::exec::status_name(*status), done, skipped, failed,
+                rolled_back, rollbacks, rollbacks_failed, "run finished"
             ),
         }
     }

@@ -163,6 +163,19 @@ impl Observer for Progress {
                 let rolling = escape::line(rolling);
                 self.line(&format!("{rolling}: batch {batch} of {batches}: {healthy} of {members} members healthy, {needed} needed"));
             }
+            ExecEvent::Rollback {
+                rolling,
+                batch,
+                batches,
+                hosts,
+                ..
+            } => {
+                self.line(&format!(
+                    "{}: batch {batch} of {batches} failed: rolling back {} (on_failure)",
+                    escape::line(rolling),
+                    escape::line(&hosts.join(", "))
+                ));
+            }
             ExecEvent::Retry {
                 step,
                 host,
@@ -198,6 +211,9 @@ impl Observer for Progress {
                 done,
                 skipped,
                 failed,
+                rolled_back,
+                rollbacks,
+                rollbacks_failed,
             } => {
                 if let Some(b) = &self.bars {
                     b.overall.finish_and_clear();
@@ -210,10 +226,17 @@ impl Observer for Progress {
                         bar.finish_and_clear();
                     }
                 }
-                self.line(&format!(
+                let mut text = format!(
                     "run {run} {}: {done} done, {skipped} skipped, {failed} failed",
                     format!("{status:?}").to_lowercase()
-                ));
+                );
+                if *rollbacks > 0 {
+                    let _ = write!(
+                        text,
+                        "; on_failure: {rollbacks} ran, {rollbacks_failed} failed, {rolled_back} tasks rolled back"
+                    );
+                }
+                self.line(&text);
             }
         }
     }
