@@ -11,8 +11,8 @@ use super::inputs::{compile_from_args, param_from_env, read_params_file};
 use super::store_failure::{report_store_failure, store_failure};
 use super::warn;
 use crate::exec::{
-    approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, ExecOptions,
-    Observer, RunOutcome, SettleOptions,
+    approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, EventKind,
+    ExecOptions, Observer, RunOutcome, SettleOptions,
 };
 use crate::plan::{ParamInput, Plan, Secrets};
 use crate::report::{Fanout, LogObserver, Progress};
@@ -170,11 +170,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
         Ok(id) => id,
         Err(e) => return Ok(report_store_failure(&cli.state, &e)),
     };
-    let recorded = Change::Event {
-        node: None,
-        kind: "sources".to_owned(),
-        message: super::sources::record(&args.compile),
-    };
+    let recorded = EventKind::Sources.change(None, super::sources::record(&args.compile));
     or_store_failure!(cli.state, store.commit(&run_id, vec![recorded]));
     Ok(drive(
         &cli.state,
@@ -220,7 +216,7 @@ fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets,
 fn check_mark_done(plan: &Plan, names: &[String]) -> Result<(), Vec<Diagnostic>> {
     let tasks: Vec<String> = plan
         .tasks()
-        .map(|(_, t)| format!("{}@{}", t.step, t.host.as_deref().unwrap_or("controller")))
+        .map(|(_, t)| format!("{}@{}", t.step, t.host_name()))
         .collect();
     let known: Vec<&str> = tasks.iter().map(String::as_str).collect();
     let errors: Vec<Diagnostic> = names
@@ -276,7 +272,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     let events = or_store_failure!(cli.state, store.events(&args.run));
     if let Some(note) = events
         .iter()
-        .find(|e| e.kind == "sources")
+        .find(|e| EventKind::of(e) == Some(EventKind::Sources))
         .and_then(|e| super::sources::changes(&e.message, &plan))
     {
         out!("{note}");
@@ -359,11 +355,7 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             &args.run,
             vec![
                 Change::Run(run),
-                Change::Event {
-                    node: None,
-                    kind: "abandoned".to_owned(),
-                    message: "abandoned by the operator".to_owned(),
-                },
+                EventKind::Abandoned.change(None, "abandoned by the operator".to_owned()),
             ],
         )
     );

@@ -16,7 +16,7 @@ pub struct Results {
 }
 
 /// The key of a controller task in [`Results`] and in `steps.ID.hosts`.
-pub const CONTROLLER: &str = "controller";
+pub use crate::plan::CONTROLLER;
 
 impl Results {
     /// Output is kept without its trailing newlines, as shell command substitution does:

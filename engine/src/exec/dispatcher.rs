@@ -11,13 +11,13 @@ use tokio::task::JoinSet;
 
 use super::attempt::{journal_key, Attempt, Outcome};
 use super::context::Results;
-use super::events::{ExecEvent, Observer};
+use super::events::{EventKind, ExecEvent, Observer};
 use super::gate::run_gate;
 use super::hosts::host_spec;
 use super::mask::SecretMask;
 use super::retry::{delay, CONNECT_RETRIES};
 use super::scrub::{scrub_after_commit, secret_bearing, Scrub};
-use crate::plan::{NodeKind, Plan, Retries, Secrets, Task};
+use crate::plan::{NodeKind, Plan, Retries, Secrets, Task, CONTROLLER};
 use crate::store::{now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, TaskState};
 use crate::template::Renderer;
 use crate::transport::Connections;
@@ -169,9 +169,7 @@ impl Sched {
 }
 
 fn host_of(task: &Task) -> String {
-    task.host
-        .clone()
-        .unwrap_or_else(|| super::context::CONTROLLER.to_owned())
+    task.host_name().to_owned()
 }
 
 impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
@@ -203,7 +201,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     node: Some(_),
                     kind,
                     ..
-                } if kind == "task" => {
+                } if kind == EventKind::Task.as_str() => {
                     if let Some(r) = last_task.take() {
                         pending_events.push(r);
                     }
@@ -217,7 +215,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 run: self.run_id.clone(),
                 node: r.node,
                 step: r.step.clone(),
-                host: r.host.clone().unwrap_or_else(|| "controller".to_owned()),
+                host: r.host.clone().unwrap_or_else(|| CONTROLLER.to_owned()),
                 state: r.state,
                 attempt: r.attempts,
                 exit: r.exit,
@@ -233,15 +231,11 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             "{} {}@{}",
             state_name(record.state),
             record.step,
-            record.host.as_deref().unwrap_or("controller")
+            record.host.as_deref().unwrap_or(CONTROLLER)
         );
         let node = record.node;
         changes.push(Change::Task(record));
-        changes.push(Change::Event {
-            node: Some(node),
-            kind: "task".to_owned(),
-            message,
-        });
+        changes.push(EventKind::Task.change(Some(node), message));
     }
 
     /// Runs the plan from its recorded state until it finishes, fails, pauses or is
@@ -297,11 +291,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     JobResult::Gate(Err(reason)) => {
                         sched.state[node] = State::Failed;
                         failures.push(reason.clone());
-                        changes.push(Change::Event {
-                            node: Some(node),
-                            kind: "gate-failed".to_owned(),
-                            message: reason,
-                        });
+                        changes.push(EventKind::GateFailed.change(Some(node), reason));
                         stopping = true;
                     }
                     JobResult::Task(outcome) => {
@@ -353,6 +343,10 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                                 rec.reason = Some("awaiting approval".to_owned());
                                 sched.state[node] = State::Pending;
                                 sched.busy.remove(&host);
+                                // `quorate approve` finds the gates waiting by this event.
+                                changes.push(
+                                    EventKind::AwaitingApproval.change(Some(node), message.clone()),
+                                );
                                 approval = Some(message);
                                 stopping = true;
                             }

@@ -2,7 +2,73 @@
 
 use serde::Serialize;
 
-use crate::store::TaskState;
+use crate::store::{Change, Event, TaskState};
+
+/// The kinds of entries in a run's event log. The store keeps the kind as text (its
+/// `as_str`); everything that writes or reads the log goes through this type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Started,
+    Resumed,
+    /// A task transition (the task record changed in the same commit).
+    Task,
+    /// An approval gate was reached and waits for `quorate approve`.
+    AwaitingApproval,
+    Approved,
+    GateFailed,
+    OnFailure,
+    Settled,
+    Finished,
+    /// The runbook and inventory files a run was made from.
+    Sources,
+    Abandoned,
+}
+
+impl EventKind {
+    const ALL: [Self; 11] = [
+        Self::Started,
+        Self::Resumed,
+        Self::Task,
+        Self::AwaitingApproval,
+        Self::Approved,
+        Self::GateFailed,
+        Self::OnFailure,
+        Self::Settled,
+        Self::Finished,
+        Self::Sources,
+        Self::Abandoned,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Resumed => "resumed",
+            Self::Task => "task",
+            Self::AwaitingApproval => "awaiting-approval",
+            Self::Approved => "approved",
+            Self::GateFailed => "gate-failed",
+            Self::OnFailure => "on_failure",
+            Self::Settled => "settled",
+            Self::Finished => "finished",
+            Self::Sources => "sources",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    /// The kind of a recorded event; `None` for a kind this quorate does not write.
+    pub fn of(event: &Event) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == event.kind)
+    }
+
+    /// An event of this kind, to commit.
+    pub fn change(self, node: Option<usize>, message: impl Into<String>) -> Change {
+        Change::Event {
+            node,
+            kind: self.as_str().to_owned(),
+            message: message.into(),
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -90,4 +156,32 @@ pub struct Silent;
 
 impl Observer for Silent {
     fn event(&self, _event: &ExecEvent) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventKind;
+    use crate::store::Event;
+
+    #[test]
+    fn every_event_kind_reads_back_as_itself() {
+        for kind in EventKind::ALL {
+            let event = Event {
+                seq: 1,
+                at_ms: 0,
+                node: None,
+                kind: kind.as_str().to_owned(),
+                message: String::new(),
+            };
+            assert_eq!(EventKind::of(&event), Some(kind));
+        }
+        let unknown = Event {
+            seq: 1,
+            at_ms: 0,
+            node: None,
+            kind: "awaiting approval".to_owned(),
+            message: String::new(),
+        };
+        assert_eq!(EventKind::of(&unknown), None);
+    }
 }

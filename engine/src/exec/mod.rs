@@ -18,7 +18,7 @@ mod settle;
 pub use attempt::{check_expect, journal_key, Outcome};
 pub use context::{fill_secrets, render_env, Results};
 pub use dispatcher::{final_status, state_name, status_name, Dispatcher, ExecOptions, RunOutcome};
-pub use events::{ExecEvent, Observer, Silent};
+pub use events::{EventKind, ExecEvent, Observer, Silent};
 pub use hosts::{host_spec, ssh_settings, UnknownHost};
 pub use mask::{SecretMask, MASK, MIN_MASKED_LEN};
 pub use rollback::{is_rollback, rollback_records, ROLLED_BACK};

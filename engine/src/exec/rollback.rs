@@ -7,12 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 use super::attempt::{journal_key, Attempt, Outcome};
 use super::context::Results;
 use super::dispatcher::Dispatcher;
-use super::events::ExecEvent;
+use super::events::{EventKind, ExecEvent};
 use super::hosts::host_spec;
 use super::join::join_all;
 use super::scrub::{scrub_after_commit, secret_bearing, Scrub};
 use crate::plan::{Plan, Task};
-use crate::store::{now_ms, Change, RunStore, StoreError, TaskRecord, TaskState};
+use crate::store::{now_ms, RunStore, StoreError, TaskRecord, TaskState};
 
 /// What one `on_failure` task did: step, host, outcome, host-side output to empty.
 type RollbackLine = (String, String, Outcome, Option<Scrub>);
@@ -139,11 +139,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     }
                     _ => format!("on_failure {step}@{host} done"),
                 };
-                changes.push(Change::Event {
-                    node: None,
-                    kind: "on_failure".to_owned(),
-                    message,
-                });
+                changes.push(EventKind::OnFailure.change(None, message));
             }
             self.commit(changes)?;
             scrub_after_commit(&self.conns, &self.run_id, scrubs).await;

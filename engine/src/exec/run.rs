@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::dispatcher::{final_status, Dispatcher, ExecOptions, RunOutcome};
-use super::events::{ExecEvent, Observer};
+use super::events::{EventKind, ExecEvent, Observer};
 use super::mask::SecretMask;
 use super::rollback::{is_rollback, rollback_records, ROLLED_BACK};
 use super::scrub::scrub_after_commit;
@@ -163,7 +163,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     let approved: HashSet<usize> = store
         .events(run_id)?
         .into_iter()
-        .filter(|e| e.kind == "approved")
+        .filter(|e| EventKind::of(e) == Some(EventKind::Approved))
         .filter_map(|e| e.node)
         .collect();
     run.status = RunStatus::Running;
@@ -171,11 +171,12 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     run.controller = controller();
     run.updated_ms = now_ms();
     changes.push(Change::Run(run.clone()));
-    changes.push(Change::Event {
-        node: None,
-        kind: if resumed { "resumed" } else { "started" }.to_owned(),
-        message: run.controller.clone(),
-    });
+    let kind = if resumed {
+        EventKind::Resumed
+    } else {
+        EventKind::Started
+    };
+    changes.push(kind.change(None, run.controller.clone()));
     store.commit(run_id, changes)?;
     scrub_after_commit(&drive.conns, run_id, settled.scrubs).await;
     drive.observer.event(&ExecEvent::RunStarted {
@@ -217,14 +218,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     };
     store.commit(
         run_id,
-        vec![
-            Change::Run(run),
-            Change::Event {
-                node: None,
-                kind: "finished".to_owned(),
-                message,
-            },
-        ],
+        vec![Change::Run(run), EventKind::Finished.change(None, message)],
     )?;
     let (rollbacks, tasks): (Vec<TaskRecord>, Vec<TaskRecord>) = store
         .tasks(run_id)?
@@ -263,19 +257,31 @@ pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, Driv
             format!("{:?}", run.status).to_lowercase(),
         ));
     }
+    // A gate waits when its latest approval event is "awaiting", not "approved".
+    let mut awaiting = HashSet::new();
+    for e in store.events(run_id)? {
+        match (EventKind::of(&e), e.node) {
+            (Some(EventKind::AwaitingApproval), Some(n)) => {
+                awaiting.insert(n);
+            }
+            (Some(EventKind::Approved), Some(n)) => {
+                awaiting.remove(&n);
+            }
+            _ => {}
+        }
+    }
     let waiting: Vec<TaskRecord> = store
         .tasks(run_id)?
         .into_iter()
-        .filter(|t| {
-            t.state == TaskState::Pending && t.reason.as_deref() == Some("awaiting approval")
-        })
+        .filter(|t| t.state == TaskState::Pending && awaiting.contains(&t.node))
         .collect();
     let changes = waiting
         .iter()
-        .map(|t| Change::Event {
-            node: Some(t.node),
-            kind: "approved".to_owned(),
-            message: format!("{} approved by {}", t.step, controller()),
+        .map(|t| {
+            EventKind::Approved.change(
+                Some(t.node),
+                format!("{} approved by {}", t.step, controller()),
+            )
         })
         .collect();
     store.commit(run_id, changes)?;

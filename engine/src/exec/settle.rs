@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::attempt::{check_expect, journal_key, Outcome};
-use super::events::{ExecEvent, Observer};
+use super::events::{EventKind, ExecEvent, Observer};
 use super::hosts::host_spec;
 use super::mask::SecretMask;
 use super::scrub::{secret_bearing, Scrub};
@@ -62,7 +62,7 @@ pub async fn settle(
         let Some(NodeKind::Task(task)) = plan.nodes.get(rec.node).map(|n| &n.kind) else {
             continue;
         };
-        let host_name = task.host.clone().unwrap_or_else(|| "controller".to_owned());
+        let host_name = task.host_name().to_owned();
         let name = format!("{}@{host_name}", task.step);
         let before = rec.state;
         let outcome: String = match rec.state {
@@ -84,11 +84,9 @@ pub async fn settle(
                         // Nothing of this plan can have run there; the drive fails it by name.
                         rec.state = TaskState::Pending;
                         changes.push(Change::Task(rec.clone()));
-                        changes.push(Change::Event {
-                            node: Some(rec.node),
-                            kind: "settled".to_owned(),
-                            message: format!("{name}: {e}"),
-                        });
+                        changes.push(
+                            EventKind::Settled.change(Some(rec.node), format!("{name}: {e}")),
+                        );
                         continue;
                     }
                 };
@@ -185,11 +183,7 @@ pub async fn settle(
                 outcome: outcome.clone(),
             });
             changes.push(Change::Task(rec.clone()));
-            changes.push(Change::Event {
-                node: Some(rec.node),
-                kind: "settled".to_owned(),
-                message: format!("{name}: {outcome}"),
-            });
+            changes.push(EventKind::Settled.change(Some(rec.node), format!("{name}: {outcome}")));
         }
     }
     if doubts.is_empty() {

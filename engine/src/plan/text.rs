@@ -113,10 +113,7 @@ pub fn render(plan: &Plan) -> String {
                 _ => None,
             })
             .collect();
-        let who: Vec<String> = tasks
-            .iter()
-            .map(|t| one_line(t.host.as_deref().unwrap_or("controller")))
-            .collect();
+        let who: Vec<String> = tasks.iter().map(|t| one_line(t.host_name())).collect();
         let width = who.iter().map(|w| w.chars().count()).max().unwrap_or(0);
         for (t, w) in tasks.iter().zip(&who) {
             write_task(&mut out, plan, "   ", w, width, t);
@@ -243,13 +240,7 @@ fn render_rolling(
         let who: Vec<String> = rolling
             .on_failure
             .iter()
-            .map(|t| {
-                one_line(&format!(
-                    "{} {}",
-                    t.host.as_deref().unwrap_or("controller"),
-                    t.step
-                ))
-            })
+            .map(|t| one_line(&format!("{} {}", t.host_name(), t.step)))
             .collect();
         let width = who.iter().map(|w| w.chars().count()).max().unwrap_or(0);
         for (t, w) in rolling.on_failure.iter().zip(&who) {

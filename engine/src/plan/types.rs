@@ -13,6 +13,8 @@ use crate::model::Duration;
 /// 2: `env` values are typed parts and secrets are listed per scope, not markers in text.
 pub const PLAN_FORMAT: u32 = 2;
 
+pub use crate::model::CONTROLLER;
+
 /// Text of a task field: rendered now, or rendered when the task starts because it reads
 /// other tasks' results (`steps.*`) or the run id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +164,13 @@ pub struct Task {
     /// The rolling block and batch this task belongs to.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub batch: Option<BatchRef>,
+}
+
+impl Task {
+    /// The task's host, or [`CONTROLLER`].
+    pub fn host_name(&self) -> &str {
+        self.host.as_deref().unwrap_or(CONTROLLER)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
