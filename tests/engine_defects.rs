@@ -231,3 +231,52 @@ steps:
         "{resumed}"
     );
 }
+
+#[test]
+fn a_rollback_the_controller_stopped_in_is_recorded_failed_on_resume() {
+    let lab = Lab::new(2, "");
+    let rb = lab.runbook(
+        "
+runbook: cut-rollback
+on: all
+steps:
+  - id: roll
+    rolling:
+      batch: 1
+      steps:
+        - id: check
+          run: test ! -f {{host.vars.node_dir}}/broken
+      on_failure:
+        - id: restore
+          run: sleep 3; echo restored >> {{host.vars.node_dir}}/restored
+",
+    );
+    std::fs::write(lab.node_dir(0).join("broken"), "").unwrap();
+    let (mut child, mut err) = lab.spawn_run(&rb);
+    let seen = support::read_transitions(&mut err, 3);
+    assert_eq!(seen[2]["step"], "restore", "{seen:?}");
+    assert_eq!(seen[2]["state"], "running");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = seen[0]["run"].as_str().unwrap().to_owned();
+    std::fs::remove_file(lab.node_dir(0).join("broken")).unwrap();
+    let out = lab
+        .quorate()
+        .args(["resume", &run, "--plain"])
+        .run()
+        .success();
+    assert!(
+        out.contains(&format!(
+            "run {run} done: 2 done, 0 skipped, 0 failed; on_failure: 1 ran, 1 failed"
+        )),
+        "{out}"
+    );
+    let show = lab.show(&run);
+    let restore = task(&show, "restore", "node0");
+    assert_eq!(restore["state"], "failed");
+    assert_eq!(
+        restore["reason"],
+        "interrupted: the controller stopped while it ran; check its host"
+    );
+    assert_eq!(task(&show, "restore", "node1")["state"], "pending");
+}

@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 use serde_json::Value;
 
@@ -69,6 +71,26 @@ impl Lab {
 
     pub fn run(&self, runbook: &Path, extra: &[&str]) -> Output {
         self.compile_command("run", runbook, extra)
+    }
+
+    /// Starts `quorate run` in the background with JSON logs on a pipe.
+    pub fn spawn_run(&self, runbook: &Path) -> (Child, BufReader<ChildStderr>) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .current_dir(super::support::root())
+            .arg("--state")
+            .arg(self.path("state"))
+            .args(["--log-format", "json", "run"])
+            .arg(runbook)
+            .arg("-i")
+            .arg(self.path("inventory.yaml"))
+            .arg("--plain")
+            .env("HOME", self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        (child, err)
     }
 
     pub fn show(&self, run: &str) -> Value {

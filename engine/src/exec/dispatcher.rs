@@ -221,6 +221,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 exit: r.exit,
                 reason: r.reason.clone(),
                 seq,
+                rollback: super::rollback::is_rollback(&self.plan, r.node),
             });
         }
         Ok(())

@@ -94,6 +94,9 @@ pub enum ExecEvent {
         reason: Option<String>,
         /// Sequence number of the transition in the run's event log.
         seq: u64,
+        /// An `on_failure` task (not counted in the run's task total).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
     },
     BatchGate {
         run: String,

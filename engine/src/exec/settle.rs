@@ -57,9 +57,18 @@ pub async fn settle(
     let mut scrubs = Vec::new();
     let mut doubts = Vec::new();
     for rec in records.iter_mut() {
-        // `on_failure` tasks (numbered after the nodes) are not resumed: a resume runs
-        // their rolled-back batch again.
+        // `on_failure` tasks (numbered after the nodes) are not resumed. One the
+        // controller stopped in the middle of is recorded as failed: it may not have
+        // finished undoing its host, and the batch was not reset.
         let Some(NodeKind::Task(task)) = plan.nodes.get(rec.node).map(|n| &n.kind) else {
+            if rec.state == TaskState::Running {
+                rec.state = TaskState::Failed;
+                rec.reason = Some(
+                    "interrupted: the controller stopped while it ran; check its host".to_owned(),
+                );
+                rec.ended_ms = Some(now_ms());
+                changes.push(Change::Task(rec.clone()));
+            }
             continue;
         };
         let host_name = task.host_name().to_owned();

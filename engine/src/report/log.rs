@@ -19,6 +19,7 @@ impl Observer for LogObserver {
                 exit,
                 reason,
                 seq,
+                ..
             } => tracing::info!(
                 target: "quorate::task",
                 run = %run, node, step = %step, host = %host, state = %state_name(*state), attempt, exit = *exit,

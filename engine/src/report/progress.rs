@@ -101,6 +101,7 @@ impl Observer for Progress {
                 attempt,
                 exit,
                 reason,
+                rollback,
                 ..
             } => {
                 let (step, host) = (escape::line(step), escape::line(host));
@@ -120,10 +121,13 @@ impl Observer for Progress {
                         bar
                     });
                     bar.set_message(format!("{step}: {}", state_name(*state)));
-                    if matches!(
-                        state,
-                        TaskState::Done | TaskState::Skipped | TaskState::Failed
-                    ) {
+                    // The total counts the plan's tasks; `on_failure` tasks are extra.
+                    if !rollback
+                        && matches!(
+                            state,
+                            TaskState::Done | TaskState::Skipped | TaskState::Failed
+                        )
+                    {
                         b.overall.inc(1);
                     }
                     if *state == TaskState::Failed {
