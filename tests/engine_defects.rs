@@ -41,6 +41,7 @@ steps:
     let start = ms(&show["run"]["created_ms"]);
     let cap_end = ms(&task(&show, "cap", "node0")["ended_ms"]) - start;
     let use_start = ms(&task(&show, "use", "node0")["started_ms"]) - start;
+    println!("cap ended at {cap_end} ms, the step after it started at {use_start} ms");
     assert!(
         cap_end < 3_000,
         "cap ended at {cap_end} ms: it was recorded only when the slow task ended"

@@ -19,11 +19,11 @@ impl Observer for LogObserver {
                 exit,
                 reason,
                 seq,
-                ..
+                rollback,
             } => tracing::info!(
                 target: "quorate::task",
                 run = %run, node, step = %step, host = %host, state = %state_name(*state), attempt, exit = *exit,
-                reason = %reason.as_deref().unwrap_or(""), seq,
+                reason = %reason.as_deref().unwrap_or(""), seq, rollback,
                 "task {step}@{host} {}", state_name(*state)
             ),
             ExecEvent::RunStarted {
