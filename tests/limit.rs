@@ -101,6 +101,10 @@ fn a_limited_run_touches_only_the_limited_hosts_and_the_gate_counts_every_member
         "{err}"
     );
     assert!((0..4).all(|i| lab.read(i, "rolled").is_empty()), "{stdout}");
+    assert!(
+        stdout.contains(": limited-roll on sshd-test, 5 tasks (--limit node1: 3 excluded)"),
+        "{stdout}"
+    );
 
     // Healthy again: the resume keeps the limit.
     std::fs::remove_file(lab.node_dir(3).join("sick")).unwrap();
@@ -111,6 +115,10 @@ fn a_limited_run_touches_only_the_limited_hosts_and_the_gate_counts_every_member
         .run()
         .success();
     assert_eq!(lab.read(1, "rolled"), "rolled\n", "{resumed}");
+    assert!(
+        resumed.contains("5 tasks (--limit node1: 3 excluded)"),
+        "the resumed run keeps the limit:\n{resumed}"
+    );
     for i in [0, 2, 3] {
         assert_eq!(lab.read(i, "rolled"), "", "node{i} is outside the limit");
     }

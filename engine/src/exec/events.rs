@@ -79,6 +79,9 @@ pub enum ExecEvent {
         cluster: String,
         tasks: usize,
         resumed: bool,
+        /// With `--limit`: the hosts it leaves, and how many tasks it excludes.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        limit: Option<(Vec<String>, usize)>,
     },
     /// A task state change, reported after it is durable in the store.
     Task {

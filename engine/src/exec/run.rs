@@ -188,6 +188,10 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
             .filter(|r| !is_rollback(&plan, r.node))
             .count(),
         resumed,
+        limit: plan.limit.as_ref().map(|l| {
+            let excluded = plan.tasks().filter(|(_, t)| plan.excluded(t)).count();
+            (l.hosts.clone(), excluded)
+        }),
     });
     let dispatcher = Dispatcher {
         store: Arc::clone(&store),

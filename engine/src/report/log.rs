@@ -32,6 +32,7 @@ impl Observer for LogObserver {
                 cluster,
                 tasks,
                 resumed,
+                ..
             } => {
                 tracing::info!(target: "quorate::run", run = %run, runbook = %runbook, cluster = %cluster, tasks, resumed, "run started");
             }

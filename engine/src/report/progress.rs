@@ -86,13 +86,22 @@ impl Observer for Progress {
                 cluster,
                 tasks,
                 resumed,
+                limit,
             } => {
                 let verb = if *resumed { "resuming" } else { "starting" };
-                self.line(&format!(
+                let mut text = format!(
                     "{verb} run {run}: {} on {}, {tasks} tasks",
                     escape::line(runbook),
                     escape::line(cluster)
-                ));
+                );
+                if let Some((hosts, excluded)) = limit {
+                    let _ = write!(
+                        text,
+                        " (--limit {}: {excluded} excluded)",
+                        escape::line(&hosts.join(","))
+                    );
+                }
+                self.line(&text);
             }
             ExecEvent::Task {
                 step,
