@@ -14,7 +14,7 @@ use super::mask::SecretMask;
 use super::rollback::{is_rollback, rollback_records, ROLLED_BACK};
 use super::scrub::scrub_after_commit;
 use super::settle::{settle, InDoubt, SettleOptions, Settled};
-use crate::plan::{NodeKind, Plan, Secrets, PLAN_FORMAT};
+use crate::plan::{Action, NodeKind, Plan, Secrets, PLAN_FORMAT};
 use crate::store::{
     controller, new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore, StoreError, TaskRecord,
     TaskState,
@@ -160,12 +160,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         .map_err(DriveError::InDoubt)?;
     }
     let mut changes = settled.changes;
-    let approved: HashSet<usize> = store
-        .events(run_id)?
-        .into_iter()
-        .filter(|e| EventKind::of(e) == Some(EventKind::Approved))
-        .filter_map(|e| e.node)
-        .collect();
+    let approved = approved_nodes(&*store, run_id)?;
     run.status = RunStatus::Running;
     run.paused = None;
     run.controller = controller();
@@ -250,6 +245,19 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     Ok(outcome)
 }
 
+/// The approval gates `quorate approve` passed.
+fn approved_nodes<S: RunStore + ?Sized>(
+    store: &S,
+    run_id: &str,
+) -> Result<HashSet<usize>, StoreError> {
+    Ok(store
+        .events(run_id)?
+        .into_iter()
+        .filter(|e| EventKind::of(e) == Some(EventKind::Approved))
+        .filter_map(|e| e.node)
+        .collect())
+}
+
 /// Records the approval of every approval gate the run is waiting at; returns their steps.
 pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, DriveError> {
     let run = store
@@ -261,23 +269,25 @@ pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, Driv
             format!("{:?}", run.status).to_lowercase(),
         ));
     }
-    // A gate waits when its latest approval event is "awaiting", not "approved".
-    let mut awaiting = HashSet::new();
-    for e in store.events(run_id)? {
-        match (EventKind::of(&e), e.node) {
-            (Some(EventKind::AwaitingApproval), Some(n)) => {
-                awaiting.insert(n);
-            }
-            (Some(EventKind::Approved), Some(n)) => {
-                awaiting.remove(&n);
-            }
-            _ => {}
-        }
-    }
+    let plan_json = store
+        .plan_json(run_id)?
+        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    let plan =
+        frozen_plan(&run, &plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
+    let approved = approved_nodes(store, run_id)?;
+    // A gate waits when it was reached (an attempt started) and is still pending,
+    // unless it was approved already.
     let waiting: Vec<TaskRecord> = store
         .tasks(run_id)?
         .into_iter()
-        .filter(|t| t.state == TaskState::Pending && awaiting.contains(&t.node))
+        .filter(|t| {
+            t.state == TaskState::Pending
+                && t.attempts > 0
+                && !approved.contains(&t.node)
+                && plan.nodes.get(t.node).is_some_and(|n| {
+                    matches!(&n.kind, NodeKind::Task(task) if matches!(task.action, Action::Approve { .. }))
+                })
+        })
         .collect();
     let changes = waiting
         .iter()
