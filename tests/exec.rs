@@ -2,122 +2,17 @@
 //! the `quorate` binary as operators run it. Every test checks what a user cares about:
 //! files on the hosts, task states in the store, exit codes.
 
+#[path = "support/engine_lab.rs"]
+mod lab;
 mod support;
 
 use support::read_transitions;
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use lab::{run_id, task, Lab};
 use serde_json::Value;
-use support::sshd::SshCluster;
-use support::{Output, Quorate};
-
-/// A cluster of fake hosts plus a controller directory (state, runbook, inventory).
-struct Lab {
-    cluster: SshCluster,
-    dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn new(hosts: usize, inventory_extra: &str) -> Self {
-        let cluster = SshCluster::start(hosts);
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("inventory.yaml"),
-            cluster.inventory_yaml(inventory_extra),
-        )
-        .unwrap();
-        for h in &cluster.hosts {
-            std::fs::create_dir_all(h.home.join("node")).unwrap();
-        }
-        Self { cluster, dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn runbook(&self, text: &str) -> PathBuf {
-        let p = self.path("runbook.yaml");
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    fn node_dir(&self, i: usize) -> PathBuf {
-        self.cluster.hosts[i].home.join("node")
-    }
-
-    fn read(&self, i: usize, file: &str) -> String {
-        std::fs::read_to_string(self.node_dir(i).join(file)).unwrap_or_default()
-    }
-
-    /// `quorate` with this lab's store and a home of its own (the controller's journal).
-    fn quorate(&self) -> Quorate {
-        Quorate::in_lab(self.dir.path())
-    }
-
-    fn run(&self, runbook: &Path, extra: &[&str]) -> Output {
-        self.quorate()
-            .args(["run"])
-            .arg(runbook)
-            .arg("-i")
-            .arg(self.path("inventory.yaml"))
-            .args(["--plain"])
-            .args(extra)
-            .run()
-    }
-
-    fn show(&self, run: &str) -> Value {
-        let out = self
-            .quorate()
-            .args(["show", run, "--format", "json"])
-            .run()
-            .success();
-        serde_json::from_str(&out).unwrap()
-    }
-
-    /// Starts `quorate run` in the background with JSON logs on a pipe.
-    fn spawn_run(&self, runbook: &Path) -> (Child, BufReader<std::process::ChildStderr>) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
-            .current_dir(support::root())
-            .arg("--state")
-            .arg(self.path("state"))
-            .args(["--log-format", "json", "run"])
-            .arg(runbook)
-            .arg("-i")
-            .arg(self.path("inventory.yaml"))
-            .arg("--plain")
-            .env("HOME", self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let err = BufReader::new(child.stderr.take().unwrap());
-        (child, err)
-    }
-}
-
-/// The run id in a `quorate run` transcript (`starting run ID: ...`).
-fn run_id(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("starting run "))
-        .and_then(|l| l.split(':').next())
-        .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
-        .to_owned()
-}
-
-fn task<'v>(show: &'v Value, step: &str, host: &str) -> &'v Value {
-    show["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["step"] == step && t["host"].as_str().unwrap_or("controller") == host)
-        .unwrap_or_else(|| panic!("no task {step}@{host} in {show}"))
-}
 
 const FLOW: &str = r#"
 runbook: flow

@@ -267,11 +267,6 @@ fn mode_of(path: &Path) -> u32 {
         & 0o777
 }
 
-/// Single-quotes a word for sh.
-fn quoted(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_holding_old_trailers_and_forged_answers_is_recorded_exactly() {
     let cluster = SshCluster::start(1);
@@ -328,7 +323,10 @@ async fn a_300_kb_value_of_30000_lines_is_delivered_exactly_and_quickly() {
     });
     assert!(value.len() >= 300_000);
     // In the command text (an exported variable this long would be refused by exec).
-    let command = format!("printf '%s' {} > big.cmd; cat big.cmd", quoted(&value));
+    let command = format!(
+        "printf '%s' {} > big.cmd; cat big.cmd",
+        quorate::shell::quote(&value)
+    );
     let started = Instant::now();
     let outcome = run_task(
         &conns,
@@ -598,7 +596,7 @@ fn random_frames(host: &HostSpec, conns: &Arc<Connections>, run: &str, workdir: 
     proptest!(config, |(out in text(), err in text())| {
         counter.set(counter.get() + 1);
         let key = format!("k{}-a1", counter.get());
-        let command = format!("printf '%s' {}; printf '%s' \"$V\" >&2", quoted(&out));
+        let command = format!("printf '%s' {}; printf '%s' \"$V\" >&2", quorate::shell::quote(&out));
         let env = [("V".to_owned(), err.clone())];
         let spec = TaskSpec {
             env: &env,

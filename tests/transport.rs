@@ -123,10 +123,6 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed;
     (0..len)
@@ -374,7 +370,7 @@ async fn a_task_is_recorded_and_its_secrets_stay_off_the_command_line_and_the_di
     // because the journal records output by design.
     let command = format!(
         "if [ \"$TOKEN\" = {} ]; then echo token-reached; fi; pwd; echo to-stderr >&2; sleep 1; exit 4",
-        sh_quote(secret)
+        quorate::shell::quote(secret)
     );
     let env = vec![("TOKEN".to_owned(), secret.to_owned())];
     let node = home.join("node");
@@ -613,7 +609,7 @@ async fn journal_semantics(conns: &Connections, host: &HostSpec, home: &Path, ru
     let log = home.join(format!("{run}-appended.txt"));
     let command = format!(
         "echo line >> {}; echo appended",
-        sh_quote(log.to_str().unwrap())
+        quorate::shell::quote(log.to_str().unwrap())
     );
     let once = task(run, "append-a1", &command);
     let first = run_task(conns, host, &once).await.unwrap();
@@ -626,7 +622,10 @@ async fn journal_semantics(conns: &Connections, host: &HostSpec, home: &Path, ru
     );
 
     // Delivered again while the first delivery still runs: waits for it, runs nothing.
-    let command = format!("sleep 1; echo line >> {}", sh_quote(log.to_str().unwrap()));
+    let command = format!(
+        "sleep 1; echo line >> {}",
+        quorate::shell::quote(log.to_str().unwrap())
+    );
     let twice = task(run, "append-a2", &command);
     let gave_up = tokio::time::timeout(Duration::from_millis(300), run_task(conns, host, &twice));
     assert!(gave_up.await.is_err());

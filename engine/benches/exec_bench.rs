@@ -372,7 +372,9 @@ impl Engine {
     /// no plan, no dispatcher, no store.
     fn layer(&self, plan: &Plan, shape: Shape, layer: Layer, run: &str) -> Sample {
         let hosts: Vec<HostSpec> = (0..HOSTS)
-            .map(|h| host_spec(plan, Some(&format!("node{h}"))))
+            .map(|h| {
+                host_spec(plan, Some(&format!("node{h}"))).expect("the bench hosts are planned")
+            })
             .collect();
         let one = move |conns: Arc<Connections>, host: HostSpec, step: usize, run: Arc<str>| async move {
             let command = format!("echo {step}");

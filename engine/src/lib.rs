@@ -4,6 +4,7 @@
 //! runbook, inventory and parameters it is given and never touches a host.
 //!
 //! - [`source`]: files, positions and diagnostics.
+//! - [`shell`]: POSIX sh quoting, shared by templates and the transport (depends on nothing).
 //! - [`model`]: YAML loading and the runbook / inventory types.
 //! - [`schema`]: the JSON Schemas that define the file formats.
 //! - [`template`]: handlebars rendering with shell quoting and fleet helpers.
@@ -21,6 +22,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod schema;
+pub mod shell;
 pub mod source;
 pub mod store;
 pub mod template;

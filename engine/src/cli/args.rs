@@ -120,10 +120,22 @@ pub struct ExecArgs {
     pub health_timeout: crate::model::Duration,
 }
 
+/// `--limit`, for `run` and `plan`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LimitArgs {
+    /// Run only the tasks of these hosts, or of the hosts of these groups (comma
+    /// separated, repeatable). Controller tasks still run; batch sizes and health gates
+    /// still count every member.
+    #[arg(long, value_name = "HOST,GROUP,...", value_delimiter = ',')]
+    pub limit: Vec<String>,
+}
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     #[command(flatten)]
     pub compile: CompileArgs,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -254,6 +266,8 @@ pub enum PlanFormat {
 pub struct PlanArgs {
     #[command(flatten)]
     pub compile: CompileArgs,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,

@@ -11,8 +11,8 @@ use super::inputs::{compile_from_args, param_from_env, read_params_file};
 use super::store_failure::{report_store_failure, store_failure};
 use super::warn;
 use crate::exec::{
-    approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, ExecOptions,
-    Observer, RunOutcome, SettleOptions,
+    approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, EventKind,
+    ExecOptions, Observer, RunOutcome, SettleOptions,
 };
 use crate::plan::{ParamInput, Plan, Secrets};
 use crate::report::{Fanout, LogObserver, Progress};
@@ -187,7 +187,8 @@ fn drive(
 }
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
-    let compiled = compile_from_args(&args.compile, true)?;
+    let mut compiled = compile_from_args(&args.compile, true)?;
+    super::plan::apply_limit(&mut compiled.plan, &args.limit)?;
     warn(&compiled.warnings);
     let store = match open_store(cli) {
         Ok(s) => s,
@@ -200,11 +201,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
         Ok(id) => id,
         Err(e) => return Ok(report_store_failure(&cli.state, &e)),
     };
-    let recorded = Change::Event {
-        node: None,
-        kind: "sources".to_owned(),
-        message: super::sources::record(&args.compile),
-    };
+    let recorded = EventKind::Sources.change(None, super::sources::record(&args.compile));
     or_store_failure!(cli.state, store.commit(&run_id, vec![recorded]));
     Ok(drive(
         &cli.state,
@@ -250,7 +247,7 @@ fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets,
 fn check_mark_done(plan: &Plan, names: &[String]) -> Result<(), Vec<Diagnostic>> {
     let tasks: Vec<String> = plan
         .tasks()
-        .map(|(_, t)| format!("{}@{}", t.step, t.host.as_deref().unwrap_or("controller")))
+        .map(|(_, t)| format!("{}@{}", t.step, t.host_name()))
         .collect();
     let known: Vec<&str> = tasks.iter().map(String::as_str).collect();
     let errors: Vec<Diagnostic> = names
@@ -291,9 +288,15 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
         ))
         .with_hint("`quorate runs` lists the recorded runs")]);
     };
-    let plan: Plan = crate::exec::read_plan(&plan_json).map_err(|e| {
+    let Some(run) = or_store_failure!(cli.state, store.run(&run_id)) else {
+        return Err(vec![Diagnostic::error(format!(
+            "no run {run_id} in {}",
+            cli.state.display()
+        ))]);
+    };
+    let plan: Plan = crate::exec::frozen_plan(&run, &plan_json).map_err(|e| {
         vec![Diagnostic::error(format!(
-            "the stored plan cannot be read: {e}"
+            "the stored plan of run {run_id} cannot be used: {e}"
         ))]
     })?;
     check_mark_done(&plan, &args.mark_done)?;
@@ -301,7 +304,7 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     let events = or_store_failure!(cli.state, store.events(&run_id));
     if let Some(note) = events
         .iter()
-        .find(|e| e.kind == "sources")
+        .find(|e| EventKind::of(e) == Some(EventKind::Sources))
         .and_then(|e| super::sources::changes(&e.message, &plan))
     {
         out!("{note}");
@@ -384,11 +387,7 @@ pub fn abandon(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
             &run_id,
             vec![
                 Change::Run(run),
-                Change::Event {
-                    node: None,
-                    kind: "abandoned".to_owned(),
-                    message: "abandoned by the operator".to_owned(),
-                },
+                EventKind::Abandoned.change(None, "abandoned by the operator".to_owned()),
             ],
         )
     );

@@ -1,14 +1,34 @@
 //! `quorate plan` and `quorate graph`.
 
-use super::args::{GraphArgs, GraphFormat, PlanArgs, PlanFormat};
+use super::args::{GraphArgs, GraphFormat, LimitArgs, PlanArgs, PlanFormat};
 use super::exit::DONE;
 use super::inputs::compile_from_args;
 use super::warn;
-use crate::plan::{graph, text};
+use crate::plan::{graph, text, Plan};
 use crate::source::Diagnostic;
 
+/// Applies `--limit` to a compiled plan; an unknown name is an error with a suggestion.
+pub(super) fn apply_limit(plan: &mut Plan, args: &LimitArgs) -> Result<(), Vec<Diagnostic>> {
+    if args.limit.is_empty() {
+        return Ok(());
+    }
+    plan.limit_to(&args.limit).map_err(|unknown| {
+        unknown
+            .into_iter()
+            .map(|u| {
+                let d = Diagnostic::error(u.to_string());
+                match &u.suggestion {
+                    Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                    None => d.with_hint("name hosts or groups of the inventory, comma separated"),
+                }
+            })
+            .collect()
+    })
+}
+
 pub fn run_plan(args: &PlanArgs) -> Result<u8, Vec<Diagnostic>> {
-    let compiled = compile_from_args(&args.compile, false)?;
+    let mut compiled = compile_from_args(&args.compile, false)?;
+    apply_limit(&mut compiled.plan, &args.limit)?;
     warn(&compiled.warnings);
     let json = || serde_json::to_string_pretty(&compiled.plan).unwrap_or_default() + "\n";
     if let Some(path) = &args.out {

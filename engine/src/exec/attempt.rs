@@ -37,6 +37,19 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// A failure before (or instead of) running anything: no exit code, no output.
+    pub fn refused(reason: String) -> Self {
+        Self::Failed {
+            exit: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            reason,
+            connect: false,
+        }
+    }
+}
+
 /// Everything an attempt needs, borrowed from the dispatcher.
 pub struct Attempt<'a> {
     pub plan: &'a Plan,
@@ -86,13 +99,7 @@ impl Attempt<'_> {
 
     #[expect(clippy::too_many_lines, reason = "one arm per action")]
     async fn run_inner(&self) -> Result<Outcome, Outcome> {
-        let fail = |reason: String| Outcome::Failed {
-            exit: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            reason,
-            connect: false,
-        };
+        let fail = Outcome::refused;
         if let Some(when) = &self.task.when {
             let value = self.text(when, Quoting::Plain).map_err(fail)?;
             if is_false(&value) {
@@ -207,13 +214,7 @@ impl Attempt<'_> {
     /// Evaluates the guards (read-only by contract); `Some(reason)` means skip.
     async fn guards(&self) -> Result<Option<String>, Outcome> {
         let g = &self.task.guards;
-        let fail = |reason: String| Outcome::Failed {
-            exit: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            reason,
-            connect: false,
-        };
+        let fail = Outcome::refused;
         if let Some(path) = &g.creates {
             let path = self.text(path, Quoting::Plain).map_err(fail)?;
             if self

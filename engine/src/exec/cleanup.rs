@@ -29,7 +29,8 @@ pub fn plan_hosts(plan: &Plan) -> Vec<HostSpec> {
     plan.tasks()
         .map(|(_, task)| task.host.as_deref())
         .filter(|host| seen.insert(*host))
-        .map(|host| host_spec(plan, host))
+        // A host without connection settings never ran a task: it has no journal.
+        .filter_map(|host| host_spec(plan, host).ok())
         .collect()
 }
 

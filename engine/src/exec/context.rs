@@ -10,13 +10,13 @@ use crate::plan::{EnvPart, EnvValue, Plan, SecretTokens, Secrets, Task, Text};
 use crate::template::{CompiledTemplate, Quoting, Renderer};
 
 /// The output and exit code of every finished task, by step and host.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct Results {
     by_step: HashMap<String, IndexMap<String, (String, i32)>>,
 }
 
 /// The key of a controller task in [`Results`] and in `steps.ID.hosts`.
-pub const CONTROLLER: &str = "controller";
+pub use crate::plan::CONTROLLER;
 
 impl Results {
     /// Output is kept without its trailing newlines, as shell command substitution does:

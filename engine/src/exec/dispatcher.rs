@@ -11,19 +11,21 @@ use tokio::task::JoinSet;
 
 use super::attempt::{journal_key, Attempt, Outcome};
 use super::context::Results;
-use super::events::{ExecEvent, Observer};
+use super::events::{EventKind, ExecEvent, Observer};
 use super::gate::run_gate;
 use super::hosts::host_spec;
-use super::join::join_all;
 use super::mask::SecretMask;
 use super::retry::{delay, CONNECT_RETRIES};
 use super::scrub::{scrub_after_commit, secret_bearing, Scrub};
-use crate::plan::{NodeKind, Plan, Retries, Secrets, Task};
+use crate::plan::{NodeKind, Plan, Retries, Secrets, Task, CONTROLLER};
 use crate::store::{
     commit_async, now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, TaskState,
 };
 use crate::template::Renderer;
 use crate::transport::Connections;
+
+/// Why a task on a host outside `--limit` did not run.
+pub const EXCLUDED_BY_LIMIT: &str = "excluded by --limit";
 
 /// Longest a finished task waits to be recorded (and reported) when no other transition
 /// comes to share its commit.
@@ -169,13 +171,11 @@ impl Sched {
 }
 
 fn host_of(task: &Task) -> String {
-    task.host
-        .clone()
-        .unwrap_or_else(|| super::context::CONTROLLER.to_owned())
+    task.host_name().to_owned()
 }
 
 impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
-    fn task(&self, node: usize) -> Option<&Task> {
+    pub(super) fn task(&self, node: usize) -> Option<&Task> {
         match &self.plan.nodes[node].kind {
             NodeKind::Task(t) => Some(t),
             _ => None,
@@ -190,7 +190,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
     }
 
     /// Commits changes in one durable write, then reports the task transitions.
-    async fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+    pub(super) async fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -203,7 +203,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     node: Some(_),
                     kind,
                     ..
-                } if kind == "task" => {
+                } if kind == EventKind::Task.as_str() => {
                     if let Some(r) = last_task.take() {
                         pending_events.push(r);
                     }
@@ -217,31 +217,28 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 run: self.run_id.clone(),
                 node: r.node,
                 step: r.step.clone(),
-                host: r.host.clone().unwrap_or_else(|| "controller".to_owned()),
+                host: r.host.clone().unwrap_or_else(|| CONTROLLER.to_owned()),
                 state: r.state,
                 attempt: r.attempts,
                 exit: r.exit,
                 reason: r.reason.clone(),
                 seq,
+                rollback: super::rollback::is_rollback(&self.plan, r.node),
             });
         }
         Ok(())
     }
 
-    fn transition(changes: &mut Vec<Change>, record: TaskRecord) {
+    pub(super) fn transition(changes: &mut Vec<Change>, record: TaskRecord) {
         let message = format!(
             "{} {}@{}",
             state_name(record.state),
             record.step,
-            record.host.as_deref().unwrap_or("controller")
+            record.host.as_deref().unwrap_or(CONTROLLER)
         );
         let node = record.node;
         changes.push(Change::Task(record));
-        changes.push(Change::Event {
-            node: Some(node),
-            kind: "task".to_owned(),
-            message,
-        });
+        changes.push(EventKind::Task.change(Some(node), message));
     }
 
     /// Runs the plan from its recorded state until it finishes, fails, pauses or is
@@ -266,7 +263,10 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 }
             }
         }
-        let results = Arc::new(tokio::sync::RwLock::new(results));
+        // Each attempt takes a snapshot of the results when it starts (its needs are all
+        // recorded by then); recording a new result copies the map only while snapshots
+        // are out, so no running attempt ever holds up the scheduling loop.
+        let mut results = Arc::new(results);
         let mut jobs: JoinSet<(usize, u32, JobResult)> = JoinSet::new();
         let mut stopping = false;
         let mut failures: Vec<String> = Vec::new();
@@ -294,11 +294,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     JobResult::Gate(Err(reason)) => {
                         sched.state[node] = State::Failed;
                         failures.push(reason.clone());
-                        changes.push(Change::Event {
-                            node: Some(node),
-                            kind: "gate-failed".to_owned(),
-                            message: reason,
-                        });
+                        changes.push(EventKind::GateFailed.change(Some(node), reason));
                         stopping = true;
                     }
                     JobResult::Task(outcome) => {
@@ -307,10 +303,12 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                         if matches!(outcome, Outcome::Done { .. } | Outcome::Failed { .. })
                             && secret_bearing(&self.plan, &task)
                         {
-                            scrubs.push(Scrub {
-                                host: host_spec(&self.plan, task.host.as_deref()),
-                                key: journal_key(node, attempt),
-                            });
+                            if let Ok(host) = host_spec(&self.plan, task.host.as_deref()) {
+                                scrubs.push(Scrub {
+                                    host,
+                                    key: journal_key(node, attempt),
+                                });
+                            }
                         }
                         let mut rec = self.record_of(&sched, node);
                         match outcome {
@@ -320,7 +318,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                                 stderr,
                             } => {
                                 if task.capture {
-                                    results.write().await.record(
+                                    Arc::make_mut(&mut results).record(
                                         &task.step,
                                         task.host.as_deref(),
                                         &stdout,
@@ -348,6 +346,10 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                                 rec.reason = Some("awaiting approval".to_owned());
                                 sched.state[node] = State::Pending;
                                 sched.busy.remove(&host);
+                                // `quorate approve` finds the gates waiting by this event.
+                                changes.push(
+                                    EventKind::AwaitingApproval.change(Some(node), message.clone()),
+                                );
                                 approval = Some(message);
                                 stopping = true;
                             }
@@ -438,10 +440,17 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                         }
                         NodeKind::Task(task) => {
                             let mut rec = self.record_of(&sched, node);
-                            if task.skip {
+                            let skipped = if task.skip {
+                                Some("`when` is false")
+                            } else if self.plan.excluded(task) {
+                                Some(EXCLUDED_BY_LIMIT)
+                            } else {
+                                None
+                            };
+                            if let Some(reason) = skipped {
                                 sched.ready.remove(&node);
                                 rec.state = TaskState::Skipped;
-                                rec.reason = Some("`when` is false".to_owned());
+                                rec.reason = Some(reason.to_owned());
                                 sched.records[node] = Some(rec.clone());
                                 Self::transition(&mut changes, rec);
                                 sched.complete(node);
@@ -519,7 +528,6 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         }
         while scrubbing.join_next().await.is_some() {}
         if !failed_batches.is_empty() {
-            let results = results.read().await;
             self.run_on_failure(&failed_batches, &results, &sched.records)
                 .await?;
         }
@@ -540,7 +548,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         node: usize,
         attempt: u32,
         wait: Duration,
-        results: &Arc<tokio::sync::RwLock<Results>>,
+        results: &Arc<Results>,
     ) {
         let plan = Arc::clone(&self.plan);
         let conns = Arc::clone(&self.conns);
@@ -562,14 +570,23 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     (node, attempt, JobResult::Gate(r))
                 }
                 NodeKind::Task(task) => {
-                    let results = results.read().await;
+                    let host = match host_spec(&plan, task.host.as_deref()) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            return (
+                                node,
+                                attempt,
+                                JobResult::Task(Outcome::refused(e.to_string())),
+                            )
+                        }
+                    };
                     let a = Attempt {
                         plan: &plan,
                         task,
                         node,
                         attempt,
                         run_id: &run_id,
-                        host: host_spec(&plan, task.host.as_deref()),
+                        host,
                         conns: &conns,
                         results: &results,
                         secrets: &secrets,
@@ -582,107 +599,6 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                 NodeKind::Join { .. } => (node, attempt, JobResult::Gate(Ok(()))),
             }
         });
-    }
-
-    /// Runs the rolling blocks' `on_failure` steps, in order, on each host of a failed
-    /// batch (hosts in parallel); their results go to the event log. When the rollback
-    /// succeeded everywhere, the batch's tasks are pending again: it undid them, so a
-    /// resume must do the whole batch again, not just the task that failed.
-    async fn run_on_failure(
-        &self,
-        batches: &BTreeSet<(usize, usize)>,
-        results: &Results,
-        records: &[Option<TaskRecord>],
-    ) -> Result<(), StoreError> {
-        for &(r, b) in batches {
-            let rolling = &self.plan.rollings[r];
-            let hosts = &rolling.batches[b].hosts;
-            let mut per_host = Vec::new();
-            let rollback_round = u32::try_from(now_ms() % 1_000_000_000).unwrap_or(1);
-            for (host_index, host) in hosts.iter().enumerate() {
-                let tasks: Vec<&Task> = rolling
-                    .on_failure
-                    .iter()
-                    .filter(|t| t.host.as_deref() == Some(host))
-                    .collect();
-                per_host.push(async move {
-                    let mut lines = Vec::new();
-                    for (i, task) in tasks.into_iter().enumerate() {
-                        let a = Attempt {
-                            plan: &self.plan,
-                            task,
-                            // Journal keys of their own: per host and step, and per
-                            // rollback (a batch may fail, be resumed, and fail again).
-                            node: usize::MAX - (host_index * 1_000 + i),
-                            attempt: rollback_round,
-                            run_id: &self.run_id,
-                            host: host_spec(&self.plan, task.host.as_deref()),
-                            conns: &self.conns,
-                            results,
-                            secrets: &self.secrets,
-                            mask: &self.mask,
-                            renderer: &self.renderer,
-                            approved: false,
-                        };
-                        let outcome = a.run().await;
-                        let ok = !matches!(outcome, Outcome::Failed { .. });
-                        let scrub = (!matches!(outcome, Outcome::Skipped { .. })
-                            && secret_bearing(&self.plan, task))
-                        .then(|| Scrub {
-                            host: a.host.clone(),
-                            key: journal_key(a.node, a.attempt),
-                        });
-                        lines.push((task.step.clone(), host.clone(), outcome, scrub));
-                        if !ok {
-                            break;
-                        }
-                    }
-                    lines
-                });
-            }
-            let done = join_all(per_host).await;
-            let mut changes = Vec::new();
-            let rolled_back = done
-                .iter()
-                .flatten()
-                .all(|(_, _, o, _)| !matches!(o, Outcome::Failed { .. }));
-            if rolled_back {
-                for rec in records.iter().flatten() {
-                    let in_batch = self
-                        .task(rec.node)
-                        .and_then(|t| t.batch)
-                        .is_some_and(|x| (x.rolling, x.batch) == (r, b));
-                    if in_batch && rec.state != TaskState::Pending {
-                        let mut again = rec.clone();
-                        again.state = TaskState::Pending;
-                        again.reason =
-                            Some("rolled back by on_failure; runs again on resume".to_owned());
-                        Self::transition(&mut changes, again);
-                    }
-                }
-            }
-            let mut scrubs = Vec::new();
-            for (step, host, outcome, scrub) in done.into_iter().flatten() {
-                scrubs.extend(scrub);
-                let message = match &outcome {
-                    Outcome::Failed { reason, .. } => {
-                        format!("on_failure {step}@{host} failed: {reason}")
-                    }
-                    Outcome::Skipped { reason } => {
-                        format!("on_failure {step}@{host} skipped: {reason}")
-                    }
-                    _ => format!("on_failure {step}@{host} done"),
-                };
-                changes.push(Change::Event {
-                    node: None,
-                    kind: "on_failure".to_owned(),
-                    message,
-                });
-            }
-            commit_async(&self.store, &self.run_id, changes).await?;
-            scrub_after_commit(&self.conns, &self.run_id, scrubs).await;
-        }
-        Ok(())
     }
 }
 

@@ -2,7 +2,73 @@
 
 use serde::Serialize;
 
-use crate::store::TaskState;
+use crate::store::{Change, Event, TaskState};
+
+/// The kinds of entries in a run's event log. The store keeps the kind as text (its
+/// `as_str`); everything that writes or reads the log goes through this type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Started,
+    Resumed,
+    /// A task transition (the task record changed in the same commit).
+    Task,
+    /// An approval gate was reached and waits for `quorate approve`.
+    AwaitingApproval,
+    Approved,
+    GateFailed,
+    OnFailure,
+    Settled,
+    Finished,
+    /// The runbook and inventory files a run was made from.
+    Sources,
+    Abandoned,
+}
+
+impl EventKind {
+    const ALL: [Self; 11] = [
+        Self::Started,
+        Self::Resumed,
+        Self::Task,
+        Self::AwaitingApproval,
+        Self::Approved,
+        Self::GateFailed,
+        Self::OnFailure,
+        Self::Settled,
+        Self::Finished,
+        Self::Sources,
+        Self::Abandoned,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Resumed => "resumed",
+            Self::Task => "task",
+            Self::AwaitingApproval => "awaiting-approval",
+            Self::Approved => "approved",
+            Self::GateFailed => "gate-failed",
+            Self::OnFailure => "on_failure",
+            Self::Settled => "settled",
+            Self::Finished => "finished",
+            Self::Sources => "sources",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    /// The kind of a recorded event; `None` for a kind this quorate does not write.
+    pub fn of(event: &Event) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == event.kind)
+    }
+
+    /// An event of this kind, to commit.
+    pub fn change(self, node: Option<usize>, message: impl Into<String>) -> Change {
+        Change::Event {
+            node,
+            kind: self.as_str().to_owned(),
+            message: message.into(),
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -13,6 +79,9 @@ pub enum ExecEvent {
         cluster: String,
         tasks: usize,
         resumed: bool,
+        /// With `--limit`: the hosts it leaves, and how many tasks it excludes.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        limit: Option<(Vec<String>, usize)>,
     },
     /// A task state change, reported after it is durable in the store.
     Task {
@@ -28,6 +97,9 @@ pub enum ExecEvent {
         reason: Option<String>,
         /// Sequence number of the transition in the run's event log.
         seq: u64,
+        /// An `on_failure` task (not counted in the run's task total).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
     },
     BatchGate {
         run: String,
@@ -37,6 +109,14 @@ pub enum ExecEvent {
         healthy: usize,
         needed: usize,
         members: usize,
+    },
+    /// A batch failed: its hosts' `on_failure` steps run now.
+    Rollback {
+        run: String,
+        rolling: String,
+        batch: usize,
+        batches: usize,
+        hosts: Vec<String>,
     },
     Retry {
         run: String,
@@ -64,6 +144,11 @@ pub enum ExecEvent {
         done: usize,
         skipped: usize,
         failed: usize,
+        /// Tasks of failed batches undone by `on_failure` (pending again).
+        rolled_back: usize,
+        /// `on_failure` tasks that ran, and how many of them failed.
+        rollbacks: usize,
+        rollbacks_failed: usize,
     },
 }
 
@@ -77,4 +162,32 @@ pub struct Silent;
 
 impl Observer for Silent {
     fn event(&self, _event: &ExecEvent) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventKind;
+    use crate::store::Event;
+
+    #[test]
+    fn every_event_kind_reads_back_as_itself() {
+        for kind in EventKind::ALL {
+            let event = Event {
+                seq: 1,
+                at_ms: 0,
+                node: None,
+                kind: kind.as_str().to_owned(),
+                message: String::new(),
+            };
+            assert_eq!(EventKind::of(&event), Some(kind));
+        }
+        let unknown = Event {
+            seq: 1,
+            at_ms: 0,
+            node: None,
+            kind: "awaiting approval".to_owned(),
+            message: String::new(),
+        };
+        assert_eq!(EventKind::of(&unknown), None);
+    }
 }

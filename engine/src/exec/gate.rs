@@ -34,12 +34,19 @@ pub async fn run_gate(
     let mut last = None;
     loop {
         let checks = rolling.health.iter().map(|(host, cmd)| async move {
-            let spec = host_spec(plan, Some(host));
-            // A health command that hangs counts as unhealthy rather than holding the gate.
-            let answer =
-                tokio::time::timeout(HEALTH_COMMAND_LIMIT, conns.run(&spec, cmd.as_str(), &[]))
+            // A member that cannot be reached by the plan counts as unhealthy, and so
+            // does a health command that hangs rather than holding the gate.
+            let healthy = match host_spec(plan, Some(host)) {
+                Ok(spec) => {
+                    let answer = tokio::time::timeout(
+                        HEALTH_COMMAND_LIMIT,
+                        conns.run(&spec, cmd.as_str(), &[]),
+                    )
                     .await;
-            let healthy = matches!(answer, Ok(Ok(o)) if o.code == Some(0));
+                    matches!(answer, Ok(Ok(o)) if o.code == Some(0))
+                }
+                Err(_) => false,
+            };
             (host.clone(), healthy)
         });
         let answers = join_all(checks.collect()).await;

@@ -3,16 +3,27 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::context::CONTROLLER;
 use crate::plan::{Connection, HostAddress, Plan};
 use crate::transport::{HostKeys, HostSpec, SshSettings, TransportKind};
 
+/// A task names a host the plan has no connection settings for. It is never run on the
+/// controller in its place: the plan is broken (or was edited), and the task fails.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("host `{0}` is not in the plan's connection table; its task is not run anywhere else")]
+pub struct UnknownHost(pub String);
+
 /// The host a task runs on; `None` is the controller itself.
-pub fn host_spec(plan: &Plan, host: Option<&str>) -> HostSpec {
-    let found = host.and_then(|h| plan.connection.hosts.iter().find(|a| a.name == h));
-    match found {
-        Some(a) => address_spec(a),
-        None => controller_spec(host.unwrap_or(super::context::CONTROLLER)),
-    }
+pub fn host_spec(plan: &Plan, host: Option<&str>) -> Result<HostSpec, UnknownHost> {
+    let Some(name) = host else {
+        return Ok(controller_spec(CONTROLLER));
+    };
+    plan.connection
+        .hosts
+        .iter()
+        .find(|a| a.name == name)
+        .map(address_spec)
+        .ok_or_else(|| UnknownHost(name.to_owned()))
 }
 
 /// An inventory host as the transport reaches it.

@@ -11,6 +11,7 @@ mod hosts;
 mod join;
 mod mask;
 mod retry;
+mod rollback;
 mod run;
 mod scrub;
 mod settle;
@@ -22,9 +23,12 @@ pub use cleanup::{
 };
 pub use context::{fill_secrets, render_env, Results};
 pub use dispatcher::{final_status, state_name, status_name, Dispatcher, ExecOptions, RunOutcome};
-pub use events::{ExecEvent, Observer, Silent};
-pub use hosts::{connection_ssh_settings, host_spec, ssh_settings};
+pub use events::{EventKind, ExecEvent, Observer, Silent};
+pub use hosts::{connection_ssh_settings, host_spec, ssh_settings, UnknownHost};
 pub use mask::{SecretMask, MASK, MIN_MASKED_LEN};
-pub use run::{approve, create_run, drive_run, plan_digest, read_plan, Drive, DriveError};
+pub use rollback::{is_rollback, rollback_records, ROLLED_BACK};
+pub use run::{
+    approve, create_run, drive_run, frozen_plan, plan_digest, read_plan, Drive, DriveError,
+};
 pub use scrub::{scrub_after_commit, secret_bearing, Scrub};
 pub use settle::{settle, InDoubt, SettleOptions, Settled};

@@ -9,11 +9,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::dispatcher::{final_status, Dispatcher, ExecOptions, RunOutcome};
-use super::events::{ExecEvent, Observer};
+use super::events::{EventKind, ExecEvent, Observer};
 use super::mask::SecretMask;
+use super::rollback::{is_rollback, rollback_records, ROLLED_BACK};
 use super::scrub::scrub_after_commit;
 use super::settle::{settle, InDoubt, SettleOptions, Settled};
-use crate::plan::{NodeKind, Plan, Secrets, PLAN_FORMAT};
+use crate::plan::{Action, NodeKind, Plan, Secrets, PLAN_FORMAT};
 use crate::store::{
     commit_async, controller, new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore,
     StoreError, TaskRecord, TaskState,
@@ -62,6 +63,19 @@ pub fn read_plan(plan_json: &str) -> Result<Plan, String> {
     serde_json::from_str(plan_json).map_err(|e| e.to_string())
 }
 
+/// A run's frozen plan, read back only if it is the plan the run was created with (its
+/// digest matches the one recorded then) and of this quorate's plan format.
+pub fn frozen_plan(run: &RunRecord, plan_json: &str) -> Result<Plan, String> {
+    let digest = plan_digest(plan_json);
+    if digest != run.plan_digest {
+        return Err(format!(
+            "it does not match the digest recorded when the run was created (sha256 {}, now {digest}): it was changed since; refusing to run it",
+            run.plan_digest
+        ));
+    }
+    read_plan(plan_json)
+}
+
 /// Records a new run with its frozen plan, every task pending, and takes the cluster lock.
 pub fn create_run<S: RunStore>(store: &S, plan: &Plan) -> Result<String, StoreError> {
     let plan_json = serde_json::to_string(plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -73,6 +87,7 @@ pub fn create_run<S: RunStore>(store: &S, plan: &Plan) -> Result<String, StoreEr
             NodeKind::Task(t) => Some(TaskRecord::pending(n.id, t.step.clone(), t.host.clone())),
             _ => None,
         })
+        .chain(rollback_records(plan))
         .collect();
     let now = now_ms();
     let record = RunRecord {
@@ -124,7 +139,8 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     let plan_json = store
         .plan_json(run_id)?
         .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
-    let plan = read_plan(&plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
+    let plan =
+        frozen_plan(&run, &plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
     let plan = Arc::new(plan);
     let mut records = store.tasks(run_id)?;
     let resumed = drive.settle.is_some();
@@ -144,30 +160,33 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         .map_err(DriveError::InDoubt)?;
     }
     let mut changes = settled.changes;
-    let approved: HashSet<usize> = store
-        .events(run_id)?
-        .into_iter()
-        .filter(|e| e.kind == "approved")
-        .filter_map(|e| e.node)
-        .collect();
+    let approved = approved_nodes(&*store, run_id)?;
     run.status = RunStatus::Running;
     run.paused = None;
     run.controller = controller();
     run.updated_ms = now_ms();
     changes.push(Change::Run(run.clone()));
-    changes.push(Change::Event {
-        node: None,
-        kind: if resumed { "resumed" } else { "started" }.to_owned(),
-        message: run.controller.clone(),
-    });
+    let kind = if resumed {
+        EventKind::Resumed
+    } else {
+        EventKind::Started
+    };
+    changes.push(kind.change(None, run.controller.clone()));
     commit_async(&store, run_id, changes).await?;
     scrub_after_commit(&drive.conns, run_id, settled.scrubs).await;
     drive.observer.event(&ExecEvent::RunStarted {
         run: run_id.to_owned(),
         runbook: plan.runbook.clone(),
         cluster: plan.cluster.clone(),
-        tasks: records.len(),
+        tasks: records
+            .iter()
+            .filter(|r| !is_rollback(&plan, r.node))
+            .count(),
         resumed,
+        limit: plan.limit.as_ref().map(|l| {
+            let excluded = plan.tasks().filter(|(_, t)| plan.excluded(t)).count();
+            (l.hosts.clone(), excluded)
+        }),
     });
     let dispatcher = Dispatcher {
         store: Arc::clone(&store),
@@ -199,26 +218,46 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     commit_async(
         &store,
         run_id,
-        vec![
-            Change::Run(run),
-            Change::Event {
-                node: None,
-                kind: "finished".to_owned(),
-                message,
-            },
-        ],
+        vec![Change::Run(run), EventKind::Finished.change(None, message)],
     )
     .await?;
-    let tasks = store.tasks(run_id)?;
+    let (rollbacks, tasks): (Vec<TaskRecord>, Vec<TaskRecord>) = store
+        .tasks(run_id)?
+        .into_iter()
+        .partition(|t| is_rollback(&plan, t.node));
     let count = |s: TaskState| tasks.iter().filter(|t| t.state == s).count();
+    let ran = |t: &&TaskRecord| t.attempts > 0 && t.state != TaskState::Pending;
     drive.observer.event(&ExecEvent::RunFinished {
         run: run_id.to_owned(),
         status,
         done: count(TaskState::Done),
         skipped: count(TaskState::Skipped),
         failed: count(TaskState::Failed),
+        rolled_back: tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Pending && t.reason.as_deref() == Some(ROLLED_BACK))
+            .count(),
+        rollbacks: rollbacks.iter().filter(ran).count(),
+        rollbacks_failed: rollbacks
+            .iter()
+            .filter(ran)
+            .filter(|t| t.state == TaskState::Failed)
+            .count(),
     });
     Ok(outcome)
+}
+
+/// The approval gates `quorate approve` passed.
+fn approved_nodes<S: RunStore + ?Sized>(
+    store: &S,
+    run_id: &str,
+) -> Result<HashSet<usize>, StoreError> {
+    Ok(store
+        .events(run_id)?
+        .into_iter()
+        .filter(|e| EventKind::of(e) == Some(EventKind::Approved))
+        .filter_map(|e| e.node)
+        .collect())
 }
 
 /// Records the approval of every approval gate the run is waiting at; returns their steps.
@@ -232,19 +271,33 @@ pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, Driv
             format!("{:?}", run.status).to_lowercase(),
         ));
     }
+    let plan_json = store
+        .plan_json(run_id)?
+        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    let plan =
+        frozen_plan(&run, &plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
+    let approved = approved_nodes(store, run_id)?;
+    // A gate waits when it was reached (an attempt started) and is still pending,
+    // unless it was approved already.
     let waiting: Vec<TaskRecord> = store
         .tasks(run_id)?
         .into_iter()
         .filter(|t| {
-            t.state == TaskState::Pending && t.reason.as_deref() == Some("awaiting approval")
+            t.state == TaskState::Pending
+                && t.attempts > 0
+                && !approved.contains(&t.node)
+                && plan.nodes.get(t.node).is_some_and(|n| {
+                    matches!(&n.kind, NodeKind::Task(task) if matches!(task.action, Action::Approve { .. }))
+                })
         })
         .collect();
     let changes = waiting
         .iter()
-        .map(|t| Change::Event {
-            node: Some(t.node),
-            kind: "approved".to_owned(),
-            message: format!("{} approved by {}", t.step, controller()),
+        .map(|t| {
+            EventKind::Approved.change(
+                Some(t.node),
+                format!("{} approved by {}", t.step, controller()),
+            )
         })
         .collect();
     store.commit(run_id, changes)?;
@@ -253,7 +306,37 @@ pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, Driv
 
 #[cfg(test)]
 mod tests {
-    use super::read_plan;
+    use super::{frozen_plan, plan_digest, read_plan};
+    use crate::store::{RunRecord, RunStatus};
+
+    fn record(digest: String) -> RunRecord {
+        RunRecord {
+            id: "r".to_owned(),
+            runbook: "rb".to_owned(),
+            cluster: "c".to_owned(),
+            status: RunStatus::Running,
+            created_ms: 0,
+            updated_ms: 0,
+            paused: None,
+            controller: String::new(),
+            plan_digest: digest,
+            tasks: 0,
+        }
+    }
+
+    #[test]
+    fn a_plan_that_does_not_match_its_digest_is_refused() {
+        let stored = r#"{"format": 2}"#;
+        let run = record(plan_digest(r#"{"format": 2, "x": 1}"#));
+        let err = frozen_plan(&run, stored).unwrap_err();
+        assert!(
+            err.starts_with("it does not match the digest recorded when the run was created"),
+            "{err}"
+        );
+        // A matching digest goes on to the format check.
+        let err = frozen_plan(&record(plan_digest(stored)), stored).unwrap_err();
+        assert!(!err.contains("digest"), "{err}");
+    }
 
     #[test]
     fn a_plan_of_another_format_is_refused_by_name() {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::attempt::{check_expect, journal_key, Outcome};
-use super::events::{ExecEvent, Observer};
+use super::events::{EventKind, ExecEvent, Observer};
 use super::hosts::host_spec;
 use super::mask::SecretMask;
 use super::scrub::{secret_bearing, Scrub};
@@ -57,10 +57,21 @@ pub async fn settle(
     let mut scrubs = Vec::new();
     let mut doubts = Vec::new();
     for rec in records.iter_mut() {
-        let NodeKind::Task(task) = &plan.nodes[rec.node].kind else {
+        // `on_failure` tasks (numbered after the nodes) are not resumed. One the
+        // controller stopped in the middle of is recorded as failed: it may not have
+        // finished undoing its host, and the batch was not reset.
+        let Some(NodeKind::Task(task)) = plan.nodes.get(rec.node).map(|n| &n.kind) else {
+            if rec.state == TaskState::Running {
+                rec.state = TaskState::Failed;
+                rec.reason = Some(
+                    "interrupted: the controller stopped while it ran; check its host".to_owned(),
+                );
+                rec.ended_ms = Some(now_ms());
+                changes.push(Change::Task(rec.clone()));
+            }
             continue;
         };
-        let host_name = task.host.clone().unwrap_or_else(|| "controller".to_owned());
+        let host_name = task.host_name().to_owned();
         let name = format!("{}@{host_name}", task.step);
         let before = rec.state;
         let outcome: String = match rec.state {
@@ -76,7 +87,18 @@ pub async fn settle(
                 )
             }
             TaskState::Running => {
-                let host = host_spec(plan, task.host.as_deref());
+                let host = match host_spec(plan, task.host.as_deref()) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        // Nothing of this plan can have run there; the drive fails it by name.
+                        rec.state = TaskState::Pending;
+                        changes.push(Change::Task(rec.clone()));
+                        changes.push(
+                            EventKind::Settled.change(Some(rec.node), format!("{name}: {e}")),
+                        );
+                        continue;
+                    }
+                };
                 let key = journal_key(rec.node, rec.attempts);
                 let state = probe(conns, &host, run_id, &key).await;
                 let finished = match state {
@@ -170,11 +192,7 @@ pub async fn settle(
                 outcome: outcome.clone(),
             });
             changes.push(Change::Task(rec.clone()));
-            changes.push(Change::Event {
-                node: Some(rec.node),
-                kind: "settled".to_owned(),
-                message: format!("{name}: {outcome}"),
-            });
+            changes.push(EventKind::Settled.change(Some(rec.node), format!("{name}: {outcome}")));
         }
     }
     if doubts.is_empty() {

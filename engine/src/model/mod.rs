@@ -7,6 +7,11 @@ pub mod load;
 pub mod raw;
 pub mod read;
 
+/// How the controller is named where a host name would stand: in `on:`, in task names
+/// (`STEP@controller`), in `steps.ID.hosts`, in progress and in `show`. Reserved: no
+/// host or group may take it.
+pub const CONTROLLER: &str = "controller";
+
 pub use duration::Span as Duration;
 pub use inventory::{Host, Inventory, Quorum};
 pub use load::{load, parse_value_text, Document, NodePos, PointerIndex};

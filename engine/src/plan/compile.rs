@@ -263,6 +263,7 @@ impl<'a> Compiler<'a> {
                 "cluster": self.cluster_value,
             }),
             connection,
+            limit: None,
         };
         Ok(Compiled {
             plan,

@@ -6,7 +6,7 @@ use super::types::{NodeKind, Plan};
 
 fn label(plan: &Plan, kind: &NodeKind) -> String {
     match kind {
-        NodeKind::Task(t) => format!("{} @ {}", t.step, t.host.as_deref().unwrap_or("controller")),
+        NodeKind::Task(t) => format!("{} @ {}", t.step, t.host_name()),
         NodeKind::Gate(g) => format!(
             "{} batch {}/{}",
             plan.rollings[g.rolling].step,

@@ -3,7 +3,7 @@
 use indexmap::IndexSet;
 
 use crate::model::raw::RawTarget;
-use crate::model::{Document, Inventory};
+use crate::model::{Document, Inventory, CONTROLLER};
 use crate::source::{did_you_mean, Diagnostic};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub fn resolve(
     pointer: &str,
 ) -> Result<Targets, Diagnostic> {
     if let RawTarget::One(name) = target {
-        if name == "controller" {
+        if name == CONTROLLER {
             return Ok(Targets::Controller);
         }
     }
@@ -40,7 +40,7 @@ pub fn resolve(
         };
         if name == "all" {
             hosts.extend(inv.hosts.keys().cloned());
-        } else if name == "controller" {
+        } else if name == CONTROLLER {
             return Err(doc
                 .error_at(
                     &item_pointer,
@@ -54,7 +54,7 @@ pub fn resolve(
         } else {
             let mut known: Vec<&str> = inv.hosts.keys().map(String::as_str).collect();
             known.extend(inv.groups.keys().map(String::as_str));
-            known.extend(["all", "controller"]);
+            known.extend(["all", CONTROLLER]);
             let d = doc.error_at(&item_pointer, format!("unknown host or group `{name}`"));
             return Err(match did_you_mean(name, &known) {
                 Some(s) => d.with_hint(format!("did you mean `{s}`?")),

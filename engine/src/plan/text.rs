@@ -78,6 +78,7 @@ pub fn render(plan: &Plan) -> String {
             ""
         }
     );
+    write_limit(&mut out, plan, tasks);
     let rolling_ids: Vec<&str> = plan.rollings.iter().map(|r| r.step.as_str()).collect();
     let mut by_batch: HashMap<(usize, usize, &str), Vec<&Task>> = HashMap::new();
     for (_, t) in plan.tasks() {
@@ -112,17 +113,28 @@ pub fn render(plan: &Plan) -> String {
                 _ => None,
             })
             .collect();
-        let who: Vec<String> = tasks
-            .iter()
-            .map(|t| one_line(t.host.as_deref().unwrap_or("controller")))
-            .collect();
+        let who: Vec<String> = tasks.iter().map(|t| one_line(t.host_name())).collect();
         let width = who.iter().map(|w| w.chars().count()).max().unwrap_or(0);
         for (t, w) in tasks.iter().zip(&who) {
-            write_task(&mut out, "   ", w, width, t);
+            write_task(&mut out, plan, "   ", w, width, t);
         }
     }
     // Every value was escaped where it was inserted; this catches any that was not.
     escape::neutralize(&out).into_owned()
+}
+
+/// What `--limit` leaves out, when one is given.
+fn write_limit(out: &mut String, plan: &Plan, tasks: usize) {
+    if let Some(limit) = &plan.limit {
+        let excluded = plan.tasks().filter(|(_, t)| plan.excluded(t)).count();
+        let _ = writeln!(
+            out,
+            "limit: {} ({}): {excluded} of {tasks} tasks excluded; controller tasks still run, \
+             and batch sizes and health gates still count every member",
+            joined(&limit.hosts),
+            joined(&limit.names)
+        );
+    }
 }
 
 fn header(step: &PlanStep) -> String {
@@ -219,7 +231,7 @@ fn render_rolling(
                 .max()
                 .unwrap_or(0);
             for t in tasks {
-                write_task(out, "       ", &one_line(&t.step), width, t);
+                write_task(out, plan, "       ", &one_line(&t.step), width, t);
             }
         }
     }
@@ -228,17 +240,11 @@ fn render_rolling(
         let who: Vec<String> = rolling
             .on_failure
             .iter()
-            .map(|t| {
-                one_line(&format!(
-                    "{} {}",
-                    t.host.as_deref().unwrap_or("controller"),
-                    t.step
-                ))
-            })
+            .map(|t| one_line(&format!("{} {}", t.host_name(), t.step)))
             .collect();
         let width = who.iter().map(|w| w.chars().count()).max().unwrap_or(0);
         for (t, w) in rolling.on_failure.iter().zip(&who) {
-            write_task(out, "     ", w, width, t);
+            write_task(out, plan, "     ", w, width, t);
         }
     }
 }
@@ -276,7 +282,7 @@ fn write_entry(out: &mut String, prefix: &str, text: &str) {
 }
 
 /// One task: the action on the first line, then its conditions and options.
-fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task) {
+fn write_task(out: &mut String, plan: &Plan, indent: &str, who: &str, width: usize, t: &Task) {
     let first = match &t.action {
         Action::Run { command: c } => command(c),
         Action::Copy { src, dest, mode } => {
@@ -301,6 +307,9 @@ fn write_task(out: &mut String, indent: &str, who: &str, width: usize, t: &Task)
     let pad = " ".repeat(width + 2);
     write_entry(out, &format!("{indent}{who:width$}  "), &first);
     let mut extra = Vec::new();
+    if plan.excluded(t) {
+        extra.push("excluded by --limit: does not run".to_owned());
+    }
     if t.skip {
         extra.push("skipped: `when` is false".to_owned());
     }

@@ -13,6 +13,8 @@ use crate::model::Duration;
 /// 2: `env` values are typed parts and secrets are listed per scope, not markers in text.
 pub const PLAN_FORMAT: u32 = 2;
 
+pub use crate::model::CONTROLLER;
+
 /// Text of a task field: rendered now, or rendered when the task starts because it reads
 /// other tasks' results (`steps.*`) or the run id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +166,13 @@ pub struct Task {
     pub batch: Option<BatchRef>,
 }
 
+impl Task {
+    /// The task's host, or [`CONTROLLER`].
+    pub fn host_name(&self) -> &str {
+        self.host.as_deref().unwrap_or(CONTROLLER)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchRef {
     pub rolling: usize,
@@ -293,6 +302,28 @@ pub struct Plan {
     pub context: Value,
     /// How to reach each host, frozen with the plan so a resumed run never re-reads files.
     pub connection: Connection,
+    /// `--limit`: only these hosts' tasks run (controller tasks still do). Frozen with the
+    /// plan, so a resumed run keeps it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub limit: Option<Limit>,
+}
+
+/// The hosts a `--limit` leaves in a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limit {
+    /// As the operator wrote it: host and group names.
+    pub names: Vec<String>,
+    /// The hosts they name, in inventory order.
+    pub hosts: Vec<String>,
+}
+
+/// A `--limit` name that is neither a host nor a group of the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`--limit {name}` names no host or group of the inventory")]
+pub struct UnknownLimit {
+    pub name: String,
+    /// The closest host or group name, if one is close.
+    pub suggestion: Option<String>,
 }
 
 /// How the hosts of a plan are reached.
@@ -321,6 +352,66 @@ pub struct HostAddress {
 }
 
 impl Plan {
+    /// Whether `--limit` leaves `task` out: a task on a host outside the limit. Controller
+    /// tasks (approvals, local steps) are never left out.
+    pub fn excluded(&self, task: &Task) -> bool {
+        match (&self.limit, task.host.as_deref()) {
+            (Some(limit), Some(host)) => !limit.hosts.iter().any(|h| h == host),
+            _ => false,
+        }
+    }
+
+    /// Limits the plan to the hosts named, directly or by group (`--limit a,db`). Every
+    /// name must be a host or group of the inventory. Tasks are not removed: the plan
+    /// keeps every member (the health gate and the quorum math count them all), and the
+    /// run skips the excluded tasks.
+    pub fn limit_to(&mut self, names: &[String]) -> Result<(), Vec<UnknownLimit>> {
+        let hosts: Vec<&str> = self.context["hosts"]
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let groups = self.context["groups"].as_object();
+        let mut known: Vec<&str> = hosts.clone();
+        known.extend(
+            groups
+                .into_iter()
+                .flat_map(|g| g.keys().map(String::as_str)),
+        );
+        let mut chosen: Vec<&str> = Vec::new();
+        let mut unknown = Vec::new();
+        for name in names {
+            if hosts.contains(&name.as_str()) {
+                chosen.push(name);
+            } else if let Some(members) = groups.and_then(|g| g.get(name)) {
+                chosen.extend(
+                    members
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str),
+                );
+            } else {
+                unknown.push(UnknownLimit {
+                    name: name.clone(),
+                    suggestion: crate::source::did_you_mean(name, &known).map(str::to_owned),
+                });
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
+        let hosts = hosts
+            .iter()
+            .filter(|h| chosen.contains(h))
+            .map(|h| (*h).to_owned())
+            .collect();
+        self.limit = Some(Limit {
+            names: names.to_vec(),
+            hosts,
+        });
+        Ok(())
+    }
+
     pub fn tasks(&self) -> impl Iterator<Item = (&Node, &Task)> {
         self.nodes.iter().filter_map(|n| match &n.kind {
             NodeKind::Task(t) => Some((n, &**t)),

@@ -19,10 +19,11 @@ impl Observer for LogObserver {
                 exit,
                 reason,
                 seq,
+                rollback,
             } => tracing::info!(
                 target: "quorate::task",
                 run = %run, node, step = %step, host = %host, state = %state_name(*state), attempt, exit = *exit,
-                reason = %reason.as_deref().unwrap_or(""), seq,
+                reason = %reason.as_deref().unwrap_or(""), seq, rollback,
                 "task {step}@{host} {}", state_name(*state)
             ),
             ExecEvent::RunStarted {
@@ -31,6 +32,7 @@ impl Observer for LogObserver {
                 cluster,
                 tasks,
                 resumed,
+                ..
             } => {
                 tracing::info!(target: "quorate::run", run = %run, runbook = %runbook, cluster = %cluster, tasks, resumed, "run started");
             }
@@ -44,6 +46,15 @@ impl Observer for LogObserver {
                 members,
             } => tracing::info!(
                 target: "quorate::gate", run = %run, rolling = %rolling, batch, batches, healthy, needed, members, "batch gate"
+            ),
+            ExecEvent::Rollback {
+                run,
+                rolling,
+                batch,
+                batches,
+                hosts,
+            } => tracing::warn!(
+                target: "quorate::run", run = %run, rolling = %rolling, batch, batches, hosts = %hosts.join(","), "rolling back batch"
             ),
             ExecEvent::Retry {
                 run,
@@ -74,8 +85,12 @@ impl Observer for LogObserver {
                 done,
                 skipped,
                 failed,
+                rolled_back,
+                rollbacks,
+                rollbacks_failed,
             } => tracing::info!(
-                target: "quorate::run", run = %run, status = super::super::exec::status_name(*status), done, skipped, failed, "run finished"
+                target: "quorate::run", run = %run, status = super::super::exec::status_name(*status), done, skipped, failed,
+                rolled_back, rollbacks, rollbacks_failed, "run finished"
             ),
         }
     }

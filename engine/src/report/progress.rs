@@ -86,13 +86,22 @@ impl Observer for Progress {
                 cluster,
                 tasks,
                 resumed,
+                limit,
             } => {
                 let verb = if *resumed { "resuming" } else { "starting" };
-                self.line(&format!(
+                let mut text = format!(
                     "{verb} run {run}: {} on {}, {tasks} tasks",
                     escape::line(runbook),
                     escape::line(cluster)
-                ));
+                );
+                if let Some((hosts, excluded)) = limit {
+                    let _ = write!(
+                        text,
+                        " (--limit {}: {excluded} excluded)",
+                        escape::line(&hosts.join(","))
+                    );
+                }
+                self.line(&text);
             }
             ExecEvent::Task {
                 step,
@@ -101,6 +110,7 @@ impl Observer for Progress {
                 attempt,
                 exit,
                 reason,
+                rollback,
                 ..
             } => {
                 let (step, host) = (escape::line(step), escape::line(host));
@@ -120,10 +130,13 @@ impl Observer for Progress {
                         bar
                     });
                     bar.set_message(format!("{step}: {}", state_name(*state)));
-                    if matches!(
-                        state,
-                        TaskState::Done | TaskState::Skipped | TaskState::Failed
-                    ) {
+                    // The total counts the plan's tasks; `on_failure` tasks are extra.
+                    if !rollback
+                        && matches!(
+                            state,
+                            TaskState::Done | TaskState::Skipped | TaskState::Failed
+                        )
+                    {
                         b.overall.inc(1);
                     }
                     if *state == TaskState::Failed {
@@ -163,6 +176,19 @@ impl Observer for Progress {
                 let rolling = escape::line(rolling);
                 self.line(&format!("{rolling}: batch {batch} of {batches}: {healthy} of {members} members healthy, {needed} needed"));
             }
+            ExecEvent::Rollback {
+                rolling,
+                batch,
+                batches,
+                hosts,
+                ..
+            } => {
+                self.line(&format!(
+                    "{}: batch {batch} of {batches} failed: rolling back {} (on_failure)",
+                    escape::line(rolling),
+                    escape::line(&hosts.join(", "))
+                ));
+            }
             ExecEvent::Retry {
                 step,
                 host,
@@ -198,6 +224,9 @@ impl Observer for Progress {
                 done,
                 skipped,
                 failed,
+                rolled_back,
+                rollbacks,
+                rollbacks_failed,
             } => {
                 if let Some(b) = &self.bars {
                     b.overall.finish_and_clear();
@@ -210,10 +239,17 @@ impl Observer for Progress {
                         bar.finish_and_clear();
                     }
                 }
-                self.line(&format!(
+                let mut text = format!(
                     "run {run} {}: {done} done, {skipped} skipped, {failed} failed",
                     format!("{status:?}").to_lowercase()
-                ));
+                );
+                if *rollbacks > 0 {
+                    let _ = write!(
+                        text,
+                        "; on_failure: {rollbacks} ran, {rollbacks_failed} failed, {rolled_back} tasks rolled back"
+                    );
+                }
+                self.line(&text);
             }
         }
     }

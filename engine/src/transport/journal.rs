@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::answer::{Answer, Nonce};
-use super::quote::sh_quote;
 use super::{Connections, HostSpec, TransportError};
+use crate::shell;
 
 /// The wrapper; its header documents the protocol.
 const WRAPPER: &str = include_str!("wrapper.sh");
@@ -310,13 +310,13 @@ fn task_input(task: &TaskSpec<'_>) -> Result<String, TransportError> {
         if value.contains('\0') {
             return Err(nul("environment"));
         }
-        let _ = writeln!(input, "export {name}={}", sh_quote(value));
+        let _ = writeln!(input, "export {name}={}", shell::quote(value));
     }
     if let Some(cwd) = task.cwd {
         if cwd.contains('\0') {
             return Err(nul("working directory"));
         }
-        let _ = writeln!(input, "cd -- {} || exit 1", sh_quote(cwd));
+        let _ = writeln!(input, "cd -- {} || exit 1", shell::quote(cwd));
     }
     if task.command.contains('\0') {
         return Err(nul("command"));

@@ -9,7 +9,6 @@ mod host;
 pub mod journal;
 mod local;
 mod pipes;
-mod quote;
 mod server;
 mod ssh;
 mod transfer;

@@ -13,7 +13,7 @@ use openssh::Session;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::answer::{Answer, AnswerReader, Nonce};
-use super::quote::sh_quote;
+use crate::shell;
 
 /// The server loop: each request line is `MODE RUN KEY SECS SUDO LEN NONCE`, followed by
 /// LEN bytes of input that the wrapper reads itself; each request runs in a subshell, so
@@ -56,7 +56,7 @@ impl Server {
 
     /// `sh -c SCRIPT` over a new channel of `session`, its stdout read as answers.
     pub async fn ssh(session: &Arc<Session>, script: &str) -> io::Result<Self> {
-        let line = format!("sh -c {}", sh_quote(script));
+        let line = format!("sh -c {}", shell::quote(script));
         let mut child = Session::to_raw_command(Arc::clone(session), line)
             .stdin(openssh::Stdio::piped())
             .stdout(openssh::Stdio::piped())

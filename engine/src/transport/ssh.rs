@@ -11,8 +11,8 @@ use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 
 use super::error::chain;
 use super::pipes::{exchange, Keep, Output};
-use super::quote::sh_quote;
 use super::{HostKeys, HostSpec, SshSettings, TransportError};
+use crate::shell;
 
 /// A master exits after this long without a channel, so one a killed controller leaves
 /// behind does not linger. The executor reconnects transparently after an idle pause.
@@ -151,7 +151,7 @@ pub(crate) async fn run(
             "a shell script cannot hold a NUL byte",
         )));
     }
-    let line = format!("sh -c {}", sh_quote(script));
+    let line = format!("sh -c {}", shell::quote(script));
     let mut child = Session::to_raw_command(Arc::clone(session), line)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

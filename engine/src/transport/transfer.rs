@@ -4,8 +4,8 @@
 use sha2::{Digest as _, Sha256};
 
 use super::pipes::{Keep, Output};
-use super::quote::sh_quote;
 use super::{Connections, HostSpec, TransportError};
+use crate::shell;
 
 /// The helper script for uploads; see its header for the protocol.
 const TRANSFER_SH: &str = include_str!("transfer.sh");
@@ -39,9 +39,9 @@ impl Connections {
         let script = |op: &str| {
             format!(
                 "set -- {op} {} {sha} {} {}\n{TRANSFER_SH}",
-                sh_quote(dest),
+                shell::quote(dest),
                 data.len(),
-                sh_quote(&mode)
+                shell::quote(&mode)
             )
         };
         // Asking first costs one round trip; sending content the host already has could
@@ -65,7 +65,7 @@ impl Connections {
         // first gives the common case a clear one.
         let script = format!(
             "set -- {}\n[ -f \"$1\" ] || {{ echo \"$1: no such file\" >&2; exit 1; }}\nexec cat -- \"$1\"",
-            sh_quote(src)
+            shell::quote(src)
         );
         let out = match self
             .run_keeping(host, &script, b"", Keep::All { max: MAX_FETCH })
