@@ -101,7 +101,7 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
     let cells: Vec<(String, String)> = tasks
         .iter()
         .map(|t| {
-            let host = t.host.as_deref().unwrap_or("controller");
+            let host = t.host.as_deref().unwrap_or(crate::model::CONTROLLER);
             (
                 escape::line(host).into_owned(),
                 escape::line(&t.step).into_owned(),

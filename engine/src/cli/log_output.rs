@@ -29,7 +29,7 @@ impl LogPrinter<'_> {
 
     /// Whether the filters keep this task.
     pub fn keeps(&self, t: &TaskRecord) -> bool {
-        let host = t.host.as_deref().unwrap_or("controller");
+        let host = t.host.as_deref().unwrap_or(crate::model::CONTROLLER);
         !(self.args.host.as_deref().is_some_and(|h| h != host)
             || self.args.step.as_deref().is_some_and(|s| s != t.step))
     }
@@ -51,7 +51,7 @@ impl LogPrinter<'_> {
         if t.stdout.is_empty() && t.stderr.is_empty() {
             return;
         }
-        let host = t.host.as_deref().unwrap_or("controller");
+        let host = t.host.as_deref().unwrap_or(crate::model::CONTROLLER);
         let mut out = format!(
             "==> {} on {} ({}) <==\n",
             escape::line(&t.step),

@@ -12,7 +12,7 @@ use super::Document;
 use crate::source::{pointer_push, Diagnostic};
 
 /// Names that select hosts by meaning; no host or group may take them.
-pub const RESERVED_TARGETS: [&str; 2] = ["all", "controller"];
+pub const RESERVED_TARGETS: [&str; 2] = ["all", super::CONTROLLER];
 
 /// How many members the consensus needs and how many may be down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]

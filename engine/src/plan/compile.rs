@@ -324,7 +324,9 @@ impl<'a> Compiler<'a> {
     /// The hosts a step runs on, from where the runbook places it.
     pub(super) fn targets(&mut self, step: &Step) -> Option<(Targets, String)> {
         match &step.placement {
-            Placement::Controller => Some((Targets::Controller, "controller".to_owned())),
+            Placement::Controller => {
+                Some((Targets::Controller, crate::model::CONTROLLER.to_owned()))
+            }
             Placement::Hosts(t) => match targets::resolve(&t.on, self.inv, &t.doc, &t.pointer) {
                 Ok(resolved) => Some((resolved, targets::describe(&t.on))),
                 Err(d) => {

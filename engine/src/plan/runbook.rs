@@ -187,7 +187,7 @@ fn placement(
         (None, Some(d)) => d.clone(),
         (None, None) => return Placement::Missing,
     };
-    if target.on == RawTarget::One("controller".to_owned()) {
+    if target.on == RawTarget::One(crate::model::CONTROLLER.to_owned()) {
         Placement::Controller
     } else {
         Placement::Hosts(target)
