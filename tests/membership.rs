@@ -9,6 +9,9 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use support::Quorate;
@@ -66,7 +69,16 @@ impl Playground {
     }
 
     fn height(&self, name: &str) -> Option<u64> {
-        self.status(name, &["--height"]).1.parse().ok()
+        height_of(&self.node_dir(name))
+    }
+
+    /// `quorate run RUNBOOK -i INVENTORY ARGS` with this playground's store.
+    fn run(&self, runbook: &str, args: &[&str]) -> support::Output {
+        Quorate::in_lab(self.dir.path())
+            .args(["run", runbook, "--plain", "-i"])
+            .arg(self.inventory())
+            .args(args)
+            .run()
     }
 
     /// The chain's sealer list as `name` reports it.
@@ -101,6 +113,54 @@ impl Playground {
             .parse()
             .ok()
     }
+}
+
+/// The longest the chain may go without a new block while its membership changes: a
+/// membership block and a new quorum take a round or two (1.9 s each); 10 s leaves room
+/// for a loaded test machine.
+const STALL_BOUND: Duration = Duration::from_secs(10);
+
+/// Reads the chain's height (the highest its sealers `node0..` report) every 200 ms and
+/// keeps the longest time it went without a new block.
+struct HeightSampler {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<(Duration, u64)>,
+}
+
+impl HeightSampler {
+    fn start(pg: &Playground, sealers: &[&str]) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let dirs: Vec<PathBuf> = sealers.iter().map(|n| pg.node_dir(n)).collect();
+        let thread = std::thread::spawn(move || {
+            let (mut best, mut since, mut longest) = (0, Instant::now(), Duration::ZERO);
+            while !flag.load(Ordering::Relaxed) {
+                let height = dirs.iter().filter_map(|d| height_of(d)).max().unwrap_or(0);
+                if height > best {
+                    (best, since) = (height, Instant::now());
+                }
+                longest = longest.max(since.elapsed());
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            (longest, best)
+        });
+        Self { stop, thread }
+    }
+
+    /// (the longest time without a new block, the last height seen).
+    fn finish(self) -> (Duration, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("sampler thread")
+    }
+}
+
+fn height_of(node_dir: &Path) -> Option<u64> {
+    let out = Command::new(node_dir.join("status.sh"))
+        .arg("--height")
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
 fn alive(pid: i32) -> bool {
@@ -168,4 +228,67 @@ fn setup_only_makes_a_running_chain_with_an_inventory_and_idle_spares() {
         assert!(!pg.node_dir(spare).exists(), "{spare} has a directory");
     }
     assert_eq!(node_dirs(&pg.demo_dir().join("chain")).len(), 4);
+}
+
+/// Every node in `names` commits new blocks from now on.
+fn assert_all_advance(pg: &Playground, names: &[&str]) {
+    for name in names {
+        let h = pg
+            .height(name)
+            .unwrap_or_else(|| panic!("{name} has no height"));
+        pg.wait_height_above(name, h + 1, Duration::from_secs(10));
+    }
+}
+
+#[test]
+fn add_node_makes_a_spare_a_counted_sealer_without_stalling_the_chain() {
+    let pg = Playground::create(4, 1);
+    let sampler = HeightSampler::start(&pg, &["node0", "node1", "node2", "node3"]);
+    let out = pg.run("add-node", &["-p", "node=node4"]);
+    let (stall, _) = sampler.finish();
+    assert_eq!(
+        out.code, 0,
+        "add-node failed:\n{}{}",
+        out.stdout, out.stderr
+    );
+    for name in ["node0", "node3", "node4"] {
+        assert_eq!(
+            pg.sealers(name),
+            ["node0", "node1", "node2", "node3", "node4"],
+            "{name}'s sealer list"
+        );
+    }
+    assert_eq!(pg.status("node4", &["--role"]).1, "sealer");
+    assert_all_advance(&pg, &["node0", "node1", "node2", "node3", "node4"]);
+    println!("add-node: longest time without a block {stall:?}");
+    assert!(
+        stall < STALL_BOUND,
+        "the chain went {stall:?} without a block"
+    );
+    // A second run finds everything done: each mutating step is skipped by its guard.
+    let again = pg.run("add-node", &["-p", "node=node4"]);
+    assert_eq!(
+        again.code, 0,
+        "second add-node failed:\n{}{}",
+        again.stdout, again.stderr
+    );
+    for step in ["create", "start", "observer", "sealer"] {
+        assert!(
+            again.stdout.contains(&format!("node4  {step}  skipped:"))
+                || again.stderr.contains(&format!("node4  {step}  skipped:")),
+            "{step} was not skipped on the second run:\n{}{}",
+            again.stdout,
+            again.stderr
+        );
+    }
+    // A sealer cannot be added again, and a name outside the inventory is refused.
+    let member = pg.run("add-node", &["-p", "node=node2"]);
+    assert_eq!(member.code, 1, "{}{}", member.stdout, member.stderr);
+    assert!(
+        member
+            .stderr
+            .contains("node2 is already a member (cluster.members); nothing to add"),
+        "{}",
+        member.stderr
+    );
 }

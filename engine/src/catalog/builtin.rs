@@ -10,4 +10,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "health-check.yaml",
         include_str!("../../../runbooks/health-check.yaml"),
     ),
+    (
+        "add-node.yaml",
+        include_str!("../../../runbooks/add-node.yaml"),
+    ),
 ];

@@ -15,8 +15,8 @@ pub struct DemoLayout<'a> {
 }
 
 /// The inventory text. Sealers are `node0..`; spares follow (`nodeN..`), in group `spare`,
-/// with what `add-node` needs: a node directory that does not exist yet, a port, and the
-/// chain directory (which holds the chain CA and the `demo-node` program).
+/// with what `add-node` needs: a node directory that does not exist yet (in the chain
+/// directory, which holds the chain CA and the `demo-node` program) and a port.
 pub fn inventory(l: &DemoLayout<'_>) -> String {
     let mut y = format!(
         "# The demo chain: {} sealers on this machine, reached without SSH{}.\nname: quorate-demo\nhosts:\n",
@@ -41,9 +41,8 @@ pub fn inventory(l: &DemoLayout<'_>) -> String {
         let port = usize::from(l.spare_port) + k;
         let _ = writeln!(
             y,
-            "  {name}: {{ transport: local, vars: {{ node_dir: {}, port: {port}, chain_dir: {} }} }}",
+            "  {name}: {{ transport: local, vars: {{ node_dir: {}, port: {port} }} }}",
             l.chain.join(name).display(),
-            l.chain.display()
         );
     }
     let names: Vec<String> = (0..l.sealers).map(|i| format!("node{i}")).collect();
