@@ -169,6 +169,22 @@ fn builtin_add_node_plans_for_a_host_outside_the_members() {
 }
 
 #[test]
+fn builtin_remove_node_plans_for_a_sealer() {
+    let out = Quorate::new()
+        .args([
+            "plan",
+            "remove-node",
+            "-i",
+            "examples/inventory.yaml",
+            "-p",
+            "node=node3",
+        ])
+        .run()
+        .success();
+    insta::assert_snapshot!("builtin_remove_node", out);
+}
+
+#[test]
 fn plan_json_round_trips() {
     let out = Quorate::new()
         .args([

@@ -240,16 +240,16 @@ fn assert_all_advance(pg: &Playground, names: &[&str]) {
     }
 }
 
+/// One chain for both runbooks: `add-node` takes it from 4 to 5 sealers, `remove-node`
+/// back to 4, and a second removal is refused (bft needs 4).
 #[test]
-fn add_node_makes_a_spare_a_counted_sealer_without_stalling_the_chain() {
+fn add_node_then_remove_node_change_the_live_membership_without_stalling_the_chain() {
     let pg = Playground::create(4, 1);
-    let sampler = HeightSampler::start(&pg, &["node0", "node1", "node2", "node3"]);
-    let out = pg.run("add-node", &["-p", "node=node4"]);
-    let (stall, _) = sampler.finish();
-    assert_eq!(
-        out.code, 0,
-        "add-node failed:\n{}{}",
-        out.stdout, out.stderr
+    let stall = run_sampled(
+        &pg,
+        "add-node",
+        "node4",
+        &["node0", "node1", "node2", "node3"],
     );
     for name in ["node0", "node3", "node4"] {
         assert_eq!(
@@ -281,14 +281,99 @@ fn add_node_makes_a_spare_a_counted_sealer_without_stalling_the_chain() {
             again.stderr
         );
     }
-    // A sealer cannot be added again, and a name outside the inventory is refused.
+    remove_node_leaves_four_sealers(&pg);
+    // A host of the inventory's members cannot be added (this run fails: done last, as
+    // its unfinished run holds the cluster lock).
     let member = pg.run("add-node", &["-p", "node=node2"]);
-    assert_eq!(member.code, 1, "{}{}", member.stdout, member.stderr);
-    assert!(
-        member
-            .stderr
-            .contains("node2 is already a member (cluster.members); nothing to add"),
-        "{}",
-        member.stderr
+    assert_failed_with(
+        &member,
+        "node2 is already a member (cluster.members); nothing to add",
     );
+}
+
+/// Runs `runbook -p node=NODE` to success while sampling the heights of `sealers`;
+/// returns the longest time the chain went without a new block.
+fn run_sampled(pg: &Playground, runbook: &str, node: &str, sealers: &[&str]) -> Duration {
+    let sampler = HeightSampler::start(pg, sealers);
+    let out = pg.run(runbook, &["-p", &format!("node={node}")]);
+    let (stall, _) = sampler.finish();
+    assert_eq!(
+        out.code, 0,
+        "{runbook} failed:\n{}{}",
+        out.stdout, out.stderr
+    );
+    stall
+}
+
+/// The run failed (exit 1) and its error names `message`.
+fn assert_failed_with(out: &support::Output, message: &str) {
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(message),
+        "expected `{message}` in:\n{}",
+        out.stderr
+    );
+}
+
+/// 5 sealers -> `remove-node node1` -> 4: the chain's list, the process, the archived
+/// directory, a chain that never stops; then removing another is refused.
+fn remove_node_leaves_four_sealers(pg: &Playground) {
+    let pid = pg.pid("node1").expect("node1 runs");
+    let stall = run_sampled(
+        pg,
+        "remove-node",
+        "node1",
+        &["node0", "node2", "node3", "node4"],
+    );
+    for name in ["node0", "node4"] {
+        assert_eq!(
+            pg.sealers(name),
+            ["node0", "node2", "node3", "node4"],
+            "{name}'s sealer list"
+        );
+    }
+    assert!(!alive(pid), "node1 (pid {pid}) still runs");
+    assert!(
+        !pg.node_dir("node1").exists(),
+        "node1's directory is still in place"
+    );
+    let chain = pg.demo_dir().join("chain");
+    let archived: Vec<PathBuf> = node_dirs(&chain)
+        .into_iter()
+        .filter(|d| {
+            d.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("removed-node1-"))
+        })
+        .collect();
+    assert_eq!(archived.len(), 1, "archived directories: {archived:?}");
+    assert!(
+        archived[0].join("conf/node.nodeid").is_file(),
+        "the archive lost the node's keys"
+    );
+    assert_all_advance(pg, &["node0", "node2", "node3", "node4"]);
+    println!("remove-node: longest time without a block {stall:?}");
+    assert!(
+        stall < STALL_BOUND,
+        "the chain went {stall:?} without a block"
+    );
+    // 4 bft sealers are the minimum: a further removal is refused before any change.
+    let refused = pg.run("remove-node", &["-p", "node=node2"]);
+    assert_failed_with(
+        &refused,
+        "refused: removing node2 would leave 3 sealers; bft needs at least 4",
+    );
+    assert_eq!(pg.sealers("node0"), ["node0", "node2", "node3", "node4"]);
+    assert!(pg.pid("node2").is_some_and(alive), "node2 was stopped");
+    // The refused run holds the cluster lock; give it up so that the next run may go.
+    let run_id = refused
+        .stderr
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .nth(1)
+        .expect("the failed run's id")
+        .to_owned();
+    Quorate::in_lab(pg.dir.path())
+        .args(["abandon", &run_id])
+        .run()
+        .success();
 }

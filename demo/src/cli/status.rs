@@ -19,7 +19,7 @@ use crate::node::status::StatusReport;
 use crate::version;
 
 #[derive(clap::Args)]
-#[command(group = clap::ArgGroup::new("question").args(["healthy", "synced", "version", "height", "sealers", "role"]))]
+#[command(group = clap::ArgGroup::new("question").args(["healthy", "synced", "version", "height", "sealers", "live_sealers", "role"]))]
 pub struct Args {
     /// The node directory.
     #[arg(long, default_value = ".")]
@@ -39,6 +39,9 @@ pub struct Args {
     /// Print the current sealers (chain state), one name per line.
     #[arg(long)]
     sealers: bool,
+    /// Print the sealers this node hears from (itself included), one name per line.
+    #[arg(long)]
+    live_sealers: bool,
     /// Print this node's part in the chain: sealer, observer or none (not a member).
     #[arg(long)]
     role: bool,
@@ -76,6 +79,11 @@ pub fn main(args: &Args) -> u8 {
 fn answer(args: &Args, r: &StatusReport) -> u8 {
     if args.height {
         println!("{}", r.height);
+        OK
+    } else if args.live_sealers {
+        for name in &r.live_sealers {
+            println!("{name}");
+        }
         OK
     } else if args.role {
         let role = serde_json::to_value(r.role).unwrap_or_default();

@@ -14,4 +14,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "add-node.yaml",
         include_str!("../../../runbooks/add-node.yaml"),
     ),
+    (
+        "remove-node.yaml",
+        include_str!("../../../runbooks/remove-node.yaml"),
+    ),
 ];

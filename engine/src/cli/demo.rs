@@ -122,7 +122,7 @@ fn playground_hints(dir: &Path, l: &DemoLayout<'_>) {
     let inv = dir.join("inventory.yaml").display().to_string();
     let q = format!("quorate --state {}", dir.join("state").display());
     let spare = format!("node{}", l.sealers);
-    let victim = format!("node{}", l.sealers.saturating_sub(1));
+    let victim = "node1";
     outln!(
         "\nthe inventory: {inv}\nnothing runs on the spare hosts{} until add-node makes them nodes.",
         if l.spares == 0 {
@@ -142,7 +142,11 @@ fn playground_hints(dir: &Path, l: &DemoLayout<'_>) {
         outln!("  {q} run add-node -i {inv} -p node={spare}");
     }
     if is_builtin("remove-node") {
-        outln!("  {q} run remove-node -i {inv} -p node={victim}");
+        // Refused below the consensus' minimum (bft 4, cft 3 sealers): say so up front.
+        outln!(
+            "  {q} run remove-node -i {inv} -p node={victim}\n      (refused when it would leave fewer than {} sealers: add a node first)",
+            if l.consensus == "cft" { 3 } else { 4 }
+        );
     }
     outln!(
         "  {q} runs   |   {q} show RUN   |   interrupt a run (Ctrl-C), then `{q} resume RUN`\n  stop the chain: {}",
