@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::Quorate;
+use support::{read_transitions, Quorate};
 
 /// A demo chain made by `quorate demo --setup-only`, and the directory holding it, its
 /// inventory and the run store.
@@ -376,4 +377,63 @@ fn remove_node_leaves_four_sealers(pg: &Playground) {
         .args(["abandon", &run_id])
         .run()
         .success();
+}
+
+/// `add-node` killed (SIGKILL) after a random number of task transitions, then `quorate
+/// resume`: the same outcome as a straight run. `MEMBERSHIP_KILL_AT=N` replays one point.
+#[test]
+fn add_node_killed_at_a_random_point_and_resumed_ends_the_same() {
+    let pg = Playground::create(4, 1);
+    // 7 tasks run on node4 and the controller (running, then done or skipped), and the
+    // other hosts' 24 are skipped: about 38 transitions.
+    let kill_at = std::env::var("MEMBERSHIP_KILL_AT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .subsec_nanos();
+            1 + usize::try_from(nanos).expect("u32 fits") % 36
+        });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .current_dir(support::root())
+        .env_remove("QUORATE_RUNBOOKS")
+        .env("HOME", pg.dir.path())
+        .arg("--state")
+        .arg(pg.dir.path().join("state"))
+        .args(["--log-format", "json", "run", "add-node", "--plain", "-i"])
+        .arg(pg.inventory())
+        .args(["-p", "node=node4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start quorate run");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr pipe"));
+    let seen = read_transitions(&mut err, kill_at);
+    child.kill().expect("SIGKILL the run");
+    child.wait().expect("reap the run");
+    let last = seen.last().expect("a transition before the kill");
+    println!(
+        "killed after transition {} (MEMBERSHIP_KILL_AT={kill_at}): {} {}@{}",
+        seen.len(),
+        last["state"],
+        last["step"],
+        last["host"]
+    );
+    let run = seen[0]["run"].as_str().expect("run id").to_owned();
+    let out = Quorate::in_lab(pg.dir.path())
+        .args(["resume", &run, "--plain"])
+        .run();
+    assert_eq!(
+        out.code, 0,
+        "resume after {kill_at} transitions:\n{}{}",
+        out.stdout, out.stderr
+    );
+    assert_eq!(
+        pg.sealers("node0"),
+        ["node0", "node1", "node2", "node3", "node4"]
+    );
+    assert_eq!(pg.status("node4", &["--role"]).1, "sealer");
+    assert_all_advance(&pg, &["node0", "node1", "node2", "node3", "node4"]);
 }
