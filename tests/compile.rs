@@ -153,6 +153,38 @@ fn builtin_runbooks_plan_against_the_example_inventory() {
 }
 
 #[test]
+fn builtin_add_node_plans_for_a_host_outside_the_members() {
+    let out = Quorate::new()
+        .args([
+            "plan",
+            "add-node",
+            "-i",
+            "examples/inventory.yaml",
+            "-p",
+            "node=node4",
+        ])
+        .run()
+        .success();
+    insta::assert_snapshot!("builtin_add_node", out);
+}
+
+#[test]
+fn builtin_remove_node_plans_for_a_sealer() {
+    let out = Quorate::new()
+        .args([
+            "plan",
+            "remove-node",
+            "-i",
+            "examples/inventory.yaml",
+            "-p",
+            "node=node3",
+        ])
+        .run()
+        .success();
+    insta::assert_snapshot!("builtin_remove_node", out);
+}
+
+#[test]
 fn plan_json_round_trips() {
     let out = Quorate::new()
         .args([

@@ -99,7 +99,7 @@ echo "$name stopped"
 /// `status.sh`: the node's status command, with any flags passed through.
 pub fn status() -> String {
     r#"#!/bin/sh
-# Prints this node's status (JSON); flags: --healthy --synced --version --height --sealers
+# Prints this node's status (JSON); flags: --healthy --synced --version --height --sealers --live-sealers --role
 cd "$(dirname "$0")" || exit 1
 exec ./demo-node status --dir . "$@"
 "#

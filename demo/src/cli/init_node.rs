@@ -9,7 +9,7 @@ use crate::certs;
 use crate::chain::genesis::Genesis;
 use crate::cli::scaffold::{self, NodeSpec};
 use crate::config::NodeConfig;
-use crate::layout::ChainDir;
+use crate::layout::{ChainDir, NodeDir};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -88,8 +88,17 @@ pub fn main(args: &Args) -> anyhow::Result<()> {
         cert: &cert,
         ca_crt: &ca_crt,
     };
-    scaffold::write_node(&chain.node(&name), &spec)?;
+    // Written aside, then renamed: an interrupted init-node never leaves a half-made
+    // node directory that looks complete (runbooks skip creation once it exists).
+    let partial = chain.root.join(format!(".{name}.partial"));
+    if partial.exists() {
+        fs::remove_dir_all(&partial)
+            .with_context(|| format!("cannot clear {}", partial.display()))?;
+    }
+    scaffold::write_node(&NodeDir::new(&partial), &spec)?;
     let dir = chain.root.join(&name);
+    fs::rename(&partial, &dir)
+        .with_context(|| format!("cannot rename {} to {}", partial.display(), dir.display()))?;
     println!(
         "created {name} at 127.0.0.1:{port}, node id {}",
         cert.node_id

@@ -19,7 +19,7 @@ use crate::node::status::StatusReport;
 use crate::version;
 
 #[derive(clap::Args)]
-#[command(group = clap::ArgGroup::new("question").args(["healthy", "synced", "version", "height", "sealers"]))]
+#[command(group = clap::ArgGroup::new("question").args(["healthy", "synced", "version", "height", "sealers", "live_sealers", "role"]))]
 pub struct Args {
     /// The node directory.
     #[arg(long, default_value = ".")]
@@ -39,6 +39,12 @@ pub struct Args {
     /// Print the current sealers (chain state), one name per line.
     #[arg(long)]
     sealers: bool,
+    /// Print the sealers this node hears from (itself included), one name per line.
+    #[arg(long)]
+    live_sealers: bool,
+    /// Print this node's part in the chain: sealer, observer or none (not a member).
+    #[arg(long)]
+    role: bool,
 }
 
 pub fn main(args: &Args) -> u8 {
@@ -73,6 +79,15 @@ pub fn main(args: &Args) -> u8 {
 fn answer(args: &Args, r: &StatusReport) -> u8 {
     if args.height {
         println!("{}", r.height);
+        OK
+    } else if args.live_sealers {
+        for name in &r.live_sealers {
+            println!("{name}");
+        }
+        OK
+    } else if args.role {
+        let role = serde_json::to_value(r.role).unwrap_or_default();
+        println!("{}", role.as_str().unwrap_or("none"));
         OK
     } else if args.sealers {
         for name in &r.sealers {

@@ -10,4 +10,12 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "health-check.yaml",
         include_str!("../../../runbooks/health-check.yaml"),
     ),
+    (
+        "add-node.yaml",
+        include_str!("../../../runbooks/add-node.yaml"),
+    ),
+    (
+        "remove-node.yaml",
+        include_str!("../../../runbooks/remove-node.yaml"),
+    ),
 ];

@@ -62,7 +62,7 @@ pub enum Command {
     Approve(RunIdArgs),
     /// Give up an unfinished run and release its cluster.
     Abandon(RunIdArgs),
-    /// Create a 4-node demo chain on this machine and run a real rolling upgrade on it.
+    /// Create a demo chain on this machine and run a real rolling upgrade on it (or only set it up).
     Demo(DemoArgs),
     /// Remove, on every host of an inventory, the task journals of runs no longer needed.
     Gc(GcArgs),
@@ -105,6 +105,18 @@ pub struct DemoArgs {
     /// Stop the chain at the end instead of leaving it running to try more commands.
     #[arg(long)]
     pub stop: bool,
+    /// Create and start the chain and write its inventory, then stop: no upgrade is run.
+    #[arg(long)]
+    pub setup_only: bool,
+    /// Sealers the chain starts with.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub sealers: u16,
+    /// Inventory hosts (group `spare`) ready to become new nodes with `add-node`; nothing runs on them.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=16))]
+    pub spares: u16,
+    /// The chain's consensus: bft tolerates floor((n-1)/3) sealers down, cft floor((n-1)/2).
+    #[arg(long, default_value = "bft", value_parser = ["bft", "cft"])]
+    pub consensus: String,
 }
 
 #[derive(Args, Debug)]

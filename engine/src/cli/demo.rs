@@ -1,8 +1,8 @@
-//! `quorate demo`: a 4-node demo chain on this machine (local transport, no sshd needed),
-//! started, planned, upgraded with `rolling-upgrade` under live progress, with the health
-//! table before and after, and what to try next.
+//! `quorate demo`: a demo chain on this machine (local transport, no sshd needed), started,
+//! planned, upgraded with `rolling-upgrade` under live progress, with the health table
+//! before and after, and what to try next; or, with `--setup-only`, the chain and its
+//! inventory (with spare hosts) as a playground for the built-in runbooks.
 
-use std::fmt::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::Command;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::args::{Cli, DemoArgs};
+use super::demo_inventory::{inventory, DemoLayout};
 use super::exit::{DONE, FAILED};
 use crate::source::Diagnostic;
 
@@ -106,28 +107,51 @@ fn wait_healthy(chain: &Path, nodes: usize, limit: Duration) -> bool {
     false
 }
 
-fn inventory(chain: &Path, nodes: usize) -> String {
-    let mut y = String::from(
-        "# The demo chain: four sealers on this machine, reached without SSH.\nname: quorate-demo\nhosts:\n",
-    );
-    for i in 0..nodes {
-        let _ = writeln!(
-            y,
-            "  node{i}: {{ transport: local, vars: {{ node_dir: {} }} }}",
-            chain.join(format!("node{i}")).display()
-        );
-    }
-    let names: Vec<String> = (0..nodes).map(|i| format!("node{i}")).collect();
-    let _ = write!(
-        y,
-        "groups:\n  sealers: [{}]\ncluster:\n  consensus: bft\n  members: sealers\n  health: cd {{{{host.vars.node_dir}}}} && ./status.sh --healthy\n  membership: cd {{{{host.vars.node_dir}}}} && ./status.sh --sealers\n",
-        names.join(", ")
-    );
-    y
-}
-
 fn stop_chain(chain: &Path) {
     let _ = Command::new(chain.join("stop_all.sh")).output();
+}
+
+fn is_builtin(name: &str) -> bool {
+    crate::catalog::BUILTIN
+        .iter()
+        .any(|(file, _)| file.strip_suffix(".yaml") == Some(name))
+}
+
+/// What to try on a chain made with `--setup-only`: each built-in runbook's command line.
+fn playground_hints(dir: &Path, l: &DemoLayout<'_>) {
+    let inv = dir.join("inventory.yaml").display().to_string();
+    let q = format!("quorate --state {}", dir.join("state").display());
+    let spare = format!("node{}", l.sealers);
+    let victim = "node1";
+    outln!(
+        "\nthe inventory: {inv}\nnothing runs on the spare hosts{} until add-node makes them nodes.",
+        if l.spares == 0 {
+            " (none: pass --spares K)".to_owned()
+        } else {
+            format!(" ({spare}..)")
+        }
+    );
+    outln!("\nwhat to try (`quorate` is this binary: `cargo run -q -p quorate --` or target/debug/quorate):\n");
+    outln!("  {q} run health-check -i {inv}");
+    outln!(
+        "  {q} run rolling-upgrade -i {inv} -p binary=NEW_BINARY -p version=X.Y.Z\n      (make NEW_BINARY with: {}/demo-node release --version 1.1.0 --out {}/demo-node-1.1.0)",
+        l.chain.display(),
+        dir.display()
+    );
+    if l.spares > 0 && is_builtin("add-node") {
+        outln!("  {q} run add-node -i {inv} -p node={spare}");
+    }
+    if is_builtin("remove-node") {
+        // Refused below the consensus' minimum (bft 4, cft 3 sealers): say so up front.
+        outln!(
+            "  {q} run remove-node -i {inv} -p node={victim}\n      (refused when it would leave fewer than {} sealers: add a node first)",
+            if l.consensus == "cft" { 3 } else { 4 }
+        );
+    }
+    outln!(
+        "  {q} runs   |   {q} show RUN   |   interrupt a run (Ctrl-C), then `{q} resume RUN`\n  stop the chain: {}",
+        l.chain.join("stop_all.sh").display()
+    );
 }
 
 #[expect(
@@ -148,36 +172,49 @@ pub fn run(_cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
     }
     std::fs::create_dir_all(&dir)
         .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
-    let nodes = 4;
-    outln!("creating a {nodes}-node demo chain in {}", chain.display());
+    let nodes = usize::from(args.sealers);
+    let spares = usize::from(args.spares);
+    outln!(
+        "creating a {nodes}-sealer {} demo chain in {}",
+        args.consensus,
+        chain.display()
+    );
     // The ports after a free one may be taken: another base port is tried then.
     let mut attempts = 0;
-    loop {
+    let base_port = loop {
+        let base_port = free_base_port();
         let mut init = demo_node(&exe);
         init.args(["init", "--dir"]).arg(&chain).args([
             "--sealers",
             &nodes.to_string(),
+            "--consensus",
+            &args.consensus,
             "--base-port",
-            &free_base_port().to_string(),
+            &base_port.to_string(),
             "--start",
         ]);
         attempts += 1;
         match run_checked(init, "create the demo chain") {
-            Ok(_) => break,
+            Ok(_) => break base_port,
             Err(e) if attempts >= 3 => return Err(e),
             Err(_) => {
                 stop_chain(&chain);
                 let _ = std::fs::remove_dir_all(&chain);
             }
         }
-    }
-    let release = dir.join(format!("demo-node-{NEW_VERSION}"));
-    let mut rel = demo_node(&exe);
-    rel.args(["release", "--version", NEW_VERSION, "--out"])
-        .arg(&release);
-    run_checked(rel, "build the new release")?;
+    };
+    // The node program, by the name the chain's scripts and `add-node` call it.
+    std::os::unix::fs::symlink(&exe, chain.join("demo-node"))
+        .map_err(|e| failed(format!("cannot link {}/demo-node: {e}", chain.display())))?;
     let inv = dir.join("inventory.yaml");
-    std::fs::write(&inv, inventory(&chain, nodes))
+    let layout = DemoLayout {
+        chain: &chain,
+        sealers: nodes,
+        consensus: &args.consensus,
+        spare_port: base_port.saturating_add(args.sealers),
+        spares,
+    };
+    std::fs::write(&inv, inventory(&layout))
         .map_err(|e| failed(format!("cannot write {}: {e}", inv.display())))?;
     if !wait_healthy(&chain, nodes, Duration::from_secs(30)) {
         stop_chain(&chain);
@@ -185,6 +222,16 @@ pub fn run(_cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
             "the demo chain did not become healthy within 30 s; see its logs under chain/node*/log",
         ));
     }
+    if args.setup_only {
+        health_table(&chain, nodes, "the chain:");
+        playground_hints(&dir, &layout);
+        return Ok(DONE);
+    }
+    let release = dir.join(format!("demo-node-{NEW_VERSION}"));
+    let mut rel = demo_node(&exe);
+    rel.args(["release", "--version", NEW_VERSION, "--out"])
+        .arg(&release);
+    run_checked(rel, "build the new release")?;
     health_table(&chain, nodes, "health before the upgrade:");
     let state = dir.join("state");
     let params = [

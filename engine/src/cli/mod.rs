@@ -35,6 +35,7 @@ macro_rules! or_store_failure {
 mod args;
 mod completions;
 mod demo;
+mod demo_inventory;
 mod execute;
 mod exit;
 mod follow;
