@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::attempt::{journal_key, Attempt, Outcome};
 use super::context::Results;
 use super::events::{EventKind, ExecEvent, Observer};
-use super::gate::run_gate;
+use super::gate::{run_gate, GateOutcome};
 use super::hosts::host_spec;
 use super::mask::SecretMask;
 use super::retry::{delay, CONNECT_RETRIES};
@@ -72,7 +72,7 @@ enum State {
 /// A finished job: a task attempt or a batch gate.
 enum JobResult {
     Task(Outcome),
-    Gate(Result<(), String>),
+    Gate(GateOutcome),
 }
 
 pub struct Dispatcher<S: RunStore> {
@@ -290,12 +290,19 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             for (node, attempt, result) in completed.drain(..) {
                 sched.running -= 1;
                 match result {
-                    JobResult::Gate(Ok(())) => sched.complete(node),
-                    JobResult::Gate(Err(reason)) => {
-                        sched.state[node] = State::Failed;
-                        failures.push(reason.clone());
-                        changes.push(EventKind::GateFailed.change(Some(node), reason));
-                        stopping = true;
+                    JobResult::Gate(gate) => {
+                        for (kind, message) in gate.events {
+                            changes.push(kind.change(Some(node), message));
+                        }
+                        match gate.result {
+                            Ok(()) => sched.complete(node),
+                            Err(reason) => {
+                                sched.state[node] = State::Failed;
+                                failures.push(reason.clone());
+                                changes.push(EventKind::GateFailed.change(Some(node), reason));
+                                stopping = true;
+                            }
+                        }
                     }
                     JobResult::Task(outcome) => {
                         let task = self.task(node).expect("task job").clone();
@@ -566,8 +573,15 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             }
             match &plan.nodes[node].kind {
                 NodeKind::Gate(g) => {
-                    let r = run_gate(&plan, g, &conns, &options, &run_id, &*observer).await;
-                    (node, attempt, JobResult::Gate(r))
+                    let mut events = Vec::new();
+                    let result =
+                        run_gate(&plan, g, &conns, &options, &run_id, &*observer, &mut events)
+                            .await;
+                    (
+                        node,
+                        attempt,
+                        JobResult::Gate(GateOutcome { result, events }),
+                    )
                 }
                 NodeKind::Task(task) => {
                     let host = match host_spec(&plan, task.host.as_deref()) {
@@ -596,7 +610,14 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                     };
                     (node, attempt, JobResult::Task(a.run().await))
                 }
-                NodeKind::Join { .. } => (node, attempt, JobResult::Gate(Ok(()))),
+                NodeKind::Join { .. } => (
+                    node,
+                    attempt,
+                    JobResult::Gate(GateOutcome {
+                        result: Ok(()),
+                        events: Vec::new(),
+                    }),
+                ),
             }
         });
     }

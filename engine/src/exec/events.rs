@@ -22,10 +22,14 @@ pub enum EventKind {
     /// The runbook and inventory files a run was made from.
     Sources,
     Abandoned,
+    /// A rolling gate's live `cluster.membership` answer: members, n, f and quorum.
+    Membership,
+    /// A membership line naming no member of the inventory (ignored).
+    MembershipIgnored,
 }
 
 impl EventKind {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 13] = [
         Self::Started,
         Self::Resumed,
         Self::Task,
@@ -37,6 +41,8 @@ impl EventKind {
         Self::Finished,
         Self::Sources,
         Self::Abandoned,
+        Self::Membership,
+        Self::MembershipIgnored,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -52,6 +58,8 @@ impl EventKind {
             Self::Finished => "finished",
             Self::Sources => "sources",
             Self::Abandoned => "abandoned",
+            Self::Membership => "membership",
+            Self::MembershipIgnored => "membership-ignored",
         }
     }
 
@@ -68,6 +76,13 @@ impl EventKind {
             message: message.into(),
         }
     }
+}
+
+/// The members a gate counted from the live membership answer, and their f.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveMembers {
+    pub members: Vec<String>,
+    pub f: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -109,6 +124,9 @@ pub enum ExecEvent {
         healthy: usize,
         needed: usize,
         members: usize,
+        /// The live `cluster.membership` answer the counts come from, when there is one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        live: Option<LiveMembers>,
     },
     /// A batch failed: its hosts' `on_failure` steps run now.
     Rollback {

@@ -154,6 +154,7 @@ pub(super) struct Compiler<'a> {
     pub(super) groups_value: Value,
     pub(super) cluster_value: Value,
     pub(super) health: Option<Vec<(String, Text)>>,
+    pub(super) membership: Option<Vec<(String, Text)>>,
 }
 
 impl<'a> Compiler<'a> {
@@ -210,6 +211,7 @@ impl<'a> Compiler<'a> {
             groups_value,
             cluster_value,
             health: None,
+            membership: None,
         }
     }
 

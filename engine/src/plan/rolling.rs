@@ -135,6 +135,7 @@ impl Compiler<'_> {
             .filter_map(|f| self.checked_task(f, &inner_cx, &host_list))
             .collect();
         let health = self.health_commands();
+        let membership = self.membership_commands();
         let r_index = self.rollings.len();
         self.rollings.push(Rolling {
             step: id.clone(),
@@ -144,6 +145,7 @@ impl Compiler<'_> {
             pause: block.pause,
             batches: batches.clone(),
             health,
+            membership,
             on_failure: Vec::new(),
             quorum_loss_allowed: allow,
         });
@@ -310,18 +312,44 @@ impl Compiler<'_> {
         if let Some(h) = &self.health {
             return h.clone();
         }
+        let source = self.inv.cluster.as_ref().and_then(|c| c.health.clone());
+        let out = self.cluster_commands(source, "health");
+        self.health = Some(out.clone());
+        out
+    }
+
+    /// The inventory's membership command rendered for each member (once per plan): the
+    /// gate runs it before every batch to recompute n and f from the live answer.
+    fn membership_commands(&mut self) -> Vec<(String, Text)> {
+        if let Some(m) = &self.membership {
+            return m.clone();
+        }
+        let source = self.inv.cluster.as_ref().and_then(|c| c.membership.clone());
+        let out = self.cluster_commands(source, "membership");
+        self.membership = Some(out.clone());
+        out
+    }
+
+    /// A `cluster.<name>` command of the inventory rendered for each member; empty when
+    /// the inventory has none or it does not compile (the errors are recorded).
+    fn cluster_commands(
+        &mut self,
+        source: Option<String>,
+        name: &'static str,
+    ) -> Vec<(String, Text)> {
         let mut out = Vec::new();
-        let Some(cluster) = &self.inv.cluster else {
+        let (Some(cluster), Some(source)) = (&self.inv.cluster, source) else {
             return out;
         };
-        let Some(source) = cluster.health.clone() else {
-            return out;
+        let step = match name {
+            "health" => "cluster.health",
+            _ => "cluster.membership",
         };
         let members = cluster.members.clone();
         let doc = std::sync::Arc::clone(&self.inv.doc);
         let (declared, ids) = (indexmap::IndexMap::new(), HashSet::new());
         let info = StaticInfo {
-            step: "cluster.health",
+            step,
             params: &declared,
             scope_ids: &ids,
             ancestors: Ancestors::NONE,
@@ -336,14 +364,14 @@ impl Compiler<'_> {
         };
         let parsed = Field::parse(
             &source,
-            "/cluster/health".to_owned(),
-            "health",
+            format!("/cluster/{name}"),
+            name,
             FieldKind::Command,
             &info,
             &doc,
         )
         .and_then(|f| {
-            let errors = f.check_inventory(&doc, "cluster.health", &inventory);
+            let errors = f.check_inventory(&doc, step, &inventory);
             if errors.is_empty() {
                 Ok(f)
             } else {
@@ -354,7 +382,6 @@ impl Compiler<'_> {
             Ok(f) => f,
             Err(e) => {
                 self.errors.extend(e);
-                self.health = Some(Vec::new());
                 return Vec::new();
             }
         };
@@ -372,12 +399,11 @@ impl Compiler<'_> {
             match field.render(&self.renderer, &ctx) {
                 Ok(t) => out.push((m.clone(), t)),
                 Err(e) => {
-                    let d: Diagnostic = field.error(&doc, "cluster.health", &e, Some(m));
+                    let d: Diagnostic = field.error(&doc, step, &e, Some(m));
                     self.errors.push(d);
                 }
             }
         }
-        self.health = Some(out.clone());
         out
     }
 }

@@ -181,6 +181,12 @@ fn render_rolling(
                 q.needed(),
                 q.n
             );
+            if !rolling.membership.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "   n and f are recomputed from cluster.membership before every batch"
+                );
+            }
             let width = rolling
                 .health
                 .iter()

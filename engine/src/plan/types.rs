@@ -231,6 +231,10 @@ pub struct Rolling {
     pub batches: Vec<Batch>,
     /// The cluster health command for each member, run before every batch.
     pub health: Vec<(String, Text)>,
+    /// The cluster membership command for each member (empty without one): run on the
+    /// first healthy member before every batch, its answer gives the live n and f.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub membership: Vec<(String, Text)>,
     /// Steps run, in order, on each host of a failed batch.
     pub on_failure: Vec<Task>,
     /// A batch may take more than f members down (`--allow-quorum-loss`).

@@ -44,8 +44,9 @@ impl Observer for LogObserver {
                 healthy,
                 needed,
                 members,
+                live,
             } => tracing::info!(
-                target: "quorate::gate", run = %run, rolling = %rolling, batch, batches, healthy, needed, members, "batch gate"
+                target: "quorate::gate", run = %run, rolling = %rolling, batch, batches, healthy, needed, members, live_f = live.as_ref().map(|l| l.f), "batch gate"
             ),
             ExecEvent::Rollback {
                 run,

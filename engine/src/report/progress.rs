@@ -171,10 +171,18 @@ impl Observer for Progress {
                 healthy,
                 needed,
                 members,
+                live,
                 ..
             } => {
                 let rolling = escape::line(rolling);
-                self.line(&format!("{rolling}: batch {batch} of {batches}: {healthy} of {members} members healthy, {needed} needed"));
+                match live {
+                    Some(l) => self.line(&format!(
+                        "{rolling}: batch {batch} of {batches}: live membership n = {members}, f = {} ({}); {healthy} of {members} healthy, {needed} needed",
+                        l.f,
+                        escape::line(&l.members.join(", "))
+                    )),
+                    None => self.line(&format!("{rolling}: batch {batch} of {batches}: {healthy} of {members} members healthy, {needed} needed")),
+                }
             }
             ExecEvent::Rollback {
                 rolling,

@@ -1,0 +1,108 @@
+//! Live membership on real hosts: the inventory's `cluster.membership` prints the voting
+//! members (here `cat` of a file the test controls), and before every rolling batch the
+//! gate recomputes n and f from that answer rather than from the plan.
+
+#[path = "support/engine_lab.rs"]
+mod lab;
+mod support;
+
+use lab::{run_id, Lab};
+use serde_json::Value;
+
+const ROLL: &str = "runbook: live-roll\non: members\nsteps:\n  - id: roll\n    rolling:\n      batch: 1\n      steps:\n        - id: restart\n          run: echo rolled >> {{host.vars.node_dir}}/rolled\n";
+
+/// A 4-member bft lab whose membership answer is the file `members.txt` of the lab.
+fn lab_with_membership(answer: &str) -> Lab {
+    let lab = Lab::new(4, "");
+    let file = lab.path("members.txt");
+    std::fs::write(&file, answer).unwrap();
+    let cluster = format!(
+        "groups:\n  members: [node0, node1, node2, node3]\ncluster:\n  consensus: bft\n  members: members\n  health: 'true'\n  membership: cat {}\n",
+        file.display()
+    );
+    std::fs::write(
+        lab.path("inventory.yaml"),
+        lab.cluster.inventory_yaml(&cluster),
+    )
+    .unwrap();
+    lab
+}
+
+/// The `(kind, message)` of every event of `kind` in `show --format json`.
+fn events(show: &Value, kind: &str) -> Vec<String> {
+    show["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn four_live_members_let_batches_of_one_through_and_the_answer_is_recorded() {
+    let lab = lab_with_membership("node0\nnode1\nintruder\nnode2\nnode3\n");
+    let rb = lab.runbook(ROLL);
+    let plan = lab.compile_command("plan", &rb, &[]).success();
+    assert!(
+        plan.contains("n and f are recomputed from cluster.membership before every batch"),
+        "{plan}"
+    );
+    let out = lab.run(&rb, &["--health-timeout", "2s"]);
+    let stdout = out.stdout.clone();
+    out.success();
+    assert!((0..4).all(|i| lab.read(i, "rolled") == "rolled\n"));
+    assert!(
+        stdout.contains("roll: batch 2 of 4: live membership n = 4, f = 1 (node0, node1, node2, node3); 4 of 4 healthy, 3 needed"),
+        "{stdout}"
+    );
+    let show = lab.show(&run_id(&stdout));
+    let membership = events(&show, "membership");
+    assert_eq!(membership.len(), 4, "one answer per batch: {membership:?}");
+    for (k, m) in membership.iter().enumerate() {
+        assert_eq!(
+            m,
+            &format!("batch {} of `roll`: live membership from node0: n = 4, f = 1, quorum 3 (node0, node1, node2, node3)", k + 1)
+        );
+    }
+    let ignored = events(&show, "membership-ignored");
+    assert_eq!(ignored.len(), 4, "{ignored:?}");
+    assert_eq!(
+        ignored[0],
+        "batch 1 of `roll`: cluster.membership on node0 named \"intruder\", not a member of the inventory: line ignored"
+    );
+}
+
+#[test]
+fn a_batch_the_live_f_no_longer_allows_is_refused_with_the_numbers() {
+    // The plan counts 4 members (f = 1); the live answer names 3, and bft n = 3 has f = 0.
+    let lab = lab_with_membership("node0\nnode1\nnode2\n");
+    let rb = lab.runbook(ROLL);
+    let out = lab.run(&rb, &["--health-timeout", "2s"]);
+    let stdout = out.stdout.clone();
+    let err = out.failure(1);
+    assert!(
+        err.contains("batch 1 of `roll` takes 1 live member down, more than the live f = 0 allows (cluster.membership: n = 3, f = 0, quorum 3: node0, node1, node2)"),
+        "{err}"
+    );
+    assert!(
+        (0..4).all(|i| lab.read(i, "rolled").is_empty()),
+        "no member went down"
+    );
+    assert!(
+        stdout.contains("roll: batch 1 of 4: live membership n = 3, f = 0 (node0, node1, node2); 3 of 3 healthy, 3 needed"),
+        "{stdout}"
+    );
+    let show = lab.show(&run_id(&stdout));
+    assert_eq!(
+        events(&show, "membership"),
+        ["batch 1 of `roll`: live membership from node0: n = 3, f = 0, quorum 3 (node0, node1, node2)"]
+    );
+    let failed = events(&show, "gate-failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains("more than the live f = 0 allows"),
+        "{}",
+        failed[0]
+    );
+}
