@@ -106,3 +106,15 @@ fn a_batch_the_live_f_no_longer_allows_is_refused_with_the_numbers() {
         failed[0]
     );
 }
+
+#[test]
+fn an_answer_naming_no_member_holds_the_batch_instead_of_counting_a_cluster_of_none() {
+    let lab = lab_with_membership("intruder\n\n");
+    let rb = lab.runbook(ROLL);
+    let err = lab.run(&rb, &["--health-timeout", "2s"]).failure(1);
+    assert!(
+        err.contains("batch 1 of `roll`: no healthy member answered cluster.membership with a member of the inventory, so the live n and f are unknown"),
+        "{err}"
+    );
+    assert!((0..4).all(|i| lab.read(i, "rolled").is_empty()));
+}

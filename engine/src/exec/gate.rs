@@ -71,7 +71,9 @@ async fn ask(plan: &Plan, conns: &Connections, host: &str, cmd: &Text) -> Option
     (answer.code == Some(0)).then(|| String::from_utf8_lossy(&answer.stdout).into_owned())
 }
 
-/// Runs the membership command on the first healthy member that answers it (exit 0).
+/// Runs the membership command on the first healthy member that answers it (exit 0)
+/// naming at least one member of the inventory: an empty or garbled answer must not read
+/// as a cluster of none, which any batch would pass.
 async fn ask_membership(
     plan: &Plan,
     conns: &Connections,
@@ -82,7 +84,10 @@ async fn ask_membership(
     let known: Vec<String> = rolling.membership.iter().map(|(h, _)| h.clone()).collect();
     for (host, cmd) in rolling.membership.iter().filter(|(h, _)| is_healthy(h)) {
         if let Some(out) = ask(plan, conns, host, cmd).await {
-            return Some((host.clone(), live_membership(consensus, &out, &known)));
+            let live = live_membership(consensus, &out, &known);
+            if !live.members.is_empty() {
+                return Some((host.clone(), live));
+            }
         }
     }
     None
@@ -170,7 +175,7 @@ pub async fn run_gate(
                 Some(f) => Some(f),
                 None if start.elapsed() >= options.gate_timeout => {
                     return Err(format!(
-                        "{label}: no healthy member answered cluster.membership, so the live n and f are unknown"
+                        "{label}: no healthy member answered cluster.membership with a member of the inventory, so the live n and f are unknown"
                     ));
                 }
                 None => {
