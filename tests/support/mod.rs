@@ -101,6 +101,7 @@ impl Output {
 }
 
 pub mod lab;
+pub mod playground;
 pub mod sshd;
 
 /// Reads `quorate --log-format json` lines from a run's stderr until `n` task transitions
