@@ -69,7 +69,7 @@ fn four_live_members_let_batches_of_one_through_and_the_answer_is_recorded() {
     assert_eq!(ignored.len(), 4, "{ignored:?}");
     assert_eq!(
         ignored[0],
-        "batch 1 of `roll`: cluster.membership on node0 named \"intruder\", not a member of the inventory: line ignored"
+        "batch 1 of `roll`: cluster.membership on node0 named \"intruder\", not a host of the inventory: line ignored"
     );
 }
 
@@ -113,8 +113,55 @@ fn an_answer_naming_no_member_holds_the_batch_instead_of_counting_a_cluster_of_n
     let rb = lab.runbook(ROLL);
     let err = lab.run(&rb, &["--health-timeout", "2s"]).failure(1);
     assert!(
-        err.contains("batch 1 of `roll`: no healthy member answered cluster.membership with a member of the inventory, so the live n and f are unknown"),
+        err.contains("batch 1 of `roll`: no healthy host answered cluster.membership with a host of the inventory, so the live n and f are unknown"),
         "{err}"
     );
     assert!((0..4).all(|i| lab.read(i, "rolled").is_empty()));
+}
+
+/// A host outside `cluster.members` (say a spare just made a member) that the live answer
+/// names counts: in n and f, and in the healthy count, with its own health command.
+#[test]
+fn a_live_member_outside_the_members_group_counts_in_the_gate() {
+    let lab = Lab::new(5, "");
+    let file = lab.path("members.txt");
+    std::fs::write(&file, "node0\nnode1\nnode2\nnode3\nnode4\n").unwrap();
+    let cluster = format!(
+        "groups:\n  members: [node0, node1, node2, node3]\ncluster:\n  consensus: bft\n  members: members\n  health: 'test ! -e {{{{host.vars.node_dir}}}}/down'\n  membership: cat {}\n",
+        file.display()
+    );
+    std::fs::write(
+        lab.path("inventory.yaml"),
+        lab.cluster.inventory_yaml(&cluster),
+    )
+    .unwrap();
+    let rb = lab.runbook(ROLL);
+    let plan = lab.compile_command("plan", &rb, &[]).success();
+    assert!(
+        plan.contains("   also counted when cluster.membership names them: node4\n"),
+        "{plan}"
+    );
+    assert_eq!(
+        plan.matches("/down").count(),
+        4,
+        "the members' health commands only: {plan}"
+    );
+    let stdout = lab.run(&rb, &["--health-timeout", "2s"]).success();
+    assert!(
+        stdout.contains("roll: batch 1 of 4: live membership n = 5, f = 1 (node0, node1, node2, node3, node4); 5 of 5 healthy, 4 needed"),
+        "{stdout}"
+    );
+    // node4 unhealthy: 4 of the 5 live members are healthy, and a batch of one would leave
+    // 3 of the 4 needed, so the gate holds (counting the members group alone, it would pass).
+    std::fs::write(lab.node_dir(4).join("down"), "").unwrap();
+    let out = lab.run(&rb, &["--health-timeout", "2s"]);
+    let err = out.failure(1);
+    assert!(
+        err.contains("batch 1 of `roll` would leave 3 healthy members, fewer than the 4 needed (4 of 5 healthy now; unhealthy: node4)"),
+        "{err}"
+    );
+    assert!(
+        (0..4).all(|i| lab.read(i, "rolled") == "rolled\n"),
+        "only the first run rolled"
+    );
 }

@@ -24,7 +24,7 @@ pub enum EventKind {
     Abandoned,
     /// A rolling gate's live `cluster.membership` answer: members, n, f and quorum.
     Membership,
-    /// A membership line naming no member of the inventory (ignored).
+    /// A membership line naming no host of the inventory (ignored).
     MembershipIgnored,
 }
 

@@ -1,7 +1,8 @@
 //! The gate before each rolling batch: the pause, then the cluster health check, which
 //! waits until taking the batch down would still leave `n - f` healthy members. With a
 //! `cluster.membership` command, n and f come from its live answer, asked again at every
-//! poll, rather than from the plan.
+//! poll, rather than from the plan, and the members counted are the inventory hosts it
+//! names (a host added to the cluster since the inventory was written counts too).
 
 use std::time::Instant;
 
@@ -29,15 +30,15 @@ pub struct GateOutcome {
 /// The live voting members named by a `cluster.membership` answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveMembership {
-    /// Members of the inventory the answer names, in its order, each once.
+    /// Hosts of the inventory the answer names, in its order, each once.
     pub members: Vec<String>,
-    /// Lines naming no member of the inventory (ignored, reported as a warning).
+    /// Lines naming no host of the inventory (ignored, reported as a warning).
     pub ignored: Vec<String>,
     pub quorum: Quorum,
 }
 
 /// Reads a membership answer (one host name a line; blank lines skipped) against the
-/// inventory's members and recomputes n, f and the quorum from what it names.
+/// inventory's hosts and recomputes n, f and the quorum from what it names.
 pub fn live_membership(consensus: Consensus, answer: &str, known: &[String]) -> LiveMembership {
     let mut members: Vec<String> = Vec::new();
     let mut ignored: Vec<String> = Vec::new();
@@ -61,7 +62,7 @@ pub fn live_membership(consensus: Consensus, answer: &str, known: &[String]) -> 
     }
 }
 
-/// Runs one member's command with the time limit; its standard output when it exits 0.
+/// Runs one host's command with the time limit; its standard output when it exits 0.
 async fn ask(plan: &Plan, conns: &Connections, host: &str, cmd: &Text) -> Option<String> {
     let spec = host_spec(plan, Some(host)).ok()?;
     let answer = tokio::time::timeout(HEALTH_COMMAND_LIMIT, conns.run(&spec, cmd.as_str(), &[]))
@@ -71,9 +72,9 @@ async fn ask(plan: &Plan, conns: &Connections, host: &str, cmd: &Text) -> Option
     (answer.code == Some(0)).then(|| String::from_utf8_lossy(&answer.stdout).into_owned())
 }
 
-/// Runs the membership command on the first healthy member that answers it (exit 0)
-/// naming at least one member of the inventory: an empty or garbled answer must not read
-/// as a cluster of none, which any batch would pass.
+/// Runs the membership command on the first healthy host (members first) that answers it
+/// (exit 0) naming at least one host of the inventory: an empty or garbled answer must not
+/// read as a cluster of none, which any batch would pass.
 async fn ask_membership(
     plan: &Plan,
     conns: &Connections,
@@ -114,7 +115,7 @@ fn record_live(
         events.push((
             EventKind::MembershipIgnored,
             format!(
-                "{label}: cluster.membership on {asked} named {name:?}, not a member of the inventory: line ignored"
+                "{label}: cluster.membership on {asked} named {name:?}, not a host of the inventory: line ignored"
             ),
         ));
     }
@@ -159,7 +160,9 @@ pub async fn run_gate(
     let mut last = None;
     let mut last_live: Option<LiveMembership> = None;
     loop {
-        let checks = rolling.health.iter().map(|(host, cmd)| async move {
+        // The other hosts count only when a live answer names them.
+        let checks = rolling.health.iter().chain(&rolling.health_others);
+        let checks = checks.map(|(host, cmd)| async move {
             // A member that cannot be reached by the plan counts as unhealthy, and so
             // does a health command that hangs rather than holding the gate.
             (host.clone(), ask(plan, conns, host, cmd).await.is_some())
@@ -175,7 +178,7 @@ pub async fn run_gate(
                 Some(f) => Some(f),
                 None if start.elapsed() >= options.gate_timeout => {
                     return Err(format!(
-                        "{label}: no healthy member answered cluster.membership with a member of the inventory, so the live n and f are unknown"
+                        "{label}: no healthy host answered cluster.membership with a host of the inventory, so the live n and f are unknown"
                     ));
                 }
                 None => {
@@ -192,7 +195,10 @@ pub async fn run_gate(
             }
         }
         let quorum = live.as_ref().map_or(planned, |(_, l)| l.quorum);
-        let counted = |h: &String| live.as_ref().is_none_or(|(_, l)| l.members.contains(h));
+        let counted = |h: &String| match &live {
+            Some((_, l)) => l.members.contains(h),
+            None => rolling.health.iter().any(|(m, _)| m == h),
+        };
         let healthy: Vec<&String> = answers
             .iter()
             .filter(|(h, ok)| *ok && counted(h))

@@ -17,7 +17,8 @@ use super::runbook::{own_default, Placement, Runbook, Step, StepAction, StepList
 use super::step::TaskStep;
 use super::targets::{self, Targets};
 use super::types::{
-    Connection, Node, NodeKind, Plan, PlanParam, PlanStep, Rolling, Scope, Text, PLAN_FORMAT,
+    Connection, HostCommands, Node, NodeKind, Plan, PlanParam, PlanStep, Rolling, Scope,
+    PLAN_FORMAT,
 };
 use crate::model::raw::RawRunbook;
 use crate::model::{Document, Inventory};
@@ -153,8 +154,10 @@ pub(super) struct Compiler<'a> {
     pub(super) hosts_value: Value,
     pub(super) groups_value: Value,
     pub(super) cluster_value: Value,
-    pub(super) health: Option<Vec<(String, Text)>>,
-    pub(super) membership: Option<Vec<(String, Text)>>,
+    /// The health command for the members, and for the other hosts a live membership
+    /// answer may name (rendered once per plan).
+    pub(super) health: Option<(HostCommands, HostCommands)>,
+    pub(super) membership: Option<HostCommands>,
 }
 
 impl<'a> Compiler<'a> {

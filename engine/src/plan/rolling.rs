@@ -12,7 +12,7 @@ use super::fields::{Field, FieldKind, InventoryInfo, RenderContext, StaticInfo};
 use super::runbook::{RollingBlock, Step, StepAction};
 use super::step::TaskStep;
 use super::targets::Targets;
-use super::types::{BatchRef, Gate, NodeKind, PlanStep, Rolling, Text};
+use super::types::{BatchRef, Gate, HostCommands, NodeKind, PlanStep, Rolling, Text};
 use crate::source::Diagnostic;
 
 impl Compiler<'_> {
@@ -134,7 +134,7 @@ impl Compiler<'_> {
             .iter()
             .filter_map(|f| self.checked_task(f, &inner_cx, &host_list))
             .collect();
-        let health = self.health_commands();
+        let (health, health_others) = self.health_commands();
         let membership = self.membership_commands();
         let r_index = self.rollings.len();
         self.rollings.push(Rolling {
@@ -145,6 +145,7 @@ impl Compiler<'_> {
             pause: block.pause,
             batches: batches.clone(),
             health,
+            health_others,
             membership,
             on_failure: Vec::new(),
             quorum_loss_allowed: allow,
@@ -307,36 +308,53 @@ impl Compiler<'_> {
         Some(out)
     }
 
-    /// The inventory's health command rendered for each member (once per plan).
-    fn health_commands(&mut self) -> Vec<(String, Text)> {
+    /// The inventory's health command rendered for each member, and (with a
+    /// `cluster.membership` command) for every other host of the inventory: a live answer
+    /// may name a host that joined the cluster after the inventory was written (once per
+    /// plan).
+    fn health_commands(&mut self) -> (HostCommands, HostCommands) {
         if let Some(h) = &self.health {
             return h.clone();
         }
-        let source = self.inv.cluster.as_ref().and_then(|c| c.health.clone());
-        let out = self.cluster_commands(source, "health");
-        self.health = Some(out.clone());
-        out
+        let cluster = self.inv.cluster.as_ref();
+        let source = cluster.and_then(|c| c.health.clone());
+        let live = cluster.is_some_and(|c| c.membership.is_some());
+        let members = self.cluster_commands(source.clone(), "health", Hosts::Members);
+        let others = if live && !members.is_empty() {
+            self.cluster_commands(source, "health", Hosts::Others)
+        } else {
+            Vec::new()
+        };
+        self.health = Some((members.clone(), others.clone()));
+        (members, others)
     }
 
-    /// The inventory's membership command rendered for each member (once per plan): the
-    /// gate runs it before every batch to recompute n and f from the live answer.
-    fn membership_commands(&mut self) -> Vec<(String, Text)> {
+    /// The inventory's membership command rendered for each member, then for every other
+    /// host (once per plan): the gate runs it before every batch, on the first healthy one,
+    /// to recompute n and f from the live answer.
+    fn membership_commands(&mut self) -> HostCommands {
         if let Some(m) = &self.membership {
             return m.clone();
         }
         let source = self.inv.cluster.as_ref().and_then(|c| c.membership.clone());
-        let out = self.cluster_commands(source, "membership");
+        let mut out = self.cluster_commands(source.clone(), "membership", Hosts::Members);
+        if !out.is_empty() {
+            out.extend(self.cluster_commands(source, "membership", Hosts::Others));
+        }
         self.membership = Some(out.clone());
         out
     }
 
-    /// A `cluster.<name>` command of the inventory rendered for each member; empty when
-    /// the inventory has none or it does not compile (the errors are recorded).
+    /// A `cluster.<name>` command of the inventory rendered for each host of `which`; empty
+    /// when the inventory has none or it does not compile. The members' errors are
+    /// recorded; another host whose command cannot be rendered (a variable it lacks) is
+    /// left out: the gate cannot count it, and it is no member of the plan.
     fn cluster_commands(
         &mut self,
         source: Option<String>,
         name: &'static str,
-    ) -> Vec<(String, Text)> {
+        which: Hosts,
+    ) -> HostCommands {
         let mut out = Vec::new();
         let (Some(cluster), Some(source)) = (&self.inv.cluster, source) else {
             return out;
@@ -345,7 +363,17 @@ impl Compiler<'_> {
             "health" => "cluster.health",
             _ => "cluster.membership",
         };
-        let members = cluster.members.clone();
+        let hosts: Vec<String> = match which {
+            Hosts::Members => cluster.members.clone(),
+            Hosts::Others => self
+                .inv
+                .hosts
+                .keys()
+                .filter(|h| !cluster.members.contains(h))
+                .cloned()
+                .collect(),
+        };
+        let record = matches!(which, Hosts::Members);
         let doc = std::sync::Arc::clone(&self.inv.doc);
         let (declared, ids) = (indexmap::IndexMap::new(), HashSet::new());
         let info = StaticInfo {
@@ -381,12 +409,14 @@ impl Compiler<'_> {
         let field = match parsed {
             Ok(f) => f,
             Err(e) => {
-                self.errors.extend(e);
+                if record {
+                    self.errors.extend(e);
+                }
                 return Vec::new();
             }
         };
         let empty = serde_json::Value::Object(Map::new());
-        for m in &members {
+        for m in &hosts {
             let hc = &self.host_ctx[m];
             let ctx = RenderContext {
                 params: &empty,
@@ -398,12 +428,22 @@ impl Compiler<'_> {
             };
             match field.render(&self.renderer, &ctx) {
                 Ok(t) => out.push((m.clone(), t)),
-                Err(e) => {
+                Err(e) if record => {
                     let d: Diagnostic = field.error(&doc, step, &e, Some(m));
                     self.errors.push(d);
                 }
+                Err(_) => {}
             }
         }
         out
     }
+}
+
+/// Which hosts a cluster command is rendered for.
+#[derive(Clone, Copy)]
+enum Hosts {
+    /// `cluster.members`.
+    Members,
+    /// Every other host of the inventory, in inventory order.
+    Others,
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::env_value::EnvValue;
-use super::types::{Action, NodeKind, Plan, PlanStep, Task, Text};
+use super::types::{Action, NodeKind, Plan, PlanStep, Rolling, Task, Text};
 use crate::source::escape;
 
 /// A value shown inside one line of the plan.
@@ -148,31 +148,8 @@ fn header(step: &PlanStep) -> String {
     h
 }
 
-fn render_rolling(
-    out: &mut String,
-    plan: &Plan,
-    r: usize,
-    by_batch: &HashMap<(usize, usize, &str), Vec<&Task>>,
-) {
-    let rolling = &plan.rollings[r];
-    let count = rolling.batches.len();
-    let _ = write!(
-        out,
-        "   batches: {count} of up to {} host{} ({})",
-        rolling.size,
-        if rolling.size == 1 { "" } else { "s" },
-        one_line(&rolling.rule)
-    );
-    if let Some(by) = &rolling.by {
-        let _ = write!(out, ", never spanning two values of {}", one_line(by));
-    }
-    if let Some(p) = rolling.pause {
-        let _ = write!(out, ", pause {p} between batches");
-    }
-    out.push('\n');
-    if rolling.quorum_loss_allowed {
-        let _ = writeln!(out, "   QUORUM LOSS ALLOWED (--allow-quorum-loss)");
-    }
+/// The health gate of a rolling block: the quorum it needs and each member's command.
+fn render_gate(out: &mut String, plan: &Plan, rolling: &Rolling) {
     match &plan.quorum {
         Some(q) if !rolling.health.is_empty() => {
             let _ = writeln!(
@@ -200,6 +177,19 @@ fn render_rolling(
                     &command(cmd),
                 );
             }
+            if !rolling.health_others.is_empty() {
+                // Their commands are the same template: the names say enough.
+                let others: Vec<String> = rolling
+                    .health_others
+                    .iter()
+                    .map(|(h, _)| one_line(h))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "   also counted when cluster.membership names them: {}",
+                    others.join(", ")
+                );
+            }
         }
         _ => {
             let _ = writeln!(
@@ -208,6 +198,34 @@ fn render_rolling(
             );
         }
     }
+}
+
+fn render_rolling(
+    out: &mut String,
+    plan: &Plan,
+    r: usize,
+    by_batch: &HashMap<(usize, usize, &str), Vec<&Task>>,
+) {
+    let rolling = &plan.rollings[r];
+    let count = rolling.batches.len();
+    let _ = write!(
+        out,
+        "   batches: {count} of up to {} host{} ({})",
+        rolling.size,
+        if rolling.size == 1 { "" } else { "s" },
+        one_line(&rolling.rule)
+    );
+    if let Some(by) = &rolling.by {
+        let _ = write!(out, ", never spanning two values of {}", one_line(by));
+    }
+    if let Some(p) = rolling.pause {
+        let _ = write!(out, ", pause {p} between batches");
+    }
+    out.push('\n');
+    if rolling.quorum_loss_allowed {
+        let _ = writeln!(out, "   QUORUM LOSS ALLOWED (--allow-quorum-loss)");
+    }
+    render_gate(out, plan, rolling);
     for (k, batch) in rolling.batches.iter().enumerate() {
         let zone = batch
             .zone

@@ -218,6 +218,9 @@ pub struct Batch {
     pub members: usize,
 }
 
+/// A command rendered for each of some hosts: (host, command).
+pub type HostCommands = Vec<(String, Text)>;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rolling {
     pub step: String,
@@ -230,11 +233,16 @@ pub struct Rolling {
     pub pause: Option<Duration>,
     pub batches: Vec<Batch>,
     /// The cluster health command for each member, run before every batch.
-    pub health: Vec<(String, Text)>,
-    /// The cluster membership command for each member (empty without one): run on the
-    /// first healthy member before every batch, its answer gives the live n and f.
+    pub health: HostCommands,
+    /// The cluster health command for every other host of the inventory (only with a
+    /// membership command): counted when the live answer names that host.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub membership: Vec<(String, Text)>,
+    pub health_others: HostCommands,
+    /// The cluster membership command for each member, then each other host (empty
+    /// without one): run on the first healthy one before every batch, its answer gives the
+    /// live n and f.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub membership: HostCommands,
     /// Steps run, in order, on each host of a failed batch.
     pub on_failure: Vec<Task>,
     /// A batch may take more than f members down (`--allow-quorum-loss`).
