@@ -184,6 +184,33 @@ fn builtin_remove_node_plans_for_a_sealer() {
     insta::assert_snapshot!("builtin_remove_node", out);
 }
 
+/// Joins on the new hosts first, then retirements on the members: each step picks its
+/// hosts with `when` (`contains`), and both rolling blocks take one host per batch.
+#[test]
+fn builtin_replace_upgrade_plans_joins_before_retirements() {
+    let out = Quorate::new()
+        .args([
+            "plan",
+            "replace-upgrade",
+            "-i",
+            "tests/fixtures/valid/replace-inventory.yaml",
+            "-p",
+            "nodes=node4,node5,node6,node7",
+            "-p",
+            "binary=./demo-node-1.1.0",
+            "-p",
+            "version=1.1.0",
+        ])
+        .run()
+        .success();
+    insta::assert_snapshot!("builtin_replace_upgrade", out);
+    let described = Quorate::new()
+        .args(["describe", "replace-upgrade"])
+        .run()
+        .success();
+    insta::assert_snapshot!("describe_replace_upgrade", described);
+}
+
 #[test]
 fn plan_json_round_trips() {
     let out = Quorate::new()

@@ -83,15 +83,7 @@ impl Chain {
 
     /// A copy of this build that reports `version`.
     fn release(&self, version: &str) -> PathBuf {
-        let out = self.dir.path().join(format!("demo-node-{version}"));
-        let status = Command::new(self.bin())
-            .args(["release", "--version", version, "--out"])
-            .arg(&out)
-            .stdout(Stdio::null())
-            .status()
-            .expect("run demo-node release");
-        assert!(status.success(), "demo-node release failed");
-        out
+        support::playground::release(&self.bin(), self.dir.path(), version)
     }
 
     /// Runs a node script (`start.sh`, `stop.sh`, `status.sh ARGS`) in node `i`.

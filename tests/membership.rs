@@ -4,13 +4,11 @@
 
 mod support;
 
-use std::io::BufReader;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::playground::{alive, node_dirs, HeightSampler, Playground, STALL_BOUND};
-use support::{read_transitions, Quorate};
+use support::playground::{alive, kill_point, node_dirs, HeightSampler, Playground, STALL_BOUND};
+use support::Quorate;
 
 #[test]
 fn setup_only_makes_a_running_chain_with_an_inventory_and_idle_spares() {
@@ -195,61 +193,61 @@ fn remove_node_leaves_four_sealers(pg: &Playground) {
         .success();
 }
 
-/// `add-node` killed (SIGKILL) after a random number of task transitions, then `quorate
-/// resume`: the same outcome as a straight run. `MEMBERSHIP_KILL_AT=N` replays one point.
+/// `add-node`, then `remove-node`, each killed (SIGKILL) after a random number of task
+/// transitions, then `quorate resume`: the same outcome as a straight run.
+/// `MEMBERSHIP_KILL_AT=N` and `REMOVE_KILL_AT=N` replay one point.
 #[test]
-fn add_node_killed_at_a_random_point_and_resumed_ends_the_same() {
+fn add_node_and_remove_node_killed_at_a_random_point_and_resumed_end_the_same() {
     let pg = Playground::create(4, 1);
     // 7 tasks run on node4 and the controller (running, then done or skipped), and the
     // other hosts' 24 are skipped: about 38 transitions.
-    let kill_at = std::env::var("MEMBERSHIP_KILL_AT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .subsec_nanos();
-            1 + usize::try_from(nanos).expect("u32 fits") % 36
-        });
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
-        .current_dir(support::root())
-        .env_remove("QUORATE_RUNBOOKS")
-        .env("HOME", pg.dir.path())
-        .arg("--state")
-        .arg(pg.dir.path().join("state"))
-        .args(["--log-format", "json", "run", "add-node", "--plain", "-i"])
-        .arg(pg.inventory())
-        .args(["-p", "node=node4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start quorate run");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr pipe"));
-    let seen = read_transitions(&mut err, kill_at);
-    child.kill().expect("SIGKILL the run");
-    child.wait().expect("reap the run");
-    let last = seen.last().expect("a transition before the kill");
-    println!(
-        "killed after transition {} (MEMBERSHIP_KILL_AT={kill_at}): {} {}@{}",
-        seen.len(),
-        last["state"],
-        last["step"],
-        last["host"]
-    );
-    let run = seen[0]["run"].as_str().expect("run id").to_owned();
-    let out = Quorate::in_lab(pg.dir.path())
-        .args(["resume", &run, "--plain"])
-        .run();
-    assert_eq!(
-        out.code, 0,
-        "resume after {kill_at} transitions:\n{}{}",
-        out.stdout, out.stderr
-    );
+    let kill_at = kill_point("MEMBERSHIP_KILL_AT", 36);
+    let (seen, out, _) = pg.run_killed_then_resumed("add-node", &["-p", "node=node4"], kill_at);
+    report_kill("MEMBERSHIP_KILL_AT", kill_at, &seen, &out);
     assert_eq!(
         pg.sealers("node0"),
         ["node0", "node1", "node2", "node3", "node4"]
     );
     assert_eq!(pg.status("node4", &["--role"]).1, "sealer");
     assert_all_advance(&pg, &["node0", "node1", "node2", "node3", "node4"]);
+
+    // remove-node node2: the controller's check, 5 tasks on node2 (running, then done or
+    // skipped) and 20 skipped on the other hosts: about 32 transitions.
+    let pid = pg.pid("node2").expect("node2 runs");
+    let kill_at = kill_point("REMOVE_KILL_AT", 30);
+    let (seen, out, _) = pg.run_killed_then_resumed("remove-node", &["-p", "node=node2"], kill_at);
+    report_kill("REMOVE_KILL_AT", kill_at, &seen, &out);
+    let left = ["node0", "node1", "node3", "node4"];
+    for name in left {
+        assert_eq!(pg.sealers(name), left, "{name}'s sealer list");
+    }
+    assert!(!alive(pid), "node2 (pid {pid}) still runs");
+    assert!(!pg.node_dir("node2").exists(), "node2 was not archived");
+    let archived = node_dirs(&pg.demo_dir().join("chain"))
+        .into_iter()
+        .filter(|d| {
+            d.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("removed-node2-"))
+        })
+        .count();
+    assert_eq!(archived, 1, "one archive of node2");
+    assert_all_advance(&pg, &left);
+}
+
+/// Says where a run was killed, so that a failure can be replayed, and that its resume
+/// finished.
+fn report_kill(var: &str, kill_at: usize, seen: &[serde_json::Value], resumed: &support::Output) {
+    let last = seen.last().expect("a transition before the kill");
+    println!(
+        "killed after transition {} ({var}={kill_at}): {} {}@{}",
+        seen.len(),
+        last["state"],
+        last["step"],
+        last["host"]
+    );
+    assert_eq!(
+        resumed.code, 0,
+        "resume after {kill_at} transitions:\n{}{}",
+        resumed.stdout, resumed.stderr
+    );
 }

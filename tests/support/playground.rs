@@ -4,6 +4,7 @@
 //! Each chain lives in a temp dir under /tmp on 127.0.0.1 ports; dropping it stops every
 //! node it started by the pid in its `node.pid`.
 
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Output, Quorate};
+use super::{read_transitions, Output, Quorate};
 
 /// A demo chain made by `quorate demo --setup-only`, and the directory holding it, its
 /// inventory and the run store.
@@ -102,6 +103,70 @@ impl Playground {
         }
     }
 
+    /// `quorate run` with JSON logs, killed (SIGKILL) after `kill_at` task transitions, then
+    /// `quorate resume`: (the transitions seen before the kill, the resume's output, the
+    /// run id).
+    pub fn run_killed_then_resumed(
+        &self,
+        runbook: &str,
+        args: &[&str],
+        kill_at: usize,
+    ) -> (Vec<serde_json::Value>, Output, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .current_dir(super::root())
+            .env_remove("QUORATE_RUNBOOKS")
+            .env("HOME", self.dir.path())
+            .arg("--state")
+            .arg(self.dir.path().join("state"))
+            .args(["--log-format", "json", "run", runbook, "--plain", "-i"])
+            .arg(self.inventory())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start quorate run");
+        let mut err = BufReader::new(child.stderr.take().expect("stderr pipe"));
+        let seen = read_transitions(&mut err, kill_at);
+        child.kill().expect("SIGKILL the run");
+        child.wait().expect("reap the run");
+        let run = seen
+            .first()
+            .and_then(|t| t["run"].as_str())
+            .expect("a transition before the kill")
+            .to_owned();
+        let out = Quorate::in_lab(self.dir.path())
+            .args(["resume", &run, "--plain"])
+            .run();
+        (seen, out, run)
+    }
+
+    /// `quorate show RUN --format json`.
+    pub fn show(&self, run: &str) -> serde_json::Value {
+        let out = Quorate::in_lab(self.dir.path())
+            .args(["show", run, "--format", "json"])
+            .run();
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("show {run}: {e}: {}{}", out.stdout, out.stderr))
+    }
+
+    /// Gives up a failed run, so that its cluster lock lets the next run go.
+    pub fn abandon(&self, run: &str) {
+        let out = Quorate::in_lab(self.dir.path())
+            .args(["abandon", run])
+            .run();
+        assert_eq!(out.code, 0, "abandon {run}: {}{}", out.stdout, out.stderr);
+    }
+
+    /// Every node in `names` commits new blocks from now on.
+    pub fn assert_all_advance(&self, names: &[&str]) {
+        for name in names {
+            let h = self
+                .height(name)
+                .unwrap_or_else(|| panic!("{name} has no height"));
+            self.wait_height_above(name, h + 1, Duration::from_secs(10));
+        }
+    }
+
     /// The pid in a node's node.pid, if the file is there.
     pub fn pid(&self, name: &str) -> Option<i32> {
         std::fs::read_to_string(self.node_dir(name).join("node.pid"))
@@ -149,6 +214,50 @@ impl HeightSampler {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().expect("sampler thread")
     }
+}
+
+/// The run id a failed or finished `quorate run` names (`run ID failed`, `starting run ID:`).
+pub fn run_id_of(out: &Output) -> String {
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    text.lines()
+        .find_map(|l| l.strip_prefix("starting run "))
+        .and_then(|l| l.split(':').next())
+        .map(str::to_owned)
+        .or_else(|| {
+            text.split_whitespace()
+                .skip_while(|w| *w != "run")
+                .nth(1)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no run id in:\n{text}"))
+}
+
+/// `BIN release --version VERSION`: a copy of the demo node binary `bin` that reports
+/// `version`, written as `dir/demo-node-VERSION`.
+pub fn release(bin: &Path, dir: &Path, version: &str) -> PathBuf {
+    let out = dir.join(format!("demo-node-{version}"));
+    let status = Command::new(bin)
+        .args(["release", "--version", version, "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run demo-node release");
+    assert!(status.success(), "demo-node release failed");
+    out
+}
+
+/// A kill point: `VAR=N` replays one, otherwise a pseudo-random one in `1..=max`.
+pub fn kill_point(var: &str, max: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .subsec_nanos();
+            1 + usize::try_from(nanos).expect("u32 fits") % max
+        })
 }
 
 pub fn height_of(node_dir: &Path) -> Option<u64> {

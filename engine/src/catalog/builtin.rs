@@ -18,4 +18,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "remove-node.yaml",
         include_str!("../../../runbooks/remove-node.yaml"),
     ),
+    (
+        "replace-upgrade.yaml",
+        include_str!("../../../runbooks/replace-upgrade.yaml"),
+    ),
 ];

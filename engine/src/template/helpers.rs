@@ -53,6 +53,12 @@ const FLEET: &[Spec] = &[
         run: |a| Ok(values::loose_eq(a.get(0)?, a.get(1)?).into()),
     },
     Spec {
+        name: "contains",
+        arity: Arity::Exactly(2),
+        lists_as_lines: false,
+        run: |a| Ok(values::contains(a.get(0)?, a.get(1)?).into()),
+    },
+    Spec {
         // The first argument may be missing: `default` is how a template reads an
         // optional value under strict mode.
         name: "default",

@@ -1,4 +1,4 @@
-//! `eq`, `default`, `json` and `lookup`: the helpers over single values.
+//! `eq`, `contains`, `default`, `json` and `lookup`: the helpers over single values.
 
 use serde_json::Value;
 
@@ -13,6 +13,20 @@ pub(super) fn loose_eq(a: &Value, b: &Value) -> bool {
             n.to_string() == *s || s.parse::<f64>().ok().is_some_and(|f| n.as_f64() == Some(f))
         }
         _ => a == b,
+    }
+}
+
+/// Whether `list` holds `item` (as `eq` compares): a list's items, or the comma-separated
+/// items of a text (`-p nodes=a,b,c`), spaces around each item ignored. Anything else
+/// holds nothing.
+pub(super) fn contains(list: &Value, item: &Value) -> bool {
+    match list {
+        Value::Array(items) => items.iter().any(|i| loose_eq(i, item)),
+        Value::String(text) => text
+            .split(',')
+            .map(str::trim)
+            .any(|part| loose_eq(&Value::String(part.to_owned()), item)),
+        _ => false,
     }
 }
 
@@ -87,6 +101,19 @@ mod tests {
         assert!(loose_eq(&json!(["a", 1]), &json!(["a", 1])));
         assert!(!loose_eq(&json!(true), &json!("true")));
         assert!(loose_eq(&json!(null), &json!(null)));
+    }
+
+    #[test]
+    fn contains_reads_lists_and_comma_separated_text() {
+        assert!(contains(&json!(["node0", "node1"]), &json!("node1")));
+        assert!(!contains(&json!(["node0", "node1"]), &json!("node")));
+        assert!(contains(&json!("node4, node5,node6"), &json!("node5")));
+        assert!(contains(&json!("node4,node5"), &json!("node4")));
+        assert!(!contains(&json!("node4,node5"), &json!("node")));
+        assert!(!contains(&json!("node40"), &json!("node4")));
+        assert!(contains(&json!([1, 2]), &json!("2")));
+        assert!(!contains(&json!({"node4": 1}), &json!("node4")));
+        assert!(!contains(&json!(null), &json!("node4")));
     }
 
     #[test]
