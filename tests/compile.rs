@@ -211,6 +211,31 @@ fn builtin_replace_upgrade_plans_joins_before_retirements() {
     insta::assert_snapshot!("describe_replace_upgrade", described);
 }
 
+/// The node alone goes down (a rolling block of one host, steps picked with `when`), and
+/// the old data is removed only after the approval.
+#[test]
+fn builtin_migrate_disk_plans_one_node_and_an_approval() {
+    let out = Quorate::new()
+        .args([
+            "plan",
+            "migrate-disk",
+            "-i",
+            "examples/inventory.yaml",
+            "-p",
+            "node=node1",
+            "-p",
+            "dest=/data2/node1",
+        ])
+        .run()
+        .success();
+    insta::assert_snapshot!("builtin_migrate_disk", out);
+    let described = Quorate::new()
+        .args(["describe", "migrate-disk"])
+        .run()
+        .success();
+    insta::assert_snapshot!("describe_migrate_disk", described);
+}
+
 #[test]
 fn plan_json_round_trips() {
     let out = Quorate::new()

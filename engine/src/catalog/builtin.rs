@@ -19,6 +19,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../runbooks/remove-node.yaml"),
     ),
     (
+        "migrate-disk.yaml",
+        include_str!("../../../runbooks/migrate-disk.yaml"),
+    ),
+    (
         "replace-upgrade.yaml",
         include_str!("../../../runbooks/replace-upgrade.yaml"),
     ),
