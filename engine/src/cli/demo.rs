@@ -148,6 +148,21 @@ fn playground_hints(dir: &Path, l: &DemoLayout<'_>) {
             if l.consensus == "cft" { 3 } else { 4 }
         );
     }
+    if is_builtin("migrate-disk") {
+        outln!(
+            "  {q} run migrate-disk -i {inv} -p node={victim} -p dest={}\n      (stops at the approval to remove the old data: `{q} approve RUN`, then `{q} resume RUN`)",
+            dir.join("disk2").join(format!("{victim}-data")).display()
+        );
+    }
+    if l.spares >= l.sealers && is_builtin("replace-upgrade") {
+        let new: Vec<String> = (l.sealers..2 * l.sealers)
+            .map(|i| format!("node{i}"))
+            .collect();
+        outln!(
+            "  {q} run replace-upgrade -i {inv} -p nodes={} -p binary=NEW_BINARY -p version=X.Y.Z",
+            new.join(",")
+        );
+    }
     outln!(
         "  {q} runs   |   {q} show RUN   |   interrupt a run (Ctrl-C), then `{q} resume RUN`\n  stop the chain: {}",
         l.chain.join("stop_all.sh").display()
