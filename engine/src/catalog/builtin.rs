@@ -15,6 +15,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../runbooks/add-node.yaml"),
     ),
     (
+        "rolling-restart.yaml",
+        include_str!("../../../runbooks/rolling-restart.yaml"),
+    ),
+    (
         "remove-node.yaml",
         include_str!("../../../runbooks/remove-node.yaml"),
     ),

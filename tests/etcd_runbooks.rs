@@ -1,0 +1,140 @@
+//! The built-in runbooks on a real etcd cluster made by `quorate demo --system etcd
+//! --setup-only`, asserted with `etcdctl` itself: the cluster and its inventory,
+//! health-check, add-node and remove-node.
+
+mod support;
+
+use std::time::Duration;
+
+use support::etcd::{etcdctl_at, EtcdCluster};
+use support::playground::alive;
+use support::Quorate;
+
+#[test]
+fn demo_without_etcd_names_the_debian_packages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Quorate::in_lab(dir.path())
+        .args(["demo", "--system", "etcd", "--setup-only", "--dir"])
+        .arg(dir.path().join("demo"))
+        .env("PATH", "/nonexistent")
+        .run();
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "error: quorate demo --system etcd needs `etcd` (Debian package etcd-server) and `etcdctl` (Debian package etcd-client) on PATH"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("hint: install with: apt-get install etcd-server etcd-client"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("demo").exists(), "it made a directory");
+}
+
+/// The demo's cluster: 3 voting members named like the inventory hosts, each healthy on
+/// its own endpoint and pid; the spare is a host only; health-check passes and fails
+/// naming a stopped member.
+#[test]
+fn setup_only_starts_a_real_cluster_and_health_check_reads_it() {
+    let c = EtcdCluster::create(3, 1);
+    let out = Quorate::in_lab(c.dir.path())
+        .arg("validate")
+        .arg(c.inventory())
+        .run()
+        .success();
+    assert!(out.contains("ok:"), "validate said: {out}");
+    let inv = std::fs::read_to_string(c.inventory()).expect("inventory");
+    assert!(inv.contains("members: [etcd0, etcd1, etcd2]"), "{inv}");
+    assert!(inv.contains("spare: [etcd3]"), "{inv}");
+    assert_eq!(
+        c.members(),
+        [
+            ("etcd0".to_owned(), false),
+            ("etcd1".to_owned(), false),
+            ("etcd2".to_owned(), false)
+        ]
+    );
+    c.assert_healthy(&["etcd0", "etcd1", "etcd2"]);
+    let pids: Vec<i32> = ["etcd0", "etcd1", "etcd2"]
+        .iter()
+        .map(|m| c.pid(m).expect("pid"))
+        .collect();
+    assert!(pids.iter().all(|&p| alive(p)), "{pids:?}");
+    assert!(!c.member_dir("etcd3").exists(), "the spare has a directory");
+    // Distinct ports: every endpoint answers as a different member.
+    let (code, status) = etcdctl_at(&c.all_endpoints()[..3].join(","), &["endpoint", "status"]);
+    assert_eq!(code, 0, "{status}");
+    let ids: std::collections::BTreeSet<&str> = status
+        .lines()
+        .filter_map(|l| l.split(", ").nth(1))
+        .collect();
+    assert_eq!(ids.len(), 3, "{status}");
+
+    let out = c.run("health-check", &["--limit", "members"]);
+    assert_eq!(
+        out.code, 0,
+        "health-check failed:\n{}{}",
+        out.stdout, out.stderr
+    );
+    let summary = Quorate::in_lab(c.dir.path())
+        .args(["logs", "--step", "summary"])
+        .arg(run_id(&out))
+        .run()
+        .success();
+    let rows: Vec<&str> = summary.lines().filter(|l| l.starts_with("etcd")).collect();
+    assert_eq!(rows.len(), 3, "{summary}");
+    for row in rows {
+        // alive, height (raft index grows), peers (2 others), disk, no TLS, consensus.
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cols[1], "ok", "{row}");
+        assert_eq!(cols[2], "ok", "{row}");
+        let (from, to): (u64, u64) = (cols[3].parse().unwrap(), cols[5].parse().unwrap());
+        assert!(to > from, "raft index did not advance: {row}");
+        assert_eq!(&cols[6..8], ["ok", "2"], "{row}");
+        assert_eq!(cols.last(), Some(&"ok"), "{row}");
+    }
+
+    // etcd1 stopped: the verdict names it (and only it) and what failed.
+    let stop = std::process::Command::new(c.member_dir("etcd1").join("stop.sh"))
+        .output()
+        .expect("stop etcd1");
+    assert!(stop.status.success());
+    let out = c.run("health-check", &["--limit", "members"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("verdict on etcd1: exit 1 (expected 0): etcd1 is unhealthy: alive: not running; consensus:"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("etcd0 is unhealthy"), "{}", out.stderr);
+    assert!(!out.stderr.contains("etcd2 is unhealthy"), "{}", out.stderr);
+    abandon(&c, &out);
+    let start = std::process::Command::new(c.member_dir("etcd1").join("start.sh"))
+        .output()
+        .expect("start etcd1");
+    assert!(start.status.success());
+    c.wait_healthy(&["etcd0", "etcd1", "etcd2"], Duration::from_secs(20));
+}
+
+/// The run id a `quorate run` printed (`starting run ID: ...`).
+fn run_id(out: &support::Output) -> String {
+    format!("{}{}", out.stdout, out.stderr)
+        .split("starting run ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .expect("a run id")
+        .to_owned()
+}
+
+/// Gives up a failed run, so that its cluster lock lets the next run go.
+fn abandon(c: &EtcdCluster, out: &support::Output) {
+    Quorate::in_lab(c.dir.path())
+        .args(["abandon", &run_id(out)])
+        .run()
+        .success();
+}
