@@ -138,3 +138,99 @@ fn abandon(c: &EtcdCluster, out: &support::Output) {
         .run()
         .success();
 }
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Every member answers `etcdctl endpoint health --cluster` (learners included).
+fn assert_cluster_healthy(c: &EtcdCluster, member: &str, count: usize) {
+    let (code, out) = etcdctl_at(&c.client_url(member), &["endpoint", "health", "--cluster"]);
+    assert_eq!(code, 0, "endpoint health --cluster: {out}");
+    assert_eq!(out.matches(" is healthy").count(), count, "{out}");
+}
+
+/// One cluster for both runbooks: `add-node` takes it from 3 to 4 voters, `remove-node`
+/// back to 3, then to 2, and removing from a 2-member cluster is refused.
+#[test]
+fn add_node_then_remove_node_change_the_etcd_membership() {
+    let c = EtcdCluster::create(3, 1);
+    let out = c.run("add-node", &["-p", "node=etcd3"]);
+    assert_eq!(
+        out.code, 0,
+        "add-node failed:\n{}{}",
+        out.stdout, out.stderr
+    );
+    // etcd itself: 4 voting members, no learner left, every one healthy.
+    assert_eq!(
+        c.members(),
+        ["etcd0", "etcd1", "etcd2", "etcd3"].map(|n| (n.to_owned(), false))
+    );
+    c.assert_healthy(&["etcd0", "etcd1", "etcd2", "etcd3"]);
+    assert_cluster_healthy(&c, "etcd0", 4);
+    // The learner was registered before the member started: it joined an existing cluster.
+    let env = std::fs::read_to_string(c.member_dir("etcd3").join("member.env")).expect("env");
+    assert!(env.contains("ETCD_INITIAL_CLUSTER_STATE=existing"), "{env}");
+    // A second run finds everything done: each mutating step is skipped by its guard.
+    let again = c.run("add-node", &["-p", "node=etcd3"]);
+    assert_eq!(
+        again.code, 0,
+        "second add-node:\n{}{}",
+        again.stdout, again.stderr
+    );
+    let all = format!("{}{}", again.stdout, again.stderr);
+    for step in ["create", "learner", "start", "observer", "sealer"] {
+        assert!(
+            all.contains(&format!("etcd3  {step}  skipped:")),
+            "{step} was not skipped on the second run:\n{all}"
+        );
+    }
+
+    let pid = c.pid("etcd1").expect("etcd1 runs");
+    let out = c.run("remove-node", &["-p", "node=etcd1"]);
+    assert_eq!(
+        out.code, 0,
+        "remove-node failed:\n{}{}",
+        out.stdout, out.stderr
+    );
+    assert_eq!(c.voters(), names(&["etcd0", "etcd2", "etcd3"]));
+    assert_eq!(c.members().len(), 3, "{:?}", c.members());
+    assert!(!alive(pid), "etcd1 (pid {pid}) still runs");
+    assert!(
+        !c.member_dir("etcd1").exists(),
+        "etcd1's directory is in place"
+    );
+    let archived = std::fs::read_dir(c.demo_dir().join("etcd"))
+        .expect("cluster dir")
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("removed-etcd1-")
+        })
+        .count();
+    assert_eq!(archived, 1);
+    c.assert_healthy(&["etcd0", "etcd2", "etcd3"]);
+    assert_cluster_healthy(&c, "etcd0", 3);
+
+    // 3 -> 2 is allowed; removing from a 2-member cluster is refused before any change.
+    let out = c.run("remove-node", &["-p", "node=etcd2"]);
+    assert_eq!(
+        out.code, 0,
+        "remove-node etcd2:\n{}{}",
+        out.stdout, out.stderr
+    );
+    assert_eq!(c.voters(), names(&["etcd0", "etcd3"]));
+    let refused = c.run("remove-node", &["-p", "node=etcd3"]);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "refused: removing etcd3 would leave 1 sealers; the inventory's min_members is 2"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(c.voters(), names(&["etcd0", "etcd3"]));
+    c.assert_healthy(&["etcd0", "etcd3"]);
+    abandon(&c, &refused);
+}

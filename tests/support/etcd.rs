@@ -342,3 +342,14 @@ impl ContinuousWriter {
         self.thread.join().expect("writer thread")
     }
 }
+
+impl EtcdCluster {
+    /// `quorate run RUNBOOK ARGS` killed (SIGKILL) once it logged `kill_at` task
+    /// transitions (or it ended), then `quorate resume`d to its end.
+    pub fn run_killed_and_resumed(&self, runbook: &str, args: &[&str], kill_at: usize) -> Output {
+        let run = super::run_killed_at(self.dir.path(), &self.inventory(), runbook, args, kill_at);
+        Quorate::in_lab(self.dir.path())
+            .args(["resume", &run, "--plain"])
+            .run()
+    }
+}
