@@ -313,3 +313,78 @@ fn checkpoint_is_a_verifiable_snapshot() {
     assert!(leftovers.is_empty(), "no temporary directory left behind");
     chain.stop("node0");
 }
+
+/// The blocks in a node's ledger above `above`: (proposer, timestamp in ms).
+fn proposers_above(chain: &Chain, name: &str, above: u64) -> Vec<(String, u64)> {
+    let ledger = fs::read_to_string(chain.node(name).join("data/blocks.jsonl")).unwrap();
+    ledger
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|b| b["height"].as_u64().unwrap() > above)
+        .map(|b| {
+            let proposer = b["proposer"].as_str().unwrap().to_string();
+            (proposer, b["timestamp_ms"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn move_leader_passes_the_proposer_turns_until_restart() {
+    let chain = Chain::init(&["--sealers", "4", "--observers", "1"]);
+    start_all(&chain, &ALL4);
+    chain.start("node4");
+    chain.wait_height(&ALL4, 2, START);
+    let dir = |name: &str| chain.node(name).to_str().unwrap().to_string();
+
+    let observer = demo(&["admin", "--dir", &dir("node4"), "move-leader"]);
+    assert!(observer.status.success(), "{}", text(&observer));
+    assert!(
+        text(&observer).contains("node4 is not a sealer"),
+        "{}",
+        text(&observer)
+    );
+
+    let moved = demo(&["admin", "--dir", &dir("node1"), "move-leader"]);
+    assert!(moved.status.success(), "{}", text(&moved));
+    assert!(
+        text(&moved).contains("node1 no longer leads"),
+        "{}",
+        text(&moved)
+    );
+    let status = chain.json("node1");
+    assert_eq!(status["steps_down"], true);
+    assert_eq!(status["leading"], false);
+    let from = chain.height("node0").unwrap() + 1;
+    chain.wait_height(&ALL4, from + 8, PROGRESS);
+    let proposers = proposers_above(&chain, "node0", from);
+    assert!(
+        proposers.iter().all(|(p, _)| p != "node1"),
+        "node1 proposed after move-leader: {proposers:?}"
+    );
+
+    // Stopped, its turns still pass at once: no round timeout in the gaps.
+    chain.stop("node1");
+    let stopped = chain.height("node0").unwrap();
+    chain.wait_height(&["node0", "node2", "node3"], stopped + 8, PROGRESS);
+    let times: Vec<u64> = proposers_above(&chain, "node0", stopped)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    let longest = times.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    eprintln!("longest block gap with node1 stopped after move-leader: {longest} ms");
+    assert!(longest < 1400, "a {longest} ms gap: a round timed out");
+
+    // A restart leads again.
+    chain.start("node1");
+    assert_eq!(chain.json("node1")["steps_down"], false);
+    let back = chain.height("node0").unwrap();
+    wait_for(PROGRESS, "node1 to propose again", || {
+        proposers_above(&chain, "node0", back)
+            .iter()
+            .any(|(p, _)| p == "node1")
+    });
+    for name in ["node0", "node1", "node2", "node3", "node4"] {
+        chain.stop(name);
+    }
+    chain.assert_one_chain(&ALL4);
+}

@@ -1,5 +1,5 @@
 //! `demo-node admin`: submit a membership or compatibility transaction through a running node,
-//! then wait until a block includes it.
+//! then wait until a block includes it; or hand the node's leadership to the other sealers.
 
 use std::path::PathBuf;
 use std::thread;
@@ -45,6 +45,9 @@ enum Op {
     RemoveNode { node: String },
     /// Raise the chain's `compatibility_version` (nodes with older binaries stop).
     SetCompatibility { version: String },
+    /// Stop leading: the node passes its proposer turns to the next sealer until it restarts,
+    /// so stopping it then costs the chain no round timeout. Exit 0 once it leads no round.
+    MoveLeader,
 }
 
 pub fn main(args: &Args) -> u8 {
@@ -53,6 +56,7 @@ pub fn main(args: &Args) -> u8 {
         Op::AddObserver { node, name } => (AdminOp::AddObserver, node, name),
         Op::RemoveNode { node } => (AdminOp::RemoveNode, node, &None),
         Op::SetCompatibility { version } => (AdminOp::SetCompatibility, version, &None),
+        Op::MoveLeader => return move_leader(args),
     };
     let addr = match client::node_addr(&args.dir) {
         Ok(addr) => addr,
@@ -66,32 +70,74 @@ pub fn main(args: &Args) -> u8 {
         target: target.clone(),
         name: name.clone(),
     };
-    let hash = match client::request(&addr, request) {
+    let hash = match ask(&addr, request) {
         Ok(Response::Submitted { hash, description }) => {
             println!("submitted {description} as transaction {}", short(&hash));
             hash
         }
-        Ok(Response::Error { message }) => {
-            eprintln!("error: {message}");
-            return FAILURE;
-        }
-        Ok(other) => {
-            eprintln!("error: unexpected answer {other:?}");
-            return FAILURE;
-        }
-        Err(e @ client::ClientError::NotRunning { .. }) => {
-            eprintln!("error: {e}");
-            return NOT_RUNNING;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return FAILURE;
-        }
+        Ok(other) => return unexpected(&other),
+        Err(code) => return code,
     };
     if args.no_wait {
         return OK;
     }
     wait_for_commit(&addr, &hash, Duration::from_secs(args.timeout))
+}
+
+/// One request; an error answer or no answer is printed and becomes the exit code.
+fn ask(addr: &str, request: Request) -> Result<Response, u8> {
+    match client::request(addr, request) {
+        Ok(Response::Error { message }) => {
+            eprintln!("error: {message}");
+            Err(FAILURE)
+        }
+        Ok(answer) => Ok(answer),
+        Err(e @ client::ClientError::NotRunning { .. }) => {
+            eprintln!("error: {e}");
+            Err(NOT_RUNNING)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(FAILURE)
+        }
+    }
+}
+
+fn unexpected(answer: &Response) -> u8 {
+    eprintln!("error: unexpected answer {answer:?}");
+    FAILURE
+}
+
+/// Asks the node to pass its turns, then waits until it no longer leads the round it is in
+/// (a proposal already out commits first).
+fn move_leader(args: &Args) -> u8 {
+    let addr = match client::node_addr(&args.dir) {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return FAILURE;
+        }
+    };
+    match ask(&addr, Request::MoveLeader) {
+        Ok(Response::Done { message }) => println!("{message}"),
+        Ok(other) => return unexpected(&other),
+        Err(code) => return code,
+    }
+    if args.no_wait {
+        return OK;
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    while Instant::now() < deadline {
+        match client::request(&addr, Request::Status) {
+            Ok(Response::Status(report)) if !report.leading => return OK,
+            _ => thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    eprintln!(
+        "error: the node still leads its round after {} s",
+        args.timeout
+    );
+    FAILURE
 }
 
 fn wait_for_commit(addr: &str, hash: &str, timeout: Duration) -> u8 {

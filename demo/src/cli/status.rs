@@ -186,6 +186,8 @@ fn offline(node: &NodeDir, node_id: &str) -> anyhow::Result<StatusReport> {
         sees_quorum: false,
         highest_known_height: state.height,
         round: 0,
+        leading: false,
+        steps_down: false,
     })
 }
 

@@ -83,6 +83,9 @@ pub struct Engine {
     last_propose: Option<Instant>,
     mempool: Mempool,
     tx_heights: HashMap<String, u64>,
+    /// Set by `admin move-leader`: this process proposes nothing and passes its turns at
+    /// once, so stopping it afterwards costs the chain no round timeout. A restart clears it.
+    steps_down: bool,
 }
 
 /// How a block came to commit, for the log.
@@ -127,6 +130,7 @@ impl Engine {
             last_propose: None,
             mempool: Mempool::default(),
             tx_heights,
+            steps_down: false,
         })
     }
 
@@ -140,6 +144,35 @@ impl Engine {
 
     pub fn round(&self) -> u64 {
         self.round
+    }
+
+    pub fn steps_down(&self) -> bool {
+        self.steps_down
+    }
+
+    /// Stops leading until the process restarts (`admin move-leader`).
+    pub fn step_down(&mut self) {
+        if !self.steps_down {
+            self.steps_down = true;
+            self.log.info(
+                "CONSENSUS",
+                "moving leadership away: this node passes its proposer turns until it restarts",
+            );
+        }
+    }
+
+    /// Whether this node leads the round it is in now.
+    pub fn leads_now(&self) -> bool {
+        !self.steps_down && self.leader_is(self.round, &self.me.node_id)
+    }
+
+    /// What this node tells its peers every heartbeat and after every commit.
+    pub fn heartbeat(&self) -> Message {
+        Message::Heartbeat {
+            height: self.state.height,
+            hash: self.state.tip_hash.clone(),
+            steps_down: self.steps_down,
+        }
     }
 
     fn working_height(&self) -> u64 {
@@ -197,13 +230,38 @@ impl Engine {
         if now.duration_since(self.round_started) >= self.round_timeout(now, peers) {
             self.enter_round(self.round.saturating_add(1), now);
         }
-        if self.leader_is(self.round, &self.me.node_id) {
+        if self.leads_now() {
             return self.lead(now);
         }
         Ok(Vec::new())
     }
 
+    /// Whether the sealer `node_id` passes its proposer turns (this node or a peer).
+    fn passes(&self, node_id: &str, peers: &PeerTable) -> bool {
+        if node_id == self.me.node_id {
+            self.steps_down
+        } else {
+            peers.steps_down(node_id)
+        }
+    }
+
     fn round_timeout(&self, now: Instant, peers: &PeerTable) -> Duration {
+        let leader = self.state.leader(self.working_height(), self.round);
+        // A leader that passes its turn gives way at once (round 0 keeps the block interval),
+        // unless every sealer passes: then rounds time out as usual instead of spinning.
+        let passed = leader.is_some_and(|l| self.passes(&l.node_id, peers))
+            && self
+                .state
+                .sealers
+                .iter()
+                .any(|s| !self.passes(&s.node_id, peers));
+        if passed {
+            return if self.round == 0 {
+                BLOCK_INTERVAL
+            } else {
+                Duration::ZERO
+            };
+        }
         let leader_heard = self
             .state
             .leader(self.working_height(), self.round)
@@ -579,10 +637,7 @@ impl Engine {
             });
         }
         self.enter_height(now)?;
-        Ok(vec![Out::Broadcast(Message::Heartbeat {
-            height: self.state.height,
-            hash: self.state.tip_hash.clone(),
-        })])
+        Ok(vec![Out::Broadcast(self.heartbeat())])
     }
 
     /// Commits fetched blocks that extend the ledger; returns how many, or why one was refused.

@@ -192,6 +192,15 @@ impl Sim {
                 let Some(engine) = self.engines[to].as_mut() else {
                     continue;
                 };
+                if let Message::Heartbeat {
+                    height,
+                    hash,
+                    steps_down,
+                } = &msg
+                {
+                    // What the runner does with a heartbeat.
+                    self.peers[to].heartbeat(&from_id, *height, hash, *steps_down, now);
+                }
                 let outs = engine.on_message(&from_id, msg, now).unwrap();
                 self.route(to, outs);
             }
@@ -395,4 +404,69 @@ fn accepted_blocks_survive_a_restart() {
     sim.boot(committer);
     sim.run(300);
     sim.assert_no_fork();
+}
+
+/// Blocks committed in `steps` simulated steps, their proposers, and the longest wait (in
+/// steps) between two commits.
+fn proposers_over(sim: &mut Sim, steps: u64) -> (u64, Vec<String>, u64) {
+    let from = sim.max_height();
+    let (mut last, mut since, mut longest) = (from, 0, 0);
+    for _ in 0..steps {
+        sim.run(1);
+        since += 1;
+        if sim.max_height() > last {
+            last = sim.max_height();
+            longest = longest.max(since);
+            since = 0;
+        }
+    }
+    let ledger = sim.engines.iter().flatten().next().unwrap().ledger();
+    let blocks = ledger.read_range(from + 1, last).unwrap();
+    let proposers = blocks.into_iter().map(|b| b.proposer).collect();
+    (last - from, proposers, longest.max(since))
+}
+
+/// `admin move-leader`: the node proposes nothing while up, the chain keeps its pace, and once
+/// the node is stopped its turns pass at once instead of waiting out a round timeout.
+#[test]
+fn a_node_that_moved_leadership_proposes_nothing_and_its_stop_costs_no_timeout() {
+    let run = |step_down: bool| {
+        let mut sim = Sim::new(4, ConsensusKind::Bft, 13);
+        sim.drop_percent = 0;
+        sim.run(300);
+        if step_down {
+            let engine = sim.engines[1].as_mut().unwrap();
+            engine.step_down();
+            assert!(!engine.leads_now());
+            let beat = engine.heartbeat();
+            sim.route(1, vec![Out::Broadcast(beat)]);
+            sim.run(50);
+        }
+        let (up, proposers, _) = proposers_over(&mut sim, 1000);
+        sim.crash(1);
+        let (down, _, gap) = proposers_over(&mut sim, 1000);
+        sim.assert_no_fork();
+        (up, proposers, down, gap)
+    };
+    let (up, proposers, down, gap) = run(true);
+    let (_, usual_proposers, usual_down, usual_gap) = run(false);
+    eprintln!(
+        "10 s with node1 stopped: {down} blocks, longest gap {gap}0 ms after move-leader; {usual_down} blocks, {usual_gap}0 ms without"
+    );
+    assert!(
+        usual_proposers.iter().any(|p| p == "node1"),
+        "{usual_proposers:?}"
+    );
+    assert!(!proposers.iter().any(|p| p == "node1"), "{proposers:?}");
+    // 10 s at one block per 400 ms plus message delays: the passed turns keep the pace.
+    assert!(up >= 18, "{up} blocks in 10 s with node1 passing its turns");
+    assert!(
+        down >= usual_down,
+        "{down} blocks after move-leader, {usual_down} without"
+    );
+    assert!(gap < 100, "longest gap {gap}0 ms after move-leader");
+    assert!(
+        gap < usual_gap,
+        "longest gap {gap}0 ms after move-leader, {usual_gap}0 ms without"
+    );
 }

@@ -42,6 +42,9 @@ pub enum Message {
     Heartbeat {
         height: u64,
         hash: String,
+        /// The sender passes its proposer turns (`admin move-leader`) until it restarts.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        steps_down: bool,
     },
     /// Phase 1 of a round > 0: the round's leader asks for promises.
     Prepare {
@@ -104,6 +107,8 @@ pub enum Request {
     TxStatus {
         hash: String,
     },
+    /// Stop leading: pass every proposer turn until the process restarts.
+    MoveLeader,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,9 +124,18 @@ pub enum TxState {
 #[serde(rename_all = "snake_case")]
 pub enum Response {
     Status(Box<StatusReport>),
-    Submitted { hash: String, description: String },
+    Submitted {
+        hash: String,
+        description: String,
+    },
     Tx(TxState),
-    Error { message: String },
+    /// A request done; the message says what happened.
+    Done {
+        message: String,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// One JSON line, newline included.

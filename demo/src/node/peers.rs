@@ -14,6 +14,8 @@ pub struct PeerInfo {
     pub last_seen: Instant,
     pub height: u64,
     pub hash: String,
+    /// This process of the peer announced that it passes its proposer turns.
+    pub steps_down: bool,
 }
 
 #[derive(Default)]
@@ -42,7 +44,12 @@ impl PeerTable {
                 last_seen: now,
                 height: 0,
                 hash: String::new(),
+                steps_down: false,
             });
+        if fresh {
+            // A restarted process leads again.
+            entry.steps_down = false;
+        }
         entry.name = name.to_string();
         entry.addr = addr.to_string();
         entry.session = session;
@@ -56,12 +63,26 @@ impl PeerTable {
         }
     }
 
-    pub fn heartbeat(&mut self, node_id: &str, height: u64, hash: &str, now: Instant) {
+    pub fn heartbeat(
+        &mut self,
+        node_id: &str,
+        height: u64,
+        hash: &str,
+        steps_down: bool,
+        now: Instant,
+    ) {
         if let Some(p) = self.peers.get_mut(node_id) {
             p.last_seen = now;
             p.height = height;
             hash.clone_into(&mut p.hash);
+            p.steps_down = steps_down;
         }
+    }
+
+    /// Whether the last process heard of this peer passes its proposer turns; it stays so
+    /// once the peer is down, so its turns are passed at once instead of timing out.
+    pub fn steps_down(&self, node_id: &str) -> bool {
+        self.peers.get(node_id).is_some_and(|p| p.steps_down)
     }
 
     pub fn get(&self, node_id: &str) -> Option<&PeerInfo> {

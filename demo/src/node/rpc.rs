@@ -16,6 +16,7 @@ impl Node {
         match req {
             Request::Status => Response::Status(Box::new(self.status(now))),
             Request::TxStatus { hash } => Response::Tx(self.engine.tx_state(&hash)),
+            Request::MoveLeader => self.move_leader(),
             Request::Submit { op, target, name } => match self.transaction(op, &target, name) {
                 Ok(tx) => self.submit(tx),
                 Err(message) => Response::Error { message },
@@ -61,6 +62,32 @@ impl Node {
             live_sealers,
             highest_known_height: highest,
             round: self.engine.round(),
+            leading: self.engine.leads_now(),
+            steps_down: self.engine.steps_down(),
+        }
+    }
+
+    /// Stops leading; a node that is no sealer leads nothing, and a sole sealer cannot pass.
+    fn move_leader(&mut self) -> Response {
+        let state = self.engine.state();
+        let name = &self.me.name;
+        if !state.is_sealer(&self.me.node_id) {
+            return Response::Done {
+                message: format!("{name} is not a sealer: it leads no round"),
+            };
+        }
+        if state.sealers.len() == 1 {
+            return Response::Error {
+                message: format!("{name} is the only sealer: no other sealer can lead"),
+            };
+        }
+        self.engine.step_down();
+        // Tell the peers now rather than at the next heartbeat: they pass its turns at once.
+        self.links.broadcast(&self.engine.heartbeat());
+        Response::Done {
+            message: format!(
+                "{name} no longer leads: it passes its proposer turns until it restarts"
+            ),
         }
     }
 

@@ -307,7 +307,11 @@ impl Node {
     fn on_peer_message(&mut self, from: &str, msg: Message, now: Instant) -> Result<(), RunError> {
         self.peers.seen(from, now);
         match msg {
-            Message::Heartbeat { height, hash } => {
+            Message::Heartbeat {
+                height,
+                hash,
+                steps_down,
+            } => {
                 let state = self.engine.state();
                 if height == state.height && hash != state.tip_hash {
                     let name = self
@@ -324,7 +328,7 @@ impl Node {
                         ),
                     );
                 }
-                self.peers.heartbeat(from, height, &hash, now);
+                self.peers.heartbeat(from, height, &hash, steps_down, now);
             }
             Message::SyncRequest { from: first, to } => {
                 let last = to.min(first.saturating_add(SYNC_BATCH - 1));
@@ -391,11 +395,7 @@ impl Node {
             .is_none_or(|t| now.duration_since(t) >= HEARTBEAT)
         {
             self.last_heartbeat = Some(now);
-            let state = self.engine.state();
-            let beat = Message::Heartbeat {
-                height: state.height,
-                hash: state.tip_hash.clone(),
-            };
+            let beat = self.engine.heartbeat();
             self.links.broadcast(&beat);
         }
         let outs = self.engine.on_tick(now, &self.peers)?;

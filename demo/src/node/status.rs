@@ -27,4 +27,10 @@ pub struct StatusReport {
     /// The highest height heard from a live peer.
     pub highest_known_height: u64,
     pub round: u64,
+    /// This node leads the round it is in.
+    #[serde(default)]
+    pub leading: bool,
+    /// `admin move-leader` made it pass its proposer turns until it restarts.
+    #[serde(default)]
+    pub steps_down: bool,
 }
