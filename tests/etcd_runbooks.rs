@@ -82,7 +82,7 @@ fn setup_only_starts_a_real_cluster_and_health_check_reads_it() {
     );
     let summary = Quorate::in_lab(c.dir.path())
         .args(["logs", "--step", "summary"])
-        .arg(run_id(&out))
+        .arg(out.run_id())
         .run()
         .success();
     let rows: Vec<&str> = summary.lines().filter(|l| l.starts_with("etcd")).collect();
@@ -121,20 +121,10 @@ fn setup_only_starts_a_real_cluster_and_health_check_reads_it() {
     c.wait_healthy(&["etcd0", "etcd1", "etcd2"], Duration::from_secs(20));
 }
 
-/// The run id a `quorate run` printed (`starting run ID: ...`).
-fn run_id(out: &support::Output) -> String {
-    format!("{}{}", out.stdout, out.stderr)
-        .split("starting run ")
-        .nth(1)
-        .and_then(|r| r.split(':').next())
-        .expect("a run id")
-        .to_owned()
-}
-
 /// Gives up a failed run, so that its cluster lock lets the next run go.
 fn abandon(c: &EtcdCluster, out: &support::Output) {
     Quorate::in_lab(c.dir.path())
-        .args(["abandon", &run_id(out)])
+        .args(["abandon", &out.run_id()])
         .run()
         .success();
 }

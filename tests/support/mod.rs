@@ -79,6 +79,16 @@ impl Quorate {
 }
 
 impl Output {
+    /// The id of the run a `quorate run` started (`starting run ID: ...`).
+    pub fn run_id(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+            .split("starting run ")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .expect("a run id")
+            .to_owned()
+    }
+
     /// Asserts exit 0 and returns stdout.
     pub fn success(self) -> String {
         assert_eq!(

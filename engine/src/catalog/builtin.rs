@@ -22,4 +22,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "remove-node.yaml",
         include_str!("../../../runbooks/remove-node.yaml"),
     ),
+    // etcd's backup and disaster recovery (docs/runbooks/etcd.md): etcd-shaped steps
+    // that the system-neutral backup and disaster-recovery runbooks may include.
+    (
+        "etcd-backup.yaml",
+        include_str!("../../../runbooks/etcd/backup.yaml"),
+    ),
+    (
+        "etcd-disaster-recovery.yaml",
+        include_str!("../../../runbooks/etcd/disaster-recovery.yaml"),
+    ),
 ];
