@@ -47,11 +47,12 @@ fn restart_under_writes(c: &EtcdCluster, inventory: &std::path::Path, prefix: &s
 
 fn check_writes(c: &EtcdCluster, prefix: &str, how: &str, f: &WriteFigures) {
     println!(
-        "rolling-restart ({how}): {} writes acknowledged, {} failed, {} failed over, worst latency {:?}",
+        "rolling-restart ({how}): {} writes acknowledged, {} failed, {} failed over, worst latency {:?} ({})",
         f.acked.len(),
         f.failed.len(),
         f.failovers,
-        f.worst
+        f.worst,
+        f.worst_write
     );
     assert!(f.failed.is_empty(), "failed writes ({how}): {:?}", f.failed);
     assert!(

@@ -224,3 +224,60 @@ fn add_node_then_remove_node_change_the_etcd_membership() {
     c.assert_healthy(&["etcd0", "etcd3"]);
     abandon(&c, &refused);
 }
+
+/// Without `--setup-only`, the demo restarts every member with `rolling-restart` and, with
+/// `--stop`, leaves nothing running.
+#[test]
+fn demo_system_etcd_runs_a_rolling_restart_and_stops() {
+    let dir = tempfile::Builder::new()
+        .prefix("qetcd")
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    let demo = dir.path().join("demo");
+    let out = Quorate::in_lab(dir.path())
+        .args(["demo", "--system", "etcd", "--stop", "--dir"])
+        .arg(&demo)
+        .run();
+    // Whatever happened, no member outlives the test.
+    let pids: Vec<i32> = (0..3)
+        .filter_map(|i| {
+            std::fs::read_to_string(demo.join(format!("etcd/etcd{i}/etcd.pid")))
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+        })
+        .collect();
+    for &pid in &pids {
+        if alive(pid) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(pids.is_empty(), "--stop left pid files: {pids:?}");
+    for (i, part) in ["before the rolling restart:", "after the rolling restart:"]
+        .iter()
+        .enumerate()
+    {
+        let table = out
+            .stdout
+            .split(part)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no table {i}:\n{}", out.stdout));
+        let rows = table
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .filter(|l| l.contains("| http://127.0.0.1:"))
+            .count();
+        assert_eq!(rows, 3, "{table}");
+    }
+    assert!(
+        out.stdout.contains("(the cluster is stopped: --stop)"),
+        "{}",
+        out.stdout
+    );
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(all.matches("  handoff  done").count(), 3, "{all}");
+}

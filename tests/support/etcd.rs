@@ -294,6 +294,8 @@ pub struct WriteFigures {
     pub worst: Duration,
     /// Writes that needed another endpoint than the first they tried.
     pub failovers: usize,
+    /// The slowest write: its key, the endpoint it tried first and how many failed.
+    pub worst_write: String,
 }
 
 /// Writes `PREFIX/NNNNNN` keys one after another, each to the next endpoint in turn,
@@ -314,6 +316,7 @@ impl ContinuousWriter {
                 failed: Vec::new(),
                 worst: Duration::ZERO,
                 failovers: 0,
+                worst_write: String::new(),
             };
             let agent = client(ATTEMPT_TIMEOUT);
             let mut seq = 0usize;
@@ -323,7 +326,13 @@ impl ContinuousWriter {
                 let outcome = put(&agent, &endpoints, seq, &key, &seq.to_string());
                 match outcome {
                     Ok(failed_over) => {
-                        f.worst = f.worst.max(start.elapsed());
+                        if start.elapsed() > f.worst {
+                            f.worst = start.elapsed();
+                            f.worst_write = format!(
+                                "{key}, first tried at {}, {failed_over} endpoint(s) failed",
+                                endpoints[seq % endpoints.len()]
+                            );
+                        }
                         f.failovers += usize::from(failed_over > 0);
                         f.acked.push(key);
                     }
