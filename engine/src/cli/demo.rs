@@ -160,6 +160,12 @@ fn playground_hints(dir: &Path, l: &DemoLayout<'_>) {
         l.chain.display(),
         dir.display()
     );
+    if is_builtin("rolling-restart") {
+        outln!(
+            "  {q} run rolling-restart -i {inv}{}",
+            if l.spares > 0 { " --limit sealers" } else { "" }
+        );
+    }
     if l.spares > 0 && is_builtin("add-node") {
         outln!("  {q} run add-node -i {inv} -p node={spare}");
     }

@@ -129,6 +129,11 @@ fn playground_hints(dir: &Path, cluster: &Path, members: usize, spares: usize) {
     }
     outln!("  {q} run remove-node -i {inv} -p node=etcd1\n      (refused when it would leave fewer than 2 members)");
     outln!(
+        "  {q} run etcd-backup -i {inv} -p dest={}\n  {q} run etcd-disaster-recovery -i {inv} -p from={}/RUN_ID --limit members",
+        dir.join("backups").display(),
+        dir.join("backups").display()
+    );
+    outln!(
         "  etcdctl by hand: . {}/member.env && etcdctl member list",
         cluster.join("etcd0").display()
     );
