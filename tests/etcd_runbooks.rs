@@ -145,6 +145,28 @@ fn assert_cluster_healthy(c: &EtcdCluster, member: &str, count: usize) {
 #[test]
 fn add_node_then_remove_node_change_the_etcd_membership() {
     let c = EtcdCluster::create(3, 1);
+    // A hostile client_url never reaches the member's configuration (a file shells source).
+    let inv = std::fs::read_to_string(c.inventory()).expect("inventory");
+    let url = c.client_url("etcd3");
+    let marker = c.dir.path().join("owned");
+    let hostile = inv.replace(
+        &format!("client_url: \"{url}\""),
+        &format!("client_url: \"{url}; touch {}\"", marker.display()),
+    );
+    assert_ne!(hostile, inv);
+    let hostile_inv = c.dir.path().join("hostile.yaml");
+    std::fs::write(&hostile_inv, hostile).expect("write inventory");
+    let out = c.run_with(&hostile_inv, "add-node", &["-p", "node=etcd3"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("refused: not a URL list:"),
+        "{}",
+        out.stderr
+    );
+    assert!(!marker.exists(), "the hostile value ran");
+    assert!(!c.member_dir("etcd3").exists(), "a directory was made");
+    abandon(&c, &out);
+
     let out = c.run("add-node", &["-p", "node=etcd3"]);
     assert_eq!(
         out.code, 0,

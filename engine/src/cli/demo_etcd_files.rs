@@ -23,6 +23,11 @@ cd "$(dirname "$0")"
 name=$1 client=$2 peer=$3 state=${4:-existing} initial=${5:-}
 case "$name" in ''|*[!A-Za-z0-9_.-]*) echo "bad member name: $name" >&2; exit 1;; esac
 [ -n "$client" ] && [ -n "$peer" ] || { echo "$name needs a client and a peer URL" >&2; exit 1; }
+# The values go into member.env, which shells source: only URL characters are accepted.
+for v in "$client" "$peer" "$initial"; do
+    case "$v" in *[!A-Za-z0-9=:/._,-]*) echo "refused: not a URL list: $v" >&2; exit 1;; esac
+done
+case "$state" in new|existing) ;; *) echo "refused: state must be new or existing: $state" >&2; exit 1;; esac
 if [ -e "$name" ]; then echo "$name already exists"; exit 0; fi
 tmp=".$name.new"
 rm -rf "$tmp"
