@@ -153,6 +153,15 @@ fn builtin_runbooks_plan_against_the_example_inventory() {
 }
 
 #[test]
+fn builtin_rolling_restart_plans_one_member_at_a_time() {
+    let out = Quorate::new()
+        .args(["plan", "rolling-restart", "-i", "examples/inventory.yaml"])
+        .run()
+        .success();
+    insta::assert_snapshot!("builtin_rolling_restart", out);
+}
+
+#[test]
 fn builtin_add_node_plans_for_a_host_outside_the_members() {
     let out = Quorate::new()
         .args([

@@ -79,6 +79,16 @@ impl Quorate {
 }
 
 impl Output {
+    /// The id of the run a `quorate run` started (`starting run ID: ...`).
+    pub fn run_id(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+            .split("starting run ")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .expect("a run id")
+            .to_owned()
+    }
+
     /// Asserts exit 0 and returns stdout.
     pub fn success(self) -> String {
         assert_eq!(
@@ -100,6 +110,7 @@ impl Output {
     }
 }
 
+pub mod etcd;
 pub mod lab;
 pub mod playground;
 pub mod sshd;
@@ -125,4 +136,58 @@ pub fn read_transitions(
         }
     }
     seen
+}
+
+/// A number in `1..=max` that differs from run to run (the clock's nanoseconds), or the
+/// value of environment variable `replay` to repeat one.
+pub fn random_point(replay: &str, max: usize) -> usize {
+    std::env::var(replay)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .subsec_nanos();
+            1 + usize::try_from(nanos).expect("u32 fits") % max
+        })
+}
+
+/// Starts `quorate run RUNBOOK -i INVENTORY ARGS` with the store and HOME of `lab`, kills
+/// it (SIGKILL) once it logged `kill_at` task transitions (or it ended), and returns the
+/// run's id.
+pub fn run_killed_at(
+    lab: &Path,
+    inventory: &Path,
+    runbook: &str,
+    args: &[&str],
+    kill_at: usize,
+) -> String {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .current_dir(root())
+        .env_remove("QUORATE_RUNBOOKS")
+        .env("HOME", lab)
+        .arg("--state")
+        .arg(lab.join("state"))
+        .args(["--log-format", "json", "run", runbook, "--plain", "-i"])
+        .arg(inventory)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start quorate run");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr pipe"));
+    let seen = read_transitions(&mut err, kill_at);
+    child.kill().expect("SIGKILL the run");
+    child.wait().expect("reap the run");
+    let last = seen.last().expect("a transition before the kill");
+    println!(
+        "{runbook}: killed after transition {} of {kill_at}: {} {}@{}",
+        seen.len(),
+        last["state"],
+        last["step"],
+        last["host"]
+    );
+    seen[0]["run"].as_str().expect("run id").to_owned()
 }

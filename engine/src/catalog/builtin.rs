@@ -15,6 +15,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../runbooks/add-node.yaml"),
     ),
     (
+        "rolling-restart.yaml",
+        include_str!("../../../runbooks/rolling-restart.yaml"),
+    ),
+    (
         "remove-node.yaml",
         include_str!("../../../runbooks/remove-node.yaml"),
     ),
@@ -25,5 +29,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "replace-upgrade.yaml",
         include_str!("../../../runbooks/replace-upgrade.yaml"),
+    // etcd's backup and disaster recovery (docs/runbooks/etcd.md): etcd-shaped steps
+    // that the system-neutral backup and disaster-recovery runbooks may include.
+    (
+        "etcd-backup.yaml",
+        include_str!("../../../runbooks/etcd/backup.yaml"),
+    ),
+    (
+        "etcd-disaster-recovery.yaml",
+        include_str!("../../../runbooks/etcd/disaster-recovery.yaml"),
     ),
 ];

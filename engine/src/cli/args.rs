@@ -117,6 +117,13 @@ pub struct DemoArgs {
     /// The chain's consensus: bft tolerates floor((n-1)/3) sealers down, cft floor((n-1)/2).
     #[arg(long, default_value = "bft", value_parser = ["bft", "cft"])]
     pub consensus: String,
+    /// The system to run: `demo` (the demo chain) or `etcd` (a real etcd cluster, needs
+    /// the `etcd` and `etcdctl` programs).
+    #[arg(long, default_value = "demo", value_parser = ["demo", "etcd"])]
+    pub system: String,
+    /// etcd members the cluster starts with (`--system etcd`).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+    pub members: u16,
 }
 
 #[derive(Args, Debug)]

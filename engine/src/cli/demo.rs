@@ -1,10 +1,11 @@
 //! `quorate demo`: a demo chain on this machine (local transport, no sshd needed), started,
 //! planned, upgraded with `rolling-upgrade` under live progress, with the health table
 //! before and after, and what to try next; or, with `--setup-only`, the chain and its
-//! inventory (with spare hosts) as a playground for the built-in runbooks.
+//! inventory (with spare hosts) as a playground for the built-in runbooks. `--system etcd`
+//! is a real etcd cluster instead (`demo_etcd.rs`).
 
 use std::os::unix::process::CommandExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use crate::source::Diagnostic;
 /// The version the demo upgrades the chain to.
 const NEW_VERSION: &str = "1.1.0";
 
-fn failed(message: impl Into<String>) -> Vec<Diagnostic> {
+pub(super) fn failed(message: impl Into<String>) -> Vec<Diagnostic> {
     vec![Diagnostic::error(message.into())]
 }
 
@@ -29,7 +30,7 @@ fn demo_node(exe: &Path) -> Command {
     c
 }
 
-fn run_checked(mut cmd: Command, what: &str) -> Result<String, Vec<Diagnostic>> {
+pub(super) fn run_checked(mut cmd: Command, what: &str) -> Result<String, Vec<Diagnostic>> {
     let out = cmd
         .output()
         .map_err(|e| failed(format!("cannot {what}: {e}")))?;
@@ -111,6 +112,27 @@ fn stop_chain(chain: &Path) {
     let _ = Command::new(chain.join("stop_all.sh")).output();
 }
 
+/// The demo directory `dir` (absolute), emptied: what an earlier demo left there in
+/// `DIR/inner` is stopped with `stop` first. Returns (`dir`, `dir/inner`).
+pub(super) fn fresh_dir(
+    dir: &Path,
+    inner: &str,
+    stop: fn(&Path),
+) -> Result<(PathBuf, PathBuf), Vec<Diagnostic>> {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let inner = dir.join(inner);
+    if inner.exists() {
+        stop(&inner);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| failed(format!("cannot clear {}: {e}", dir.display())))?;
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    Ok((dir, inner))
+}
+
 fn is_builtin(name: &str) -> bool {
     crate::catalog::BUILTIN
         .iter()
@@ -138,6 +160,12 @@ fn playground_hints(dir: &Path, l: &DemoLayout<'_>) {
         l.chain.display(),
         dir.display()
     );
+    if is_builtin("rolling-restart") {
+        outln!(
+            "  {q} run rolling-restart -i {inv}{}",
+            if l.spares > 0 { " --limit sealers" } else { "" }
+        );
+    }
     if l.spares > 0 && is_builtin("add-node") {
         outln!("  {q} run add-node -i {inv} -p node={spare}");
     }
@@ -173,20 +201,13 @@ fn playground_hints(dir: &Path, l: &DemoLayout<'_>) {
     clippy::too_many_lines,
     reason = "the demo's steps, in the order the user sees them"
 )]
-pub fn run(_cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
+pub fn run(cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
+    if args.system == "etcd" {
+        return super::demo_etcd::run(cli, args);
+    }
     let exe = std::env::current_exe()
         .map_err(|e| failed(format!("cannot locate the quorate binary: {e}")))?;
-    let dir = std::path::absolute(&args.dir).unwrap_or_else(|_| args.dir.clone());
-    let chain = dir.join("chain");
-    if chain.exists() {
-        stop_chain(&chain);
-    }
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .map_err(|e| failed(format!("cannot clear {}: {e}", dir.display())))?;
-    }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    let (dir, chain) = fresh_dir(&args.dir, "chain", stop_chain)?;
     let nodes = usize::from(args.sealers);
     let spares = usize::from(args.spares);
     outln!(

@@ -35,6 +35,8 @@ macro_rules! or_store_failure {
 mod args;
 mod completions;
 mod demo;
+mod demo_etcd;
+mod demo_etcd_files;
 mod demo_inventory;
 mod execute;
 mod exit;
