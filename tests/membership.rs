@@ -7,7 +7,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use support::playground::{alive, kill_point, node_dirs, HeightSampler, Playground, STALL_BOUND};
+use support::playground::{alive, node_dirs, HeightSampler, Playground, STALL_BOUND};
 use support::Quorate;
 
 #[test]
@@ -201,7 +201,7 @@ fn add_node_and_remove_node_killed_at_a_random_point_and_resumed_end_the_same() 
     let pg = Playground::create(4, 1);
     // 7 tasks run on node4 and the controller (running, then done or skipped), and the
     // other hosts' 24 are skipped: about 38 transitions.
-    let kill_at = kill_point("MEMBERSHIP_KILL_AT", 36);
+    let kill_at = support::random_point("MEMBERSHIP_KILL_AT", 36);
     let (seen, out, _) = pg.run_killed_then_resumed("add-node", &["-p", "node=node4"], kill_at);
     report_kill("MEMBERSHIP_KILL_AT", kill_at, &seen, &out);
     assert_eq!(
@@ -214,7 +214,7 @@ fn add_node_and_remove_node_killed_at_a_random_point_and_resumed_end_the_same() 
     // remove-node node2: the controller's check, 5 tasks on node2 (running, then done or
     // skipped) and 20 skipped on the other hosts: about 32 transitions.
     let pid = pg.pid("node2").expect("node2 runs");
-    let kill_at = kill_point("REMOVE_KILL_AT", 30);
+    let kill_at = support::random_point("REMOVE_KILL_AT", 30);
     let (seen, out, _) = pg.run_killed_then_resumed("remove-node", &["-p", "node=node2"], kill_at);
     report_kill("REMOVE_KILL_AT", kill_at, &seen, &out);
     let left = ["node0", "node1", "node3", "node4"];

@@ -11,7 +11,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::playground::{alive, kill_point, run_id_of, HeightSampler, Playground, STALL_BOUND};
+use support::playground::{alive, run_id_of, HeightSampler, Playground, STALL_BOUND};
 use support::Quorate;
 
 const SEALERS: [&str; 4] = ["node0", "node1", "node2", "node3"];
@@ -113,7 +113,7 @@ fn migrate_disk_moves_the_data_through_a_kill_or_straight_and_removes_the_old_da
     // Up to the approval: 16 tasks on node1 and the controller run (running, then done or
     // skipped), 36 are skipped by `when` on the other hosts, and the approval is reached:
     // 59 transitions. MIGRATE_KILL_AT=N replays one point.
-    let kill_at = kill_point("MIGRATE_KILL_AT", 58);
+    let kill_at = support::random_point("MIGRATE_KILL_AT", 58);
     let (seen, out, run) = pg.run_killed_then_resumed("migrate-disk", &args, kill_at);
     let last = seen.last().expect("a transition");
     println!(

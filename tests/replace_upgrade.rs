@@ -6,9 +6,7 @@
 
 mod support;
 
-use support::playground::{
-    alive, kill_point, release, run_id_of, HeightSampler, Playground, STALL_BOUND,
-};
+use support::playground::{alive, release, run_id_of, HeightSampler, Playground, STALL_BOUND};
 
 const OLD: [&str; 4] = ["node0", "node1", "node2", "node3"];
 const NEW: [&str; 4] = ["node4", "node5", "node6", "node7"];
@@ -86,7 +84,7 @@ fn replace_upgrade_refuses_bad_node_lists_then_replaces_every_member_through_a_k
     let sampler = HeightSampler::start(&pg, &every);
     // 129 tasks: those that run log running then done (or skipped by a guard), those
     // `when` skips log skipped only: 194 transitions. REPLACE_KILL_AT=N replays one point.
-    let kill_at = kill_point("REPLACE_KILL_AT", 190);
+    let kill_at = support::random_point("REPLACE_KILL_AT", 190);
     let args = params(&NEW.join(","));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (seen, out, run) = pg.run_killed_then_resumed("replace-upgrade", &args, kill_at);

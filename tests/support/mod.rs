@@ -163,6 +163,28 @@ pub fn run_killed_at(
     args: &[&str],
     kill_at: usize,
 ) -> String {
+    let (seen, run) = run_killed(lab, inventory, runbook, args, kill_at);
+    let last = seen.last().expect("a transition before the kill");
+    println!(
+        "{runbook}: killed after transition {} of {kill_at}: {} {}@{}",
+        seen.len(),
+        last["state"],
+        last["step"],
+        last["host"]
+    );
+    run
+}
+
+/// Starts `quorate run RUNBOOK -i INVENTORY ARGS` (JSON logs) with the store and HOME of
+/// `lab`, kills it (SIGKILL) once it logged `kill_at` task transitions (or it ended):
+/// (the transitions seen, the run's id).
+pub fn run_killed(
+    lab: &Path,
+    inventory: &Path,
+    runbook: &str,
+    args: &[&str],
+    kill_at: usize,
+) -> (Vec<serde_json::Value>, String) {
     use std::process::Stdio;
     let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
         .current_dir(root())
@@ -181,13 +203,10 @@ pub fn run_killed_at(
     let seen = read_transitions(&mut err, kill_at);
     child.kill().expect("SIGKILL the run");
     child.wait().expect("reap the run");
-    let last = seen.last().expect("a transition before the kill");
-    println!(
-        "{runbook}: killed after transition {} of {kill_at}: {} {}@{}",
-        seen.len(),
-        last["state"],
-        last["step"],
-        last["host"]
-    );
-    seen[0]["run"].as_str().expect("run id").to_owned()
+    let run = seen
+        .first()
+        .and_then(|t| t["run"].as_str())
+        .expect("a transition before the kill")
+        .to_owned();
+    (seen, run)
 }

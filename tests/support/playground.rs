@@ -4,7 +4,6 @@
 //! Each chain lives in a temp dir under /tmp on 127.0.0.1 ports; dropping it stops every
 //! node it started by the pid in its `node.pid`.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +11,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{read_transitions, Output, Quorate};
+use super::{Output, Quorate};
 
 /// A demo chain made by `quorate demo --setup-only`, and the directory holding it, its
 /// inventory and the run store.
@@ -112,28 +111,8 @@ impl Playground {
         args: &[&str],
         kill_at: usize,
     ) -> (Vec<serde_json::Value>, Output, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
-            .current_dir(super::root())
-            .env_remove("QUORATE_RUNBOOKS")
-            .env("HOME", self.dir.path())
-            .arg("--state")
-            .arg(self.dir.path().join("state"))
-            .args(["--log-format", "json", "run", runbook, "--plain", "-i"])
-            .arg(self.inventory())
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start quorate run");
-        let mut err = BufReader::new(child.stderr.take().expect("stderr pipe"));
-        let seen = read_transitions(&mut err, kill_at);
-        child.kill().expect("SIGKILL the run");
-        child.wait().expect("reap the run");
-        let run = seen
-            .first()
-            .and_then(|t| t["run"].as_str())
-            .expect("a transition before the kill")
-            .to_owned();
+        let (seen, run) =
+            super::run_killed(self.dir.path(), &self.inventory(), runbook, args, kill_at);
         let out = Quorate::in_lab(self.dir.path())
             .args(["resume", &run, "--plain"])
             .run();
@@ -244,20 +223,6 @@ pub fn release(bin: &Path, dir: &Path, version: &str) -> PathBuf {
         .expect("run demo-node release");
     assert!(status.success(), "demo-node release failed");
     out
-}
-
-/// A kill point: `VAR=N` replays one, otherwise a pseudo-random one in `1..=max`.
-pub fn kill_point(var: &str, max: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .subsec_nanos();
-            1 + usize::try_from(nanos).expect("u32 fits") % max
-        })
 }
 
 pub fn height_of(node_dir: &Path) -> Option<u64> {

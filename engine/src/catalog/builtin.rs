@@ -29,6 +29,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "replace-upgrade.yaml",
         include_str!("../../../runbooks/replace-upgrade.yaml"),
+    ),
     // etcd's backup and disaster recovery (docs/runbooks/etcd.md): etcd-shaped steps
     // that the system-neutral backup and disaster-recovery runbooks may include.
     (
