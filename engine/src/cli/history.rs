@@ -9,7 +9,7 @@ use super::args::{Cli, LogsArgs, RunsArgs, ShowArgs, TableFormat};
 use super::exit::DONE;
 use super::log_output::LogPrinter;
 use super::run_ref::resolve_run;
-use crate::exec::{state_name, status_name};
+use crate::exec::{approvals, state_name, status_name};
 use crate::source::{escape, Diagnostic};
 use crate::store::open_reader;
 
@@ -79,9 +79,15 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
         ))]);
     };
     let tasks = or_store_failure!(cli.state, reader.tasks(&id));
+    let events = or_store_failure!(cli.state, reader.events(&id));
+    let approvals = approvals(&events);
     if args.format == TableFormat::Json {
-        let events = or_store_failure!(cli.state, reader.events(&id));
-        let value = serde_json::json!({ "run": run, "tasks": tasks, "events": events });
+        let value = serde_json::json!({
+            "run": run,
+            "tasks": tasks,
+            "events": events,
+            "approvals": approvals,
+        });
         outln!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -132,6 +138,19 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
             "{host:hw$}  {step:sw$}  {:8}  {:8}  {duration:>9}  {note}",
             state_name(t.state),
             t.attempts
+        );
+    }
+    for a in &approvals {
+        let _ = writeln!(
+            out,
+            "\napproved {} by {} at {}{}",
+            escape::line(&a.step),
+            escape::line(&a.by()),
+            crate::store::utc(a.at_ms),
+            a.comment
+                .as_deref()
+                .map(|c| format!(": {}", escape::line(c)))
+                .unwrap_or_default()
         );
     }
     out!("{out}");

@@ -266,6 +266,7 @@ impl<'a> Compiler<'a> {
             }),
             connection,
             limit: None,
+            four_eyes: self.inv.four_eyes,
         };
         Ok(Compiled {
             plan,
