@@ -58,6 +58,9 @@ pub enum Command {
     Show(ShowArgs),
     /// Show the output of a run's tasks.
     Logs(LogsArgs),
+    /// Write a run's report (what happened: timeline per host, failures, approvals) as
+    /// HTML or Markdown.
+    Report(ReportArgs),
     /// Pass the approval gate a run is waiting at, recording who approved and why.
     Approve(ApproveArgs),
     /// Give up an unfinished run and release its cluster.
@@ -286,6 +289,28 @@ pub enum PlanFormat {
     #[default]
     Text,
     Json,
+    /// For a change ticket, with the estimated duration from past runs in the store.
+    Markdown,
+    /// One self-contained page: the graph drawn, batches, commands per host, estimate.
+    Html,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReportFormat {
+    #[default]
+    Html,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The run: its id, a unique prefix of it, or `latest`.
+    pub run: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
