@@ -236,3 +236,55 @@ fn a_bad_window_is_refused_before_anything_runs() {
     );
     assert!(!lab.path("state").exists(), "no run was recorded");
 }
+
+#[test]
+fn on_a_terminal_run_asks_and_approves_in_place() {
+    use std::io::{Read as _, Write as _};
+    let lab = Lab::new(1, "");
+    let rb = lab.runbook(
+        "runbook: gated\non: node0\nsteps:\n  - id: ask\n    approve: go?\n  - id: act\n    run: echo acted > {{host.vars.node_dir}}/acted\n",
+    );
+    // `script` gives the run a terminal (a pseudo-terminal) as an operator's shell would.
+    let command = format!(
+        "{} --state {} run {} -i {} --plain",
+        env!("CARGO_BIN_EXE_quorate"),
+        lab.path("state").display(),
+        rb.display(),
+        lab.path("inventory.yaml").display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("HOME", lab.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("? [y/N] ") {
+        let n = stdout.read(&mut chunk).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    let (user, host) = whoami();
+    assert!(
+        String::from_utf8_lossy(&seen)
+            .contains(&format!("go?\r\napprove now as {user}@{host}? [y/N] ")),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"y\n").unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    drop(stdin);
+    assert!(
+        child.wait().unwrap().success(),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    assert_eq!(lab.read(0, "acted"), "acted\n");
+    let show = lab.show("latest");
+    assert_eq!(show["run"]["status"], "done");
+    assert_eq!(show["approvals"][0]["user"].as_str(), Some(user.as_str()));
+}

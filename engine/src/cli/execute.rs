@@ -194,14 +194,36 @@ fn drive(
                 return BAD_INPUT;
             }
         };
-        let drive = Drive {
-            conns: Arc::clone(&conns),
-            secrets: Arc::new(secrets),
-            observer,
-            options: options(exec, window),
-            settle,
+        let secrets = Arc::new(secrets);
+        let signals = interrupts();
+        let mut settle = settle;
+        let result = loop {
+            let drive = Drive {
+                conns: Arc::clone(&conns),
+                secrets: Arc::clone(&secrets),
+                observer: Arc::clone(&observer),
+                options: options(exec, window.clone()),
+                settle: settle.take(),
+            };
+            let result = drive_run(Arc::clone(store), run_id, drive, signals.clone()).await;
+            // On a terminal, an approval may be given in place; the run then goes on.
+            if let Ok(RunOutcome::AwaitingApproval(message)) = &result {
+                if super::prompt::can_ask() {
+                    let (store, id, message) =
+                        (Arc::clone(store), run_id.to_owned(), message.clone());
+                    let approved = tokio::task::spawn_blocking(move || {
+                        super::prompt::approve_in_place(&store, &id, &message)
+                    })
+                    .await
+                    .unwrap_or(false);
+                    if approved {
+                        settle = Some(SettleOptions::default());
+                        continue;
+                    }
+                }
+            }
+            break result;
         };
-        let result = drive_run(Arc::clone(store), run_id, drive, interrupts()).await;
         if matches!(result, Ok(RunOutcome::Done)) {
             super::gc::remove_journals(&conns, plan, run_id).await;
         }

@@ -46,6 +46,7 @@ mod list;
 mod log_output;
 mod logging;
 mod plan;
+mod prompt;
 mod review;
 mod run_ref;
 mod sources;
