@@ -289,9 +289,7 @@ pub enum PlanFormat {
     #[default]
     Text,
     Json,
-    /// For a change ticket, with the estimated duration from past runs in the store.
     Markdown,
-    /// One self-contained page: the graph drawn, batches, commands per host, estimate.
     Html,
 }
 
@@ -306,6 +304,7 @@ pub enum ReportFormat {
 pub struct ReportArgs {
     /// The run: its id, a unique prefix of it, or `latest`.
     pub run: String,
+    /// Output format: one self-contained HTML page, or Markdown.
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub format: ReportFormat,
     /// Write the report to this file instead of standard output.
@@ -319,7 +318,8 @@ pub struct PlanArgs {
     pub compile: CompileArgs,
     #[command(flatten)]
     pub limit: LimitArgs,
-    /// Output format.
+    /// Output format; `markdown` and `html` are review artifacts, with an estimated
+    /// duration from past runs in the store.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
     /// Also save the plan (JSON) to this file, for review.
