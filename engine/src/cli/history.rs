@@ -150,10 +150,13 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
             t.attempts
         );
     }
+    if !approvals.is_empty() {
+        out.push('\n');
+    }
     for a in &approvals {
         let _ = writeln!(
             out,
-            "\napproved {} by {} at {}{}",
+            "approved {} by {} at {}{}",
             escape::line(&a.step),
             escape::line(&a.by()),
             crate::store::utc(a.at_ms),
