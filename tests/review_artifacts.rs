@@ -236,14 +236,16 @@ fn the_html_plan_and_report_draw_their_graph_and_timeline_in_headless_chromium()
         .compile_command("plan", &rb, &["--format", "html"])
         .success();
     std::fs::write(&plan, &out).unwrap();
-    // The estimate: the medians of the steps that finished (about 1s for `work`).
+    // The estimate: the medians of the steps that finished, at least the 1s `work` sleeps
+    // (more on a loaded machine).
     let estimate = out
         .split("<span id=\"estimate\">")
         .nth(1)
         .and_then(|e| e.split("</span>").next())
         .unwrap_or_default();
     assert!(
-        estimate.starts_with("about 1.")
+        estimate.starts_with("about ")
+            && !estimate.starts_with("about 0.")
             && estimate
                 .contains("over 1 past run, along the longest path); no past data for check"),
         "{estimate}"

@@ -70,6 +70,16 @@ fn an_approval_pause_survives_a_controller_kill_and_records_who_and_why() {
         "{text}"
     );
 
+    let report = lab
+        .quorate()
+        .args(["report", &run, "--format", "markdown"])
+        .run()
+        .success();
+    assert!(
+        report.contains(&format!("| ask | {user}@{host} | 20"))
+            && report.contains(" | CHG-1234 checked |"),
+        "the report lists the approval: {report}"
+    );
     lab.quorate()
         .args(["resume", &run, "--plain"])
         .run()
