@@ -250,6 +250,15 @@ fn the_html_plan_and_report_draw_their_graph_and_timeline_in_headless_chromium()
                 .contains("over 1 past run, along the longest path); no past data for check"),
         "{estimate}"
     );
+    // The digest a reviewer reads is the one the run recorded for the plan it ran.
+    let recorded = lab.show("latest")["run"]["plan_digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        out.contains(&format!("<b>plan digest</b>: sha256 {recorded}</li>")),
+        "the plan's digest is the run's {recorded}"
+    );
     assert!(
         out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "the value is shown, escaped"
