@@ -7,7 +7,7 @@ use std::process::Command;
 
 use support::Quorate;
 
-const SUBCOMMANDS: [&str; 16] = [
+const SUBCOMMANDS: [&str; 17] = [
     "validate",
     "plan",
     "graph",
@@ -18,6 +18,7 @@ const SUBCOMMANDS: [&str; 16] = [
     "runs",
     "show",
     "logs",
+    "report",
     "approve",
     "abandon",
     "demo",

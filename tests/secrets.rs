@@ -7,12 +7,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use support::sshd::SshCluster;
-use support::{Output, Quorate};
+use support::{files_under, holds, Output, Quorate};
 
 /// Hosts and a controller directory (store, runbook, inventory, HOME).
 struct SecretLab {
@@ -73,23 +73,6 @@ fn run_id(stdout: &str) -> String {
         .and_then(|l| l.split(':').next())
         .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
         .to_owned()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn holds(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The text of the placeholder secrets once travelled as: now only bytes.

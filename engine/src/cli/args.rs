@@ -58,8 +58,11 @@ pub enum Command {
     Show(ShowArgs),
     /// Show the output of a run's tasks.
     Logs(LogsArgs),
-    /// Pass the approval gate a run is waiting at.
-    Approve(RunIdArgs),
+    /// Write a run's report (what happened: timeline per host, failures, approvals) as
+    /// HTML or Markdown.
+    Report(ReportArgs),
+    /// Pass the approval gate a run is waiting at, recording who approved and why.
+    Approve(ApproveArgs),
     /// Give up an unfinished run and release its cluster.
     Abandon(RunIdArgs),
     /// Create a demo chain on this machine and run a real rolling upgrade on it (or only set it up).
@@ -137,6 +140,11 @@ pub struct ExecArgs {
     /// How long a rolling batch waits for enough healthy members before the run fails.
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub health_timeout: crate::model::Duration,
+    /// Start tasks only inside this maintenance window (UTC): `Sat 02:00/4h` weekly,
+    /// `02:00/4h` daily, `now+10m/2h` once. Outside it the run pauses (exit 3); a started
+    /// rolling batch finishes. Recorded with the run: `resume` keeps it unless given another.
+    #[arg(long, value_name = "WINDOW")]
+    pub window: Option<String>,
 }
 
 /// `--limit`, for `run` and `plan`.
@@ -174,6 +182,15 @@ pub struct ResumeArgs {
     pub params_file: Option<PathBuf>,
     #[command(flatten)]
     pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    /// The run: its id, a unique prefix of it, or `latest`.
+    pub run: String,
+    /// Why it is approved (a change ticket, what was checked); recorded with the approval.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -279,6 +296,27 @@ pub enum PlanFormat {
     #[default]
     Text,
     Json,
+    Markdown,
+    Html,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReportFormat {
+    #[default]
+    Html,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The run: its id, a unique prefix of it, or `latest`.
+    pub run: String,
+    /// Output format: one self-contained HTML page, or Markdown.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -287,7 +325,8 @@ pub struct PlanArgs {
     pub compile: CompileArgs,
     #[command(flatten)]
     pub limit: LimitArgs,
-    /// Output format.
+    /// Output format; `markdown` and `html` are review artifacts, with an estimated
+    /// duration from past runs in the store.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
     /// Also save the plan (JSON) to this file, for review.

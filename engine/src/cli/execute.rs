@@ -5,20 +5,20 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use super::args::{Cli, ExecArgs, ResumeArgs, RunArgs, RunIdArgs};
+use super::args::{ApproveArgs, Cli, ExecArgs, ResumeArgs, RunArgs, RunIdArgs};
 use super::exit::{BAD_INPUT, DONE, FAILED, LOCKED, PAUSED};
 use super::inputs::{compile_from_args, param_from_env, read_params_file};
 use super::store_failure::{report_store_failure, store_failure};
 use super::warn;
 use crate::exec::{
-    approve as approve_run, create_run, drive_run, ssh_settings, Drive, DriveError, EventKind,
-    ExecOptions, Observer, RunOutcome, SettleOptions,
+    approve as approve_run, create_run, drive_run, ssh_settings, ApproveError, Drive, DriveError,
+    EventKind, ExecOptions, Observer, RunOutcome, SettleOptions, Window,
 };
 use crate::plan::{ParamInput, Plan, Secrets};
 use crate::report::{Fanout, LogObserver, Progress};
 use crate::source::{escape, Diagnostic};
 use crate::store::{
-    now_ms, serve_readers, Change, LiveServer, RunReader, RunStatus, RunStore, SledStore,
+    now_ms, operator, serve_readers, Change, LiveServer, RunReader, RunStatus, RunStore, SledStore,
     StoreError,
 };
 use crate::transport::Connections;
@@ -89,12 +89,22 @@ fn observer(plan: &Plan, exec: &ExecArgs) -> Arc<dyn Observer> {
     ]))
 }
 
-fn options(exec: &ExecArgs) -> ExecOptions {
+fn options(exec: &ExecArgs, window: Option<Window>) -> ExecOptions {
     ExecOptions {
         concurrency: exec.concurrency.max(1),
         gate_timeout: exec.health_timeout.as_duration(),
+        window,
         ..ExecOptions::default()
     }
+}
+
+/// The `--window` given, read against the clock now.
+fn window_arg(exec: &ExecArgs) -> Result<Option<Window>, Vec<Diagnostic>> {
+    exec.window
+        .as_deref()
+        .map(|spec| Window::parse(spec, now_ms()))
+        .transpose()
+        .map_err(|e| vec![Diagnostic::error(e.to_string())])
 }
 
 /// The exit code of a drive, with what to tell the operator.
@@ -112,6 +122,11 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str, state: &Path) ->
         Ok(RunOutcome::AwaitingApproval(message)) => {
             outln!("run {run_id} awaits approval: {}", escape::line(&message));
             outln!("approve with `quorate approve {run_id}`, then `quorate resume {run_id}`");
+            PAUSED
+        }
+        Ok(RunOutcome::OutsideWindow(reason)) => {
+            outln!("run {run_id} paused {}", escape::line(&reason));
+            outln!("continue with `quorate resume {run_id}` inside the window");
             PAUSED
         }
         Ok(RunOutcome::Interrupted) => {
@@ -147,6 +162,13 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str, state: &Path) ->
     }
 }
 
+/// How a drive goes: the command's options, its window, and (resuming) how to settle.
+struct Driving<'a> {
+    exec: &'a ExecArgs,
+    window: Option<Window>,
+    settle: Option<SettleOptions>,
+}
+
 /// Drives a run on a fresh runtime and connection pool, and turns the outcome into an
 /// exit code.
 fn drive(
@@ -155,9 +177,13 @@ fn drive(
     run_id: &str,
     plan: &Plan,
     secrets: Secrets,
-    exec: &ExecArgs,
-    settle: Option<SettleOptions>,
+    how: Driving<'_>,
 ) -> u8 {
+    let Driving {
+        exec,
+        window,
+        settle,
+    } = how;
     let observer = observer(plan, exec);
     let _live = serve_live_reads(state, store, run_id);
     runtime().block_on(async {
@@ -168,14 +194,36 @@ fn drive(
                 return BAD_INPUT;
             }
         };
-        let drive = Drive {
-            conns: Arc::clone(&conns),
-            secrets: Arc::new(secrets),
-            observer,
-            options: options(exec),
-            settle,
+        let secrets = Arc::new(secrets);
+        let signals = interrupts();
+        let mut settle = settle;
+        let result = loop {
+            let drive = Drive {
+                conns: Arc::clone(&conns),
+                secrets: Arc::clone(&secrets),
+                observer: Arc::clone(&observer),
+                options: options(exec, window.clone()),
+                settle: settle.take(),
+            };
+            let result = drive_run(Arc::clone(store), run_id, drive, signals.clone()).await;
+            // On a terminal, an approval may be given in place; the run then goes on.
+            if let Ok(RunOutcome::AwaitingApproval(message)) = &result {
+                if super::prompt::can_ask() {
+                    let (store, id, message) =
+                        (Arc::clone(store), run_id.to_owned(), message.clone());
+                    let approved = tokio::task::spawn_blocking(move || {
+                        super::prompt::approve_in_place(&store, &id, &message)
+                    })
+                    .await
+                    .unwrap_or(false);
+                    if approved {
+                        settle = Some(SettleOptions::default());
+                        continue;
+                    }
+                }
+            }
+            break result;
         };
-        let result = drive_run(Arc::clone(store), run_id, drive, interrupts()).await;
         if matches!(result, Ok(RunOutcome::Done)) {
             super::gc::remove_journals(&conns, plan, run_id).await;
         }
@@ -189,6 +237,7 @@ fn drive(
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
     let mut compiled = compile_from_args(&args.compile, true)?;
     super::plan::apply_limit(&mut compiled.plan, &args.limit)?;
+    let window = window_arg(&args.exec)?;
     warn(&compiled.warnings);
     let store = match open_store(cli) {
         Ok(s) => s,
@@ -201,16 +250,20 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
         Ok(id) => id,
         Err(e) => return Ok(report_store_failure(&cli.state, &e)),
     };
-    let recorded = EventKind::Sources.change(None, super::sources::record(&args.compile));
-    or_store_failure!(cli.state, store.commit(&run_id, vec![recorded]));
+    let mut recorded = vec![EventKind::Sources.change(None, super::sources::record(&args.compile))];
+    recorded.extend(window.as_ref().map(Window::record));
+    or_store_failure!(cli.state, store.commit(&run_id, recorded));
     Ok(drive(
         &cli.state,
         &store,
         &run_id,
         &compiled.plan,
         compiled.secrets,
-        &args.exec,
-        None,
+        Driving {
+            exec: &args.exec,
+            window,
+            settle: None,
+        },
     ))
 }
 
@@ -309,6 +362,13 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
     {
         out!("{note}");
     }
+    let window = match window_arg(&args.exec)? {
+        Some(w) => {
+            or_store_failure!(cli.state, store.commit(&run_id, vec![w.record()]));
+            Some(w)
+        }
+        None => Window::recorded(&events),
+    };
     let settle = SettleOptions {
         rerun_interrupted: args.rerun_interrupted,
         mark_done: args.mark_done.clone(),
@@ -319,12 +379,15 @@ pub fn resume(cli: &Cli, args: &ResumeArgs) -> Result<u8, Vec<Diagnostic>> {
         &run_id,
         &plan,
         secrets,
-        &args.exec,
-        Some(settle),
+        Driving {
+            exec: &args.exec,
+            window,
+            settle: Some(settle),
+        },
     ))
 }
 
-pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
+pub fn approve(cli: &Cli, args: &ApproveArgs) -> Result<u8, Vec<Diagnostic>> {
     let store = match open_store(cli) {
         Ok(s) => s,
         Err((code, d)) => {
@@ -336,19 +399,26 @@ pub fn approve(cli: &Cli, args: &RunIdArgs) -> Result<u8, Vec<Diagnostic>> {
         Ok(id) => id,
         Err(code) => return Ok(code),
     };
-    match approve_run(&*store, &run_id) {
-        Ok(steps) if steps.is_empty() => {
+    let (user, host) = operator();
+    match approve_run(&*store, &run_id, (&user, &host), args.comment.as_deref()) {
+        Ok(approvals) if approvals.is_empty() => {
             outln!("run {run_id} is not waiting for an approval");
             Ok(DONE)
         }
-        Ok(steps) => {
+        Ok(approvals) => {
+            let steps: Vec<&str> = approvals.iter().map(|a| a.step.as_str()).collect();
             outln!(
-                "approved {} in run {run_id}; continue with `quorate resume {run_id}`",
+                "approved {} in run {run_id} as {}; continue with `quorate resume {run_id}`",
                 escape::line(&steps.join(", ")),
+                escape::line(&approvals[0].by()),
             );
             Ok(DONE)
         }
-        Err(e) => Ok(finish(Err(e), &run_id, &cli.state)),
+        Err(e @ ApproveError::FourEyes { .. }) => Err(vec![Diagnostic::error(e.to_string())
+            .with_hint(
+                "another operator approves it with `quorate approve`; the run stays paused",
+            )]),
+        Err(ApproveError::Drive(e)) => Ok(finish(Err(e), &run_id, &cli.state)),
     }
 }
 

@@ -1,17 +1,18 @@
-//! `quorate runs`, `show` and `logs`: reading recorded runs, creating nothing. They read
+//! `quorate runs`, `show`, `logs` and `report`: reading recorded runs, creating nothing. They read
 //! the store when it is free, and ask the running controller when it holds it. Recorded
 //! values are shown escaped (table cells as single lines, host output as blocks);
 //! `--format json` gives them exactly as stored.
 
 use std::fmt::Write as _;
 
-use super::args::{Cli, LogsArgs, RunsArgs, ShowArgs, TableFormat};
+use super::args::{Cli, LogsArgs, ReportArgs, ReportFormat, RunsArgs, ShowArgs, TableFormat};
 use super::exit::DONE;
 use super::log_output::LogPrinter;
 use super::run_ref::resolve_run;
-use crate::exec::{state_name, status_name};
+use crate::exec::{approvals, state_name, status_name};
+use crate::report::{html_report, markdown_report, RunFacts};
 use crate::source::{escape, Diagnostic};
-use crate::store::open_reader;
+use crate::store::{now_ms, open_reader};
 
 /// Version of the JSON document `runs --format json` prints.
 pub const RUNS_FORMAT_VERSION: u32 = 1;
@@ -32,6 +33,24 @@ macro_rules! open_run {
             Ok(id) => (reader, id),
             Err(d) => return Err(vec![d]),
         }
+    }};
+}
+
+/// Opens the store and reads the run the RUN argument `$arg` names: evaluates to `(run,
+/// tasks, events)`, or ends the command with the store failure or the diagnostic.
+macro_rules! read_run {
+    ($cli:expr, $arg:expr) => {{
+        let (reader, id) = open_run!($cli, $arg);
+        let reader = reader.as_reader();
+        let Some(run) = or_store_failure!($cli.state, reader.run(&id)) else {
+            return Err(vec![Diagnostic::error(format!(
+                "no run {id} in {}",
+                $cli.state.display()
+            ))]);
+        };
+        let tasks = or_store_failure!($cli.state, reader.tasks(&id));
+        let events = or_store_failure!($cli.state, reader.events(&id));
+        (run, tasks, events)
     }};
 }
 
@@ -70,18 +89,15 @@ pub fn runs(cli: &Cli, args: &RunsArgs) -> Result<u8, Vec<Diagnostic>> {
 }
 
 pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
-    let (reader, id) = open_run!(cli, &args.run);
-    let reader = reader.as_reader();
-    let Some(run) = or_store_failure!(cli.state, reader.run(&id)) else {
-        return Err(vec![Diagnostic::error(format!(
-            "no run {id} in {}",
-            cli.state.display()
-        ))]);
-    };
-    let tasks = or_store_failure!(cli.state, reader.tasks(&id));
+    let (run, tasks, events) = read_run!(cli, &args.run);
+    let approvals = approvals(&events);
     if args.format == TableFormat::Json {
-        let events = or_store_failure!(cli.state, reader.events(&id));
-        let value = serde_json::json!({ "run": run, "tasks": tasks, "events": events });
+        let value = serde_json::json!({
+            "run": run,
+            "tasks": tasks,
+            "events": events,
+            "approvals": approvals,
+        });
         outln!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -134,6 +150,22 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
             t.attempts
         );
     }
+    if !approvals.is_empty() {
+        out.push('\n');
+    }
+    for a in &approvals {
+        let _ = writeln!(
+            out,
+            "approved {} by {} at {}{}",
+            escape::line(&a.step),
+            escape::line(&a.by()),
+            crate::store::utc(a.at_ms),
+            a.comment
+                .as_deref()
+                .map(|c| format!(": {}", escape::line(c)))
+                .unwrap_or_default()
+        );
+    }
     out!("{out}");
     Ok(DONE)
 }
@@ -156,5 +188,31 @@ pub fn logs(cli: &Cli, args: &LogsArgs) -> Result<u8, Vec<Diagnostic>> {
         printer.task(t);
     }
     printer.end(&run);
+    Ok(DONE)
+}
+
+/// `quorate report`: the run as HTML or Markdown, on standard output or in a file.
+pub fn report(cli: &Cli, args: &ReportArgs) -> Result<u8, Vec<Diagnostic>> {
+    let (run, tasks, events) = read_run!(cli, &args.run);
+    let facts = RunFacts {
+        run: &run,
+        tasks: &tasks,
+        events: &events,
+        now_ms: now_ms(),
+    };
+    let text = match args.format {
+        ReportFormat::Html => html_report(&facts),
+        ReportFormat::Markdown => markdown_report(&facts),
+    };
+    if let Some(path) = &args.out {
+        std::fs::write(path, text).map_err(|e| {
+            vec![Diagnostic::error(format!(
+                "cannot write the report to {}: {e}",
+                path.display()
+            ))]
+        })?;
+    } else {
+        out!("{text}");
+    }
     Ok(DONE)
 }

@@ -48,6 +48,8 @@ mod list;
 mod log_output;
 mod logging;
 mod plan;
+mod prompt;
+mod review;
 mod run_ref;
 mod sources;
 mod store_failure;
@@ -80,8 +82,9 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Runs(a) => history::runs(cli, a),
         Command::Show(a) => history::show(cli, a),
         Command::Logs(a) => history::logs(cli, a),
+        Command::Report(a) => history::report(cli, a),
         Command::Validate(a) => validate::run(a),
-        Command::Plan(a) => plan::run_plan(a),
+        Command::Plan(a) => plan::run_plan(a, &cli.state),
         Command::Graph(a) => plan::run_graph(a),
         Command::List(a) => list::run_list(a),
         Command::Describe(a) => list::run_describe(a),

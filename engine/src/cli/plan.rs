@@ -26,7 +26,7 @@ pub(super) fn apply_limit(plan: &mut Plan, args: &LimitArgs) -> Result<(), Vec<D
     })
 }
 
-pub fn run_plan(args: &PlanArgs) -> Result<u8, Vec<Diagnostic>> {
+pub fn run_plan(args: &PlanArgs, state: &std::path::Path) -> Result<u8, Vec<Diagnostic>> {
     let mut compiled = compile_from_args(&args.compile, false)?;
     apply_limit(&mut compiled.plan, &args.limit)?;
     warn(&compiled.warnings);
@@ -42,6 +42,12 @@ pub fn run_plan(args: &PlanArgs) -> Result<u8, Vec<Diagnostic>> {
     match args.format {
         PlanFormat::Text => out!("{}", text::render(&compiled.plan)),
         PlanFormat::Json => out!("{}", json()),
+        PlanFormat::Markdown | PlanFormat::Html => {
+            out!(
+                "{}",
+                super::review::plan_artifact(&compiled.plan, args.format, state)
+            );
+        }
     }
     Ok(DONE)
 }

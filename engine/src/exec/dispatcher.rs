@@ -17,6 +17,7 @@ use super::hosts::host_spec;
 use super::mask::SecretMask;
 use super::retry::{delay, CONNECT_RETRIES};
 use super::scrub::{scrub_after_commit, secret_bearing, Scrub};
+use super::window::Window;
 use crate::plan::{NodeKind, Plan, Retries, Secrets, Task, CONTROLLER};
 use crate::store::{
     commit_async, now_ms, Change, RunStatus, RunStore, StoreError, TaskRecord, TaskState,
@@ -38,6 +39,8 @@ pub struct ExecOptions {
     /// How long a rolling batch waits for enough healthy members before failing.
     pub gate_timeout: Duration,
     pub gate_poll: Duration,
+    /// `--window`: tasks start only inside it (a started batch finishes).
+    pub window: Option<Window>,
 }
 
 impl Default for ExecOptions {
@@ -46,6 +49,7 @@ impl Default for ExecOptions {
             concurrency: 16,
             gate_timeout: Duration::from_secs(600),
             gate_poll: Duration::from_secs(2),
+            window: None,
         }
     }
 }
@@ -59,6 +63,8 @@ pub enum RunOutcome {
     AwaitingApproval(String),
     /// Stopped by Ctrl-C; resumable.
     Interrupted,
+    /// Paused outside its `--window` (why, and when it opens).
+    OutsideWindow(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -273,6 +279,16 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
         let mut failed_batches: BTreeSet<(usize, usize)> = BTreeSet::new();
         let mut approval: Option<String> = None;
         let mut interrupted = false;
+        // Rolling batches with a task started: they finish even when the window closes.
+        let mut started_batches: HashSet<(usize, usize)> = sched
+            .records
+            .iter()
+            .flatten()
+            .filter(|r| r.attempts > 0)
+            .filter_map(|r| self.task(r.node).and_then(|t| t.batch))
+            .map(|b| (b.rolling, b.batch))
+            .collect();
+        let mut held_by_window;
         let mut signals_open = true;
         let mut completed: Vec<(usize, u32, JobResult)> = Vec::new();
         // Transitions not yet committed, and since when. A task's start must be durable
@@ -424,6 +440,12 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             }
             // Start what is ready: joins and skips at once, gates and tasks as jobs.
             let mut progressed = true;
+            let window_open = self
+                .options
+                .window
+                .as_ref()
+                .is_none_or(|w| w.contains(now_ms()));
+            held_by_window = false;
             while progressed && !stopping {
                 progressed = false;
                 let candidates: Vec<usize> = sched.ready.iter().copied().collect();
@@ -439,6 +461,7 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                             sched.complete(node);
                             progressed = true;
                         }
+                        NodeKind::Gate(_) if !window_open => held_by_window = true,
                         NodeKind::Gate(_) => {
                             sched.ready.remove(&node);
                             sched.state[node] = State::Running;
@@ -464,10 +487,17 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
                                 progressed = true;
                                 continue;
                             }
+                            let batch = task.batch.map(|b| (b.rolling, b.batch));
+                            if !window_open && !batch.is_some_and(|b| started_batches.contains(&b))
+                            {
+                                held_by_window = true;
+                                continue;
+                            }
                             let host = host_of(task);
                             if sched.busy.contains(&host) {
                                 continue;
                             }
+                            started_batches.extend(batch);
                             sched.ready.remove(&node);
                             sched.busy.insert(host);
                             sched.state[node] = State::Running;
@@ -542,6 +572,8 @@ impl<S: RunStore + Send + Sync + 'static> Dispatcher<S> {
             RunOutcome::Failed(failures)
         } else if let Some(message) = approval {
             RunOutcome::AwaitingApproval(message)
+        } else if let Some(window) = self.options.window.as_ref().filter(|_| held_by_window) {
+            RunOutcome::OutsideWindow(window.pause_reason(now_ms()))
         } else if interrupted {
             RunOutcome::Interrupted
         } else {
@@ -652,5 +684,6 @@ pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Option<String>) {
             (RunStatus::Paused, Some(format!("awaiting approval: {m}")))
         }
         RunOutcome::Interrupted => (RunStatus::Paused, Some("interrupted".to_owned())),
+        RunOutcome::OutsideWindow(reason) => (RunStatus::Paused, Some(reason.clone())),
     }
 }

@@ -26,10 +26,12 @@ pub enum EventKind {
     Membership,
     /// A membership line naming no host of the inventory (ignored).
     MembershipIgnored,
+    /// The `--window` the run keeps to (JSON of [`Window`](super::Window)).
+    Window,
 }
 
 impl EventKind {
-    const ALL: [Self; 13] = [
+    const ALL: [Self; 14] = [
         Self::Started,
         Self::Resumed,
         Self::Task,
@@ -43,6 +45,7 @@ impl EventKind {
         Self::Abandoned,
         Self::Membership,
         Self::MembershipIgnored,
+        Self::Window,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -60,6 +63,7 @@ impl EventKind {
             Self::Abandoned => "abandoned",
             Self::Membership => "membership",
             Self::MembershipIgnored => "membership-ignored",
+            Self::Window => "window",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Executing a plan: the dispatcher, one task attempt, retries, batch gates, settling
 //! interrupted tasks on resume, and the events they emit.
 
+mod approval;
 mod attempt;
 mod cleanup;
 mod context;
@@ -15,7 +16,9 @@ mod rollback;
 mod run;
 mod scrub;
 mod settle;
+mod window;
 
+pub use approval::{approvals, approve, started_by, Approval, ApproveError};
 pub use attempt::{check_expect, journal_key, Outcome};
 pub use cleanup::{
     collect_garbage, inventory_hosts, list_journals, plan_hosts, remove_run_journals, HostGc,
@@ -27,8 +30,7 @@ pub use events::{EventKind, ExecEvent, Observer, Silent};
 pub use hosts::{connection_ssh_settings, host_spec, ssh_settings, UnknownHost};
 pub use mask::{SecretMask, MASK, MIN_MASKED_LEN};
 pub use rollback::{is_rollback, rollback_records, ROLLED_BACK};
-pub use run::{
-    approve, create_run, drive_run, frozen_plan, plan_digest, read_plan, Drive, DriveError,
-};
+pub use run::{create_run, drive_run, frozen_plan, plan_digest, read_plan, Drive, DriveError};
 pub use scrub::{scrub_after_commit, secret_bearing, Scrub};
 pub use settle::{settle, InDoubt, SettleOptions, Settled};
+pub use window::{Window, WindowError};

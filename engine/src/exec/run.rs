@@ -1,7 +1,6 @@
 //! A run's life: created with its frozen plan, driven (and resumed) to an end, approved,
 //! with its final status recorded.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use super::mask::SecretMask;
 use super::rollback::{is_rollback, rollback_records, ROLLED_BACK};
 use super::scrub::scrub_after_commit;
 use super::settle::{settle, InDoubt, SettleOptions, Settled};
-use crate::plan::{Action, NodeKind, Plan, Secrets, PLAN_FORMAT};
+use crate::plan::{NodeKind, Plan, Secrets, PLAN_FORMAT};
 use crate::store::{
     commit_async, controller, new_run_id, now_ms, Change, RunRecord, RunStatus, RunStore,
     StoreError, TaskRecord, TaskState,
@@ -106,6 +105,28 @@ pub fn create_run<S: RunStore>(store: &S, plan: &Plan) -> Result<String, StoreEr
     Ok(id)
 }
 
+/// A run that has not finished, with its frozen plan; a finished run is refused.
+pub(super) fn unfinished_run<S: RunStore + ?Sized>(
+    store: &S,
+    run_id: &str,
+) -> Result<(RunRecord, Plan), DriveError> {
+    let run = store
+        .run(run_id)?
+        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    if run.status.is_finished() {
+        return Err(DriveError::Finished(
+            run_id.to_owned(),
+            format!("{:?}", run.status).to_lowercase(),
+        ));
+    }
+    let plan_json = store
+        .plan_json(run_id)?
+        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
+    let plan =
+        frozen_plan(&run, &plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
+    Ok((run, plan))
+}
+
 /// Everything a drive needs besides the store.
 pub struct Drive {
     pub conns: Arc<Connections>,
@@ -127,20 +148,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     drive: Drive,
     interrupts: watch::Receiver<u32>,
 ) -> Result<RunOutcome, DriveError> {
-    let mut run = store
-        .run(run_id)?
-        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
-    if run.status.is_finished() {
-        return Err(DriveError::Finished(
-            run_id.to_owned(),
-            format!("{:?}", run.status).to_lowercase(),
-        ));
-    }
-    let plan_json = store
-        .plan_json(run_id)?
-        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
-    let plan =
-        frozen_plan(&run, &plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
+    let (mut run, plan) = unfinished_run(&*store, run_id)?;
     let plan = Arc::new(plan);
     let mut records = store.tasks(run_id)?;
     let resumed = drive.settle.is_some();
@@ -160,7 +168,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         .map_err(DriveError::InDoubt)?;
     }
     let mut changes = settled.changes;
-    let approved = approved_nodes(&*store, run_id)?;
+    let approved = super::approval::approved_nodes(&*store, run_id)?;
     run.status = RunStatus::Running;
     run.paused = None;
     run.controller = controller();
@@ -213,6 +221,7 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
         RunOutcome::Failed(reasons) => reasons.join("; "),
         RunOutcome::AwaitingApproval(m) => format!("awaiting approval: {m}"),
         RunOutcome::Interrupted => "interrupted".to_owned(),
+        RunOutcome::OutsideWindow(reason) => reason.clone(),
         RunOutcome::Done => "done".to_owned(),
     };
     commit_async(
@@ -245,63 +254,6 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
             .count(),
     });
     Ok(outcome)
-}
-
-/// The approval gates `quorate approve` passed.
-fn approved_nodes<S: RunStore + ?Sized>(
-    store: &S,
-    run_id: &str,
-) -> Result<HashSet<usize>, StoreError> {
-    Ok(store
-        .events(run_id)?
-        .into_iter()
-        .filter(|e| EventKind::of(e) == Some(EventKind::Approved))
-        .filter_map(|e| e.node)
-        .collect())
-}
-
-/// Records the approval of every approval gate the run is waiting at; returns their steps.
-pub fn approve<S: RunStore>(store: &S, run_id: &str) -> Result<Vec<String>, DriveError> {
-    let run = store
-        .run(run_id)?
-        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
-    if run.status.is_finished() {
-        return Err(DriveError::Finished(
-            run_id.to_owned(),
-            format!("{:?}", run.status).to_lowercase(),
-        ));
-    }
-    let plan_json = store
-        .plan_json(run_id)?
-        .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
-    let plan =
-        frozen_plan(&run, &plan_json).map_err(|e| DriveError::BadPlan(run_id.to_owned(), e))?;
-    let approved = approved_nodes(store, run_id)?;
-    // A gate waits when it was reached (an attempt started) and is still pending,
-    // unless it was approved already.
-    let waiting: Vec<TaskRecord> = store
-        .tasks(run_id)?
-        .into_iter()
-        .filter(|t| {
-            t.state == TaskState::Pending
-                && t.attempts > 0
-                && !approved.contains(&t.node)
-                && plan.nodes.get(t.node).is_some_and(|n| {
-                    matches!(&n.kind, NodeKind::Task(task) if matches!(task.action, Action::Approve { .. }))
-                })
-        })
-        .collect();
-    let changes = waiting
-        .iter()
-        .map(|t| {
-            EventKind::Approved.change(
-                Some(t.node),
-                format!("{} approved by {}", t.step, controller()),
-            )
-        })
-        .collect();
-    store.commit(run_id, changes)?;
-    Ok(waiting.into_iter().map(|t| t.step).collect())
 }
 
 #[cfg(test)]

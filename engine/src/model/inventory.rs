@@ -80,6 +80,8 @@ pub struct Inventory {
     pub vars: Map<String, Value>,
     pub cluster: Option<Cluster>,
     pub ssh: SshSettings,
+    /// Approval gates need an approver other than the operator who started the run.
+    pub four_eyes: bool,
     pub doc: Arc<Document>,
 }
 
@@ -157,6 +159,7 @@ impl Inventory {
             vars,
             cluster,
             ssh,
+            four_eyes: raw.approvals.is_some_and(|a| a.four_eyes),
             doc,
         })
     }

@@ -293,6 +293,17 @@ pub struct RawInventory {
     pub cluster: Option<RawCluster>,
     #[serde(default)]
     pub ssh: Option<RawSsh>,
+    #[serde(default)]
+    pub approvals: Option<RawApprovals>,
+}
+
+/// The inventory's approval policy.
+#[derive(Clone, Debug, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprovals {
+    /// An approval gate must be passed by another operator than the one who started the run.
+    #[serde(default)]
+    pub four_eyes: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Default)]

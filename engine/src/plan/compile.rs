@@ -269,6 +269,7 @@ impl<'a> Compiler<'a> {
             }),
             connection,
             limit: None,
+            four_eyes: self.inv.four_eyes,
         };
         Ok(Compiled {
             plan,

@@ -305,9 +305,9 @@ fn write_entry(out: &mut String, prefix: &str, text: &str) {
     }
 }
 
-/// One task: the action on the first line, then its conditions and options.
-fn write_task(out: &mut String, plan: &Plan, indent: &str, who: &str, width: usize, t: &Task) {
-    let first = match &t.action {
+/// What a task does, on one line (a command as a block): `$ CMD`, `copy A -> B`, `approve: TEXT`.
+pub fn action_line(action: &Action) -> String {
+    match action {
         Action::Run { command: c } => command(c),
         Action::Copy { src, dest, mode } => {
             let mode = mode
@@ -327,7 +327,12 @@ fn write_task(out: &mut String, plan: &Plan, indent: &str, who: &str, width: usi
         ),
         Action::Approve { message } => format!("approve: {}", plain(message)),
         Action::Sleep { duration } => format!("sleep {duration}"),
-    };
+    }
+}
+
+/// One task: the action on the first line, then its conditions and options.
+fn write_task(out: &mut String, plan: &Plan, indent: &str, who: &str, width: usize, t: &Task) {
+    let first = action_line(&t.action);
     let pad = " ".repeat(width + 2);
     write_entry(out, &format!("{indent}{who:width$}  "), &first);
     let mut extra = Vec::new();

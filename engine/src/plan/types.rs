@@ -318,6 +318,10 @@ pub struct Plan {
     /// plan, so a resumed run keeps it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub limit: Option<Limit>,
+    /// The inventory's `approvals.four_eyes`: approval gates need an approver other than
+    /// the operator who started the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub four_eyes: bool,
 }
 
 /// The hosts a `--limit` leaves in a plan.

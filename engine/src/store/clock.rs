@@ -12,9 +12,14 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// `2026-11-21 10:34:12 UTC` for milliseconds since the Unix epoch.
+pub fn utc(ms: u64) -> String {
+    UtcTime::from_ms(ms).to_string()
+}
+
 /// A UTC calendar time, to the second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct UtcTime(OffsetDateTime);
+pub struct UtcTime(OffsetDateTime);
 
 impl UtcTime {
     pub fn from_ms(ms: u64) -> Self {

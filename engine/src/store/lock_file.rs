@@ -92,8 +92,8 @@ fn read_holder(path: &Path) -> String {
     }
 }
 
-/// Who this process is: `user@host pid N`, for the lock file and for `RunRecord::controller`.
-pub fn controller() -> String {
+/// Who runs this process: the OS user name and the host name.
+pub fn operator() -> (String, String) {
     let uid = nix::unistd::getuid();
     let user = match nix::unistd::User::from_uid(uid) {
         Ok(Some(user)) => user.name,
@@ -103,6 +103,12 @@ pub fn controller() -> String {
         |_| "unknown-host".to_owned(),
         |h| h.to_string_lossy().into_owned(),
     );
+    (user, host)
+}
+
+/// Who this process is: `user@host pid N`, for the lock file and for `RunRecord::controller`.
+pub fn controller() -> String {
+    let (user, host) = operator();
     format!("{user}@{host} pid {}", std::process::id())
 }
 

@@ -25,12 +25,12 @@ mod tests;
 
 pub use async_commit::commit_async;
 pub use bounded::{bound_output, OUTPUT_LIMIT};
-pub use clock::now_ms;
+pub use clock::{now_ms, utc, UtcTime};
 pub use error::StoreError;
 pub use format::STORE_FORMAT;
 pub use id::new_run_id;
 pub use live::{serve_readers, LiveClient, LiveServer, ServeError, PROTOCOL_VERSION};
-pub use lock_file::controller;
+pub use lock_file::{controller, operator};
 pub use open_reader::{open_reader, Reader};
 pub use reader::RunReader;
 pub use records::{Change, Event, RunRecord, RunStatus, TaskRecord, TaskState};
