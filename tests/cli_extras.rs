@@ -7,13 +7,15 @@ use std::process::Command;
 
 use support::Quorate;
 
-const SUBCOMMANDS: [&str; 16] = [
+const SUBCOMMANDS: [&str; 18] = [
     "validate",
     "plan",
     "graph",
     "list",
     "describe",
     "run",
+    "apply",
+    "diff",
     "resume",
     "runs",
     "show",

@@ -149,7 +149,7 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str, state: &Path) ->
 
 /// Drives a run on a fresh runtime and connection pool, and turns the outcome into an
 /// exit code.
-fn drive(
+pub(super) fn drive(
     state: &Path,
     store: &Arc<SledStore>,
     run_id: &str,
@@ -215,7 +215,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
 }
 
 /// Secret values for a resumed run: from the environment or a params file, never stored.
-fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets, Vec<Diagnostic>> {
+pub(super) fn resume_secrets(
+    plan: &Plan,
+    params_file: Option<&PathBuf>,
+) -> Result<Secrets, Vec<Diagnostic>> {
     let mut secrets = Secrets::default();
     let mut from_file = Vec::new();
     if let Some(path) = params_file {

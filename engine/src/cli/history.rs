@@ -98,6 +98,8 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
             .map(|p| format!(" ({})", escape::line(&p)))
             .unwrap_or_default()
     );
+    let events = or_store_failure!(cli.state, reader.events(&id));
+    out.push_str(&super::saved::provenance(&events));
     let cells: Vec<(String, String)> = tasks
         .iter()
         .map(|t| {

@@ -32,10 +32,12 @@ macro_rules! or_store_failure {
     };
 }
 
+mod apply;
 mod args;
 mod completions;
 mod demo;
 mod demo_inventory;
+mod diff;
 mod execute;
 mod exit;
 mod follow;
@@ -47,6 +49,7 @@ mod log_output;
 mod logging;
 mod plan;
 mod run_ref;
+mod saved;
 mod sources;
 mod store_failure;
 mod validate;
@@ -72,6 +75,8 @@ pub fn run(cli: &Cli) -> u8 {
     let result = match &cli.command {
         Command::Demo(a) => demo::run(cli, a),
         Command::Run(a) => execute::run(cli, a),
+        Command::Apply(a) => apply::run(cli, a),
+        Command::Diff(a) => diff::run(a),
         Command::Resume(a) => execute::resume(cli, a),
         Command::Approve(a) => execute::approve(cli, a),
         Command::Abandon(a) => execute::abandon(cli, a),

@@ -26,10 +26,14 @@ pub enum EventKind {
     Membership,
     /// A membership line naming no member of the inventory (ignored).
     MembershipIgnored,
+    /// The run was made by `quorate apply` from a saved plan: which file, which digest.
+    Applied,
+    /// `apply --force` ran a saved plan although today's files or the cluster differ: how.
+    Forced,
 }
 
 impl EventKind {
-    const ALL: [Self; 13] = [
+    const ALL: [Self; 15] = [
         Self::Started,
         Self::Resumed,
         Self::Task,
@@ -43,6 +47,8 @@ impl EventKind {
         Self::Abandoned,
         Self::Membership,
         Self::MembershipIgnored,
+        Self::Applied,
+        Self::Forced,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -60,6 +66,8 @@ impl EventKind {
             Self::Abandoned => "abandoned",
             Self::Membership => "membership",
             Self::MembershipIgnored => "membership-ignored",
+            Self::Applied => "applied",
+            Self::Forced => "forced",
         }
     }
 

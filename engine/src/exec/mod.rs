@@ -6,6 +6,7 @@ mod cleanup;
 mod context;
 mod dispatcher;
 mod events;
+mod fingerprint;
 mod gate;
 mod hosts;
 mod join;
@@ -24,6 +25,7 @@ pub use cleanup::{
 pub use context::{fill_secrets, render_env, Results};
 pub use dispatcher::{final_status, state_name, status_name, Dispatcher, ExecOptions, RunOutcome};
 pub use events::{EventKind, ExecEvent, Observer, Silent};
+pub use fingerprint::{compare_fingerprints, take_fingerprint, FingerprintCheck};
 pub use hosts::{connection_ssh_settings, host_spec, ssh_settings, UnknownHost};
 pub use mask::{SecretMask, MASK, MIN_MASKED_LEN};
 pub use rollback::{is_rollback, rollback_records, ROLLED_BACK};

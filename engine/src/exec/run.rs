@@ -2,10 +2,8 @@
 //! with its final status recorded.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::dispatcher::{final_status, Dispatcher, ExecOptions, RunOutcome};
@@ -37,12 +35,7 @@ pub enum DriveError {
 }
 
 pub fn plan_digest(plan_json: &str) -> String {
-    Sha256::digest(plan_json.as_bytes())
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    crate::digest::sha256_hex(plan_json.as_bytes())
 }
 
 /// A frozen plan, read back: of this quorate's plan format, or refused (an older plan's

@@ -220,6 +220,7 @@ impl<'a> Compiler<'a> {
         runbook: &LoadedRunbook,
         params: Vec<PlanParam>,
     ) -> Result<Compiled, Vec<Diagnostic>> {
+        let fingerprint = self.fingerprint_commands();
         for (_, (d, hosts)) in std::mem::take(&mut self.render_errors) {
             let d = if hosts.is_empty() {
                 d
@@ -266,6 +267,7 @@ impl<'a> Compiler<'a> {
             }),
             connection,
             limit: None,
+            fingerprint,
         };
         Ok(Compiled {
             plan,

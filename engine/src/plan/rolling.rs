@@ -12,7 +12,7 @@ use super::fields::{Field, FieldKind, InventoryInfo, RenderContext, StaticInfo};
 use super::runbook::{RollingBlock, Step, StepAction};
 use super::step::TaskStep;
 use super::targets::Targets;
-use super::types::{BatchRef, Gate, NodeKind, PlanStep, Rolling, Text};
+use super::types::{BatchRef, FingerprintCommands, Gate, NodeKind, PlanStep, Rolling, Text};
 use crate::source::Diagnostic;
 
 impl Compiler<'_> {
@@ -330,6 +330,23 @@ impl Compiler<'_> {
         out
     }
 
+    /// The commands of the cluster fingerprint: `cluster.fingerprint` and, with it,
+    /// `cluster.membership`, for each member; empty without `cluster.fingerprint`.
+    pub(super) fn fingerprint_commands(&mut self) -> FingerprintCommands {
+        let source = self
+            .inv
+            .cluster
+            .as_ref()
+            .and_then(|c| c.fingerprint.clone());
+        if source.is_none() {
+            return FingerprintCommands::default();
+        }
+        FingerprintCommands {
+            version: self.cluster_commands(source, "fingerprint"),
+            membership: self.membership_commands(),
+        }
+    }
+
     /// A `cluster.<name>` command of the inventory rendered for each member; empty when
     /// the inventory has none or it does not compile (the errors are recorded).
     fn cluster_commands(
@@ -343,6 +360,7 @@ impl Compiler<'_> {
         };
         let step = match name {
             "health" => "cluster.health",
+            "fingerprint" => "cluster.fingerprint",
             _ => "cluster.membership",
         };
         let members = cluster.members.clone();

@@ -1,8 +1,6 @@
 //! Copying files to and from a host over the command channel: content-addressed uploads
 //! (an equal file is skipped), atomic replacement, and downloads.
 
-use sha2::{Digest as _, Sha256};
-
 use super::pipes::{Keep, Output};
 use super::{Connections, HostSpec, TransportError};
 use crate::shell;
@@ -34,7 +32,7 @@ impl Connections {
         dest: &str,
         mode: Option<u32>,
     ) -> Result<Upload, TransportError> {
-        let sha = hex_sha256(data);
+        let sha = crate::digest::sha256_hex(data);
         let mode = mode.map_or_else(String::new, |m| format!("{m:o}"));
         let script = |op: &str| {
             format!(
@@ -107,26 +105,5 @@ fn failed(host: &HostSpec, what: &str, out: &Output) -> TransportError {
         } else {
             format!("{what}: {why}")
         },
-    }
-}
-
-pub(crate) fn hex_sha256(data: &[u8]) -> String {
-    use std::fmt::Write as _;
-    Sha256::digest(data)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sha256_is_lower_hex() {
-        assert_eq!(
-            super::hex_sha256(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }
