@@ -48,6 +48,7 @@ mod list;
 mod log_output;
 mod logging;
 mod plan;
+mod probe;
 mod run_ref;
 mod saved;
 mod sources;

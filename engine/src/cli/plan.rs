@@ -34,6 +34,24 @@ pub fn run_plan(args: &PlanArgs) -> Result<u8, Vec<Diagnostic>> {
     if let Some(path) = &args.out {
         super::saved::save(path, &args.compile, &args.limit, &compiled.plan, sources)?;
     }
+    if args.probe {
+        let found = super::probe::run_probe(&compiled.plan, &compiled.secrets)?;
+        if args.format == PlanFormat::Json {
+            let mut value = serde_json::to_value(&compiled.plan).unwrap_or_default();
+            value["probe"] = serde_json::to_value(&found).unwrap_or_default();
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        } else {
+            out!(
+                "{}{}",
+                text::render(&compiled.plan),
+                super::probe::render(&found)
+            );
+        }
+        return Ok(DONE);
+    }
     match args.format {
         PlanFormat::Text => out!("{}", text::render(&compiled.plan)),
         PlanFormat::Json => out!("{}", json()),
