@@ -10,6 +10,7 @@ mod support;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use quorate::schema::{output_violations, OutputKind};
 use serde_json::Value;
 use support::{Output, Quorate};
 
@@ -145,6 +146,11 @@ fn an_unchanged_plan_applies_and_runs_to_done() {
     let text = desk.save("1.2", "plan.json");
     assert!(!text.contains(SECRET), "the saved plan holds no secret");
     let saved: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        output_violations(OutputKind::SavedPlan, &saved),
+        Vec::<String>::new(),
+        "schemas/saved-plan.schema.json describes it"
+    );
     assert_eq!(saved["saved_plan"], 1);
     assert_eq!(
         saved["content"]["fingerprint"]["nodes"][1],
