@@ -234,4 +234,26 @@ fn probe_changes_nothing_and_predicts_the_run() {
         );
     }
     assert_eq!(done.len(), 9, "the unknown ones ran too: {done:?}");
+
+    // A member down: the first batch's gate would not pass, so its tasks, and all after
+    // them, are unknown rather than a failed probe.
+    std::fs::remove_dir_all(lab.node_dir(2)).unwrap();
+    let found = probe(&lab, &lab.runbook(PREDICTABLE));
+    let gate = &found["gates"][0];
+    assert_eq!(gate["passes"], false, "{found}");
+    assert!(
+        gate["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("it would not pass now: batch 1 of `roll` would leave 1 healthy members, fewer than the 2 needed"),
+        "{gate}"
+    );
+    assert_eq!(
+        reason(&found, "restart@node0"),
+        "it comes after the gate of batch 1 of `roll`, which is unknown"
+    );
+    assert_eq!(
+        reason(&found, "restart@node2"),
+        "it comes after restart@node1, which is unknown"
+    );
 }

@@ -191,6 +191,23 @@ fn an_unchanged_plan_applies_and_runs_to_done() {
 }
 
 #[test]
+fn a_limited_plan_applies_with_its_limit() {
+    let desk = Desk::new();
+    desk.quorate()
+        .args(["plan"])
+        .arg(desk.path("rb.yaml"))
+        .arg("-i")
+        .arg(desk.path("inv.yaml"))
+        .args(["-p", "version=1.2", "--limit", "node1", "--out"])
+        .arg(desk.path("plan.json"))
+        .run()
+        .success();
+    desk.apply("plan.json", &[]).success();
+    assert_eq!(desk.out_of("n1"), "1.2\n");
+    assert_eq!(desk.out_of("n0"), "", "node0 is outside the limit");
+}
+
+#[test]
 fn a_runbook_edit_is_refused_with_the_changed_command() {
     let desk = Desk::new();
     desk.save("1.2", "plan.json");
