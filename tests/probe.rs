@@ -105,8 +105,8 @@ fn probe(lab: &Lab, runbook: &Path) -> Value {
     plan["probe"].clone()
 }
 
-/// Guards that skip on one host and not the other, a `when` false at plan time, plain
-/// tasks, and a rolling block behind a health gate. Every guarded step starts its own
+/// Guards that skip on one host and not the other, a `when` false at plan time, a copy
+/// one host already has, plain tasks, and a rolling block behind a health gate. Every guarded step starts its own
 /// branch (`needs: []`), so no task before it on its host changes what it checks.
 const PREDICTABLE: &str = r#"
 runbook: predictable
@@ -127,8 +127,11 @@ steps:
     needs: []
     when: "{{#if (eq host.name \"node0\")}}true{{else}}false{{/if}}"
     run: echo first > {{host.vars.node_dir}}/first
+  - id: deliver
+    needs: []
+    copy: { src: PAYLOAD, dest: "{{host.vars.node_dir}}/payload" }
   - id: roll
-    needs: [install, migrate, cleanup, first-only]
+    needs: [install, migrate, cleanup, first-only, deliver]
     rolling:
       batch: 1
       steps:
@@ -160,7 +163,12 @@ fn probe_changes_nothing_and_predicts_the_run() {
     std::fs::write(lab.node_dir(0).join("installed"), "").unwrap();
     std::fs::write(lab.node_dir(0).join("stale"), "").unwrap();
     std::fs::write(lab.node_dir(1).join("pending"), "").unwrap();
-    let runbook = lab.runbook(PREDICTABLE);
+    let payload = lab.path("payload");
+    std::fs::write(&payload, "v2\n").unwrap();
+    std::fs::write(lab.node_dir(2).join("payload"), "v2\n").unwrap();
+    std::fs::write(lab.node_dir(1).join("payload"), "v1\n").unwrap();
+    let predictable = PREDICTABLE.replace("PAYLOAD", &payload.display().to_string());
+    let runbook = lab.runbook(&predictable);
     let before = trees(&lab);
     let found = probe(&lab, &runbook);
     assert_eq!(trees(&lab), before, "the probe changed a host");
@@ -173,6 +181,7 @@ fn probe_changes_nothing_and_predicts_the_run() {
         [
             "cleanup@node1",
             "cleanup@node2",
+            "deliver@node2",
             "first-only@node1",
             "first-only@node2",
             "install@node0",
@@ -186,6 +195,13 @@ fn probe_changes_nothing_and_predicts_the_run() {
         format!("`creates`: {}/installed exists", lab.node_dir(0).display())
     );
     assert_eq!(reason(&found, "migrate@node2"), "`only_if` failed");
+    assert_eq!(
+        reason(&found, "deliver@node2"),
+        format!(
+            "{}/payload already has this content",
+            lab.node_dir(2).display()
+        )
+    );
     assert_eq!(
         found["gates"].as_array().unwrap().len(),
         3,
@@ -206,11 +222,16 @@ fn probe_changes_nothing_and_predicts_the_run() {
     );
     assert_eq!(ran(&show, "skipped"), would_skip);
 
-    // What comes after a task's output cannot be known, and the probe says so.
+    unknown_propagates(&lab);
+    a_gate_that_would_not_pass(&lab, &predictable);
+}
+
+/// What comes after a task's output cannot be known, and the probe says so.
+fn unknown_propagates(lab: &Lab) {
     let runbook = lab.runbook(DEPENDENT);
-    let before = trees(&lab);
-    let found = probe(&lab, &runbook);
-    assert_eq!(trees(&lab), before, "the probe changed a host");
+    let before = trees(lab);
+    let found = probe(lab, &runbook);
+    assert_eq!(trees(lab), before, "the probe changed a host");
     assert_eq!(
         probed(&found, "would-run"),
         ["version@node0", "version@node1", "version@node2"]
@@ -234,11 +255,13 @@ fn probe_changes_nothing_and_predicts_the_run() {
         );
     }
     assert_eq!(done.len(), 9, "the unknown ones ran too: {done:?}");
+}
 
-    // A member down: the first batch's gate would not pass, so its tasks, and all after
-    // them, are unknown rather than a failed probe.
+/// A member down: the first batch's gate would not pass, so its tasks, and all after
+/// them, are unknown rather than a failed probe.
+fn a_gate_that_would_not_pass(lab: &Lab, predictable: &str) {
     std::fs::remove_dir_all(lab.node_dir(2)).unwrap();
-    let found = probe(&lab, &lab.runbook(PREDICTABLE));
+    let found = probe(lab, &lab.runbook(predictable));
     let gate = &found["gates"][0];
     assert_eq!(gate["passes"], false, "{found}");
     assert!(

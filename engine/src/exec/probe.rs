@@ -263,37 +263,86 @@ async fn probe_task(
             Err(e) => return (Verdict::Unknown, format!("`when` cannot be rendered: {e}")),
         }
     }
-    if !task.guards.is_empty() {
-        let host = task.host_name();
-        if let Some((_, earlier)) = changed_before.iter().find(|(h, _)| h == host) {
-            return (
-                Verdict::Unknown,
-                format!(
-                    "its guard is checked after {earlier} runs, which may change what it checks"
-                ),
-            );
-        }
-        return match attempt.guards().await {
-            Ok(Some(reason)) => (Verdict::WouldSkip, reason),
-            Ok(None) => (Verdict::WouldRun, "its guards let it run".to_owned()),
-            Err(Outcome::Failed { reason, .. }) => (
-                Verdict::Unknown,
-                format!("its guard could not be checked: {reason}"),
-            ),
-            Err(other) => (
-                Verdict::Unknown,
-                format!("its guard could not be checked: {other:?}"),
-            ),
-        };
-    }
-    match &task.action {
-        Action::Copy { .. } | Action::Fetch { .. } => (
+    let reads_host = !task.guards.is_empty()
+        || matches!(task.action, Action::Copy { .. } | Action::Fetch { .. });
+    let host = task.host_name();
+    if let Some((_, earlier)) = changed_before.iter().find(|(h, _)| h == host && reads_host) {
+        return (
             Verdict::Unknown,
-            "a run skips it when the file already has this content, which the probe does not compare"
-                .to_owned(),
-        ),
+            format!("it is checked after {earlier} runs, which may change what it checks"),
+        );
+    }
+    if !task.guards.is_empty() {
+        match attempt.guards().await {
+            Ok(Some(reason)) => return (Verdict::WouldSkip, reason),
+            Ok(None) => {}
+            Err(failure) => {
+                return (
+                    Verdict::Unknown,
+                    format!(
+                        "its guard could not be checked: {}",
+                        failure_reason(&failure)
+                    ),
+                )
+            }
+        }
+    }
+    let guarded = if task.guards.is_empty() {
+        "no guard or `when` stops it"
+    } else {
+        "its guards let it run"
+    };
+    match &task.action {
+        Action::Copy { src, dest, .. } => same_file(attempt, src, dest, true).await,
+        Action::Fetch { src, dest } => same_file(attempt, src, dest, false).await,
         Action::Approve { .. } => (Verdict::WouldRun, "it waits for an approval".to_owned()),
-        _ => (Verdict::WouldRun, "no guard or `when` stops it".to_owned()),
+        _ => (Verdict::WouldRun, guarded.to_owned()),
+    }
+}
+
+fn failure_reason(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Failed { reason, .. } => reason.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A `copy` (to the host) or `fetch` (from it) is skipped by a run when the destination
+/// already has the content: compared here, reading both sides, writing neither.
+async fn same_file(
+    attempt: &Attempt<'_>,
+    src: &Text,
+    dest: &Text,
+    upload: bool,
+) -> (Verdict, String) {
+    let unknown = |why: String| (Verdict::Unknown, why);
+    let (src, dest) = match (
+        attempt.text(src, Quoting::Plain),
+        attempt.text(dest, Quoting::Plain),
+    ) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(e), _) | (_, Err(e)) => return unknown(format!("it cannot be rendered: {e}")),
+    };
+    let same = if upload {
+        let data = match tokio::fs::read(&src).await {
+            Ok(d) => d,
+            Err(e) => return unknown(format!("cannot read {src} on the controller: {e}")),
+        };
+        attempt.conns.holds(&attempt.host, &data, &dest).await
+    } else {
+        attempt
+            .conns
+            .download(&attempt.host, &src)
+            .await
+            .map(|data| std::fs::read(&dest).is_ok_and(|have| have == data))
+    };
+    match same {
+        Ok(true) => (
+            Verdict::WouldSkip,
+            format!("{dest} already has this content"),
+        ),
+        Ok(false) => (Verdict::WouldRun, format!("{dest} differs from {src}")),
+        Err(e) => unknown(format!("the files could not be compared: {e}")),
     }
 }
 
