@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::attempt::{Attempt, Outcome};
 use super::context::Results;
-use super::dispatcher::ExecOptions;
+use super::dispatcher::{ExecOptions, EXCLUDED_BY_LIMIT};
 use super::events::Silent;
 use super::gate::run_gate;
 use super::hosts::host_spec;
@@ -235,7 +235,7 @@ async fn probe_task(
 ) -> (Verdict, String) {
     let task = attempt.task;
     if plan.excluded(task) {
-        return (Verdict::WouldSkip, "left out by --limit".to_owned());
+        return (Verdict::WouldSkip, EXCLUDED_BY_LIMIT.to_owned());
     }
     if task.skip {
         return (Verdict::WouldSkip, "`when` is false".to_owned());
