@@ -33,7 +33,14 @@ pub async fn take_fingerprint(plan: &Plan, conns: &Connections) -> Option<Finger
     let mut membership = None;
     if let Some(quorum) = plan.quorum {
         let known: Vec<String> = commands.membership.iter().map(|(h, _)| h.clone()).collect();
-        for (host, cmd) in &commands.membership {
+        // A member that did not answer its fingerprint is not asked again (each ask of an
+        // unreachable host costs a connect timeout).
+        let answered = |h: &String| {
+            nodes
+                .iter()
+                .any(|n| &n.host == h && matches!(n.answer, NodeAnswer::Version(_)))
+        };
+        for (host, cmd) in commands.membership.iter().filter(|(h, _)| answered(h)) {
             if let Ok(out) = answer(plan, conns, host, cmd).await {
                 let live = live_membership(quorum.consensus, &out, &known);
                 if !live.members.is_empty() {
