@@ -7,13 +7,15 @@ use std::process::Command;
 
 use support::Quorate;
 
-const SUBCOMMANDS: [&str; 17] = [
+const SUBCOMMANDS: [&str; 19] = [
     "validate",
     "plan",
     "graph",
     "list",
     "describe",
     "run",
+    "apply",
+    "diff",
     "resume",
     "runs",
     "show",

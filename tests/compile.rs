@@ -437,8 +437,10 @@ fn plan_out_saves_the_plan_for_review() {
         .arg(&file)
         .run()
         .success();
-    let saved: quorate::plan::Plan =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let saved = quorate::plan::saved::SavedPlan::read(&std::fs::read_to_string(&file).unwrap())
+        .unwrap()
+        .content
+        .plan;
     assert_eq!(saved.runbook, "health-check");
     assert_eq!(
         saved.tasks().count(),

@@ -5,6 +5,7 @@
 //!
 //! - [`source`]: files, positions and diagnostics.
 //! - [`shell`]: POSIX sh quoting, shared by templates and the transport (depends on nothing).
+//! - [`digest`]: sha256 as hex, shared by the transport, runs and saved plans (depends on nothing).
 //! - [`model`]: YAML loading and the runbook / inventory types.
 //! - [`schema`]: the JSON Schemas that define the file formats.
 //! - [`template`]: handlebars rendering with shell quoting and fleet helpers.
@@ -17,6 +18,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod digest;
 pub mod exec;
 pub mod model;
 pub mod plan;

@@ -50,6 +50,10 @@ pub enum Command {
     Describe(DescribeArgs),
     /// Compile a runbook and execute it, recording every step so it can be resumed.
     Run(RunArgs),
+    /// Run a saved plan exactly, if today's files and the cluster still give that plan.
+    Apply(ApplyArgs),
+    /// Show the difference between two saved plans.
+    Diff(DiffArgs),
     /// Continue an unfinished run from where it stopped.
     Resume(ResumeArgs),
     /// List recorded runs, newest first.
@@ -329,9 +333,43 @@ pub struct PlanArgs {
     /// duration from past runs in the store.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
-    /// Also save the plan (JSON) to this file, for review.
+    /// Also save the plan to this file, for review and `quorate apply`: versioned JSON
+    /// with a digest, the hashes of the files it came from and the cluster fingerprint.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Connect to the hosts read-only and tell, per task, whether it would run, would be
+    /// skipped, or cannot be known before a real run (and why).
+    #[arg(long)]
+    pub probe: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The saved plan (`quorate plan ... --out FILE`).
+    pub file: PathBuf,
+    /// Run the saved plan although today's files compile to a different plan or the
+    /// cluster changed since it was saved; the run records that it was forced and why.
+    #[arg(long)]
+    pub force: bool,
+    /// A parameter value, `name=value`, in place of the one the plan was saved with (a
+    /// different value is a different plan, refused without --force). Secrets go in the
+    /// environment (`QUORATE_PARAM_NAME`) or a --params file.
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// A YAML file of parameter values, secrets included, in place of the params file
+    /// the plan was saved with.
+    #[arg(long = "params", value_name = "FILE")]
+    pub params_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The saved plan reviewed before (`quorate plan ... --out FILE`).
+    pub old: PathBuf,
+    /// The saved plan to compare with it.
+    pub new: PathBuf,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

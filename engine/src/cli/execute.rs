@@ -99,7 +99,7 @@ fn options(exec: &ExecArgs, window: Option<Window>) -> ExecOptions {
 }
 
 /// The `--window` given, read against the clock now.
-fn window_arg(exec: &ExecArgs) -> Result<Option<Window>, Vec<Diagnostic>> {
+pub(super) fn window_arg(exec: &ExecArgs) -> Result<Option<Window>, Vec<Diagnostic>> {
     exec.window
         .as_deref()
         .map(|spec| Window::parse(spec, now_ms()))
@@ -163,15 +163,15 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str, state: &Path) ->
 }
 
 /// How a drive goes: the command's options, its window, and (resuming) how to settle.
-struct Driving<'a> {
-    exec: &'a ExecArgs,
-    window: Option<Window>,
-    settle: Option<SettleOptions>,
+pub(super) struct Driving<'a> {
+    pub(super) exec: &'a ExecArgs,
+    pub(super) window: Option<Window>,
+    pub(super) settle: Option<SettleOptions>,
 }
 
 /// Drives a run on a fresh runtime and connection pool, and turns the outcome into an
 /// exit code.
-fn drive(
+pub(super) fn drive(
     state: &Path,
     store: &Arc<SledStore>,
     run_id: &str,
@@ -268,7 +268,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Vec<Diagnostic>> {
 }
 
 /// Secret values for a resumed run: from the environment or a params file, never stored.
-fn resume_secrets(plan: &Plan, params_file: Option<&PathBuf>) -> Result<Secrets, Vec<Diagnostic>> {
+pub(super) fn resume_secrets(
+    plan: &Plan,
+    params_file: Option<&PathBuf>,
+) -> Result<Secrets, Vec<Diagnostic>> {
     let mut secrets = Secrets::default();
     let mut from_file = Vec::new();
     if let Some(path) = params_file {

@@ -114,6 +114,7 @@ pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, Vec<Diagnostic>> {
             .map(|p| format!(" ({})", escape::line(&p)))
             .unwrap_or_default()
     );
+    out.push_str(&super::saved::provenance(&events));
     let cells: Vec<(String, String)> = tasks
         .iter()
         .map(|t| {

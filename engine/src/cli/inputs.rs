@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::catalog::Catalog;
 use crate::model::{load, read_input, Document};
+use crate::plan::saved::{FileHash, Sources};
 use crate::plan::{
     compile, hidden_text, parse_inventory, parse_runbook, CompileOptions, Compiled,
     IncludeResolver, LoadedRunbook, ParamInput, ParamOrigin,
@@ -75,6 +76,8 @@ fn command_line_params(args: &[String], errors: &mut Vec<Diagnostic>) -> Vec<Par
 struct Noting<'c> {
     catalog: &'c Catalog,
     seen: RefCell<Vec<String>>,
+    /// The included runbooks resolved, with the hash of their text, for a saved plan.
+    hashes: RefCell<Vec<FileHash>>,
     warnings: RefCell<Vec<Diagnostic>>,
 }
 
@@ -88,6 +91,9 @@ impl IncludeResolver for Noting<'_> {
         let file = &rb.doc.source.name;
         if !self.seen.borrow().contains(file) {
             self.seen.borrow_mut().push(file.clone());
+            self.hashes
+                .borrow_mut()
+                .push(FileHash::of(file, &rb.doc.source.text));
             self.warnings.borrow_mut().extend(hidden_text(&rb.doc));
         }
         Ok(rb)
@@ -99,6 +105,15 @@ pub fn compile_from_args(
     args: &CompileArgs,
     require_secrets: bool,
 ) -> Result<Compiled, Vec<Diagnostic>> {
+    compile_with_sources(args, require_secrets).map(|(compiled, _)| compiled)
+}
+
+/// [`compile_from_args`], also telling which files the plan was compiled from, each
+/// with the hash of its text.
+pub fn compile_with_sources(
+    args: &CompileArgs,
+    require_secrets: bool,
+) -> Result<(Compiled, Sources), Vec<Diagnostic>> {
     let mut catalog = catalog(&args.catalog);
     let mut errors = Vec::new();
     let source = catalog.source(&args.runbook, None);
@@ -149,6 +164,7 @@ pub fn compile_from_args(
     let includes = Noting {
         catalog: &catalog,
         seen: RefCell::new(Vec::new()),
+        hashes: RefCell::new(Vec::new()),
         warnings: RefCell::new(Vec::new()),
     };
     let mut compiled = compile(&runbook, &inventory, &params, &includes, &opts)?;
@@ -163,7 +179,12 @@ pub fn compile_from_args(
             .filter_map(hidden_param),
     );
     compiled.warnings.extend(hidden);
-    Ok(compiled)
+    let sources = Sources {
+        runbook: FileHash::of(&runbook.doc.source.name, &runbook.doc.source.text),
+        includes: includes.hashes.into_inner(),
+        inventory: FileHash::of(&inventory.doc.source.name, &inventory.doc.source.text),
+    };
+    Ok((compiled, sources))
 }
 
 /// A warning for a parameter value that holds a hidden character, at its place in a

@@ -32,12 +32,14 @@ macro_rules! or_store_failure {
     };
 }
 
+mod apply;
 mod args;
 mod completions;
 mod demo;
 mod demo_etcd;
 mod demo_etcd_files;
 mod demo_inventory;
+mod diff;
 mod execute;
 mod exit;
 mod follow;
@@ -48,9 +50,11 @@ mod list;
 mod log_output;
 mod logging;
 mod plan;
+mod probe;
 mod prompt;
 mod review;
 mod run_ref;
+mod saved;
 mod sources;
 mod store_failure;
 mod validate;
@@ -76,6 +80,8 @@ pub fn run(cli: &Cli) -> u8 {
     let result = match &cli.command {
         Command::Demo(a) => demo::run(cli, a),
         Command::Run(a) => execute::run(cli, a),
+        Command::Apply(a) => apply::run(cli, a),
+        Command::Diff(a) => diff::run(a),
         Command::Resume(a) => execute::resume(cli, a),
         Command::Approve(a) => execute::approve(cli, a),
         Command::Abandon(a) => execute::abandon(cli, a),

@@ -2,7 +2,7 @@
 
 use super::args::{GraphArgs, GraphFormat, LimitArgs, PlanArgs, PlanFormat};
 use super::exit::DONE;
-use super::inputs::compile_from_args;
+use super::inputs::{compile_from_args, compile_with_sources};
 use super::warn;
 use crate::plan::{graph, text, Plan};
 use crate::source::Diagnostic;
@@ -27,17 +27,30 @@ pub(super) fn apply_limit(plan: &mut Plan, args: &LimitArgs) -> Result<(), Vec<D
 }
 
 pub fn run_plan(args: &PlanArgs, state: &std::path::Path) -> Result<u8, Vec<Diagnostic>> {
-    let mut compiled = compile_from_args(&args.compile, false)?;
+    let (mut compiled, sources) = compile_with_sources(&args.compile, false)?;
     apply_limit(&mut compiled.plan, &args.limit)?;
     warn(&compiled.warnings);
     let json = || serde_json::to_string_pretty(&compiled.plan).unwrap_or_default() + "\n";
     if let Some(path) = &args.out {
-        std::fs::write(path, json()).map_err(|e| {
-            vec![Diagnostic::error(format!(
-                "cannot write the plan to {}: {e}",
-                path.display()
-            ))]
-        })?;
+        super::saved::save(path, &args.compile, &args.limit, &compiled.plan, sources)?;
+    }
+    if args.probe {
+        let found = super::probe::run_probe(&compiled.plan, &compiled.secrets)?;
+        if args.format == PlanFormat::Json {
+            let mut value = serde_json::to_value(&compiled.plan).unwrap_or_default();
+            value["probe"] = serde_json::to_value(&found).unwrap_or_default();
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        } else {
+            out!(
+                "{}{}",
+                text::render(&compiled.plan),
+                super::probe::render(&found)
+            );
+        }
+        return Ok(DONE);
     }
     match args.format {
         PlanFormat::Text => out!("{}", text::render(&compiled.plan)),

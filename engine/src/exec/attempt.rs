@@ -77,7 +77,7 @@ pub fn journal_key(node: usize, attempt: u32) -> String {
 }
 
 impl Attempt<'_> {
-    fn text(&self, t: &Text, quoting: Quoting) -> Result<String, String> {
+    pub(super) fn text(&self, t: &Text, quoting: Quoting) -> Result<String, String> {
         render(
             t,
             quoting,
@@ -212,7 +212,7 @@ impl Attempt<'_> {
     }
 
     /// Evaluates the guards (read-only by contract); `Some(reason)` means skip.
-    async fn guards(&self) -> Result<Option<String>, Outcome> {
+    pub(super) async fn guards(&self) -> Result<Option<String>, Outcome> {
         let g = &self.task.guards;
         let fail = Outcome::refused;
         if let Some(path) = &g.creates {

@@ -28,10 +28,14 @@ pub enum EventKind {
     MembershipIgnored,
     /// The `--window` the run keeps to (JSON of [`Window`](super::Window)).
     Window,
+    /// The run was made by `quorate apply` from a saved plan: which file, which digest.
+    Applied,
+    /// `apply --force` ran a saved plan although today's files or the cluster differ: how.
+    Forced,
 }
 
 impl EventKind {
-    const ALL: [Self; 14] = [
+    const ALL: [Self; 16] = [
         Self::Started,
         Self::Resumed,
         Self::Task,
@@ -46,6 +50,8 @@ impl EventKind {
         Self::Membership,
         Self::MembershipIgnored,
         Self::Window,
+        Self::Applied,
+        Self::Forced,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -64,6 +70,8 @@ impl EventKind {
             Self::Membership => "membership",
             Self::MembershipIgnored => "membership-ignored",
             Self::Window => "window",
+            Self::Applied => "applied",
+            Self::Forced => "forced",
         }
     }
 

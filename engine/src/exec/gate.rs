@@ -64,12 +64,27 @@ pub fn live_membership(consensus: Consensus, answer: &str, known: &[String]) -> 
 
 /// Runs one host's command with the time limit; its standard output when it exits 0.
 async fn ask(plan: &Plan, conns: &Connections, host: &str, cmd: &Text) -> Option<String> {
-    let spec = host_spec(plan, Some(host)).ok()?;
+    answer(plan, conns, host, cmd).await.ok()
+}
+
+/// Runs one member's read-only command with the time limit: its standard output when it
+/// exits 0, otherwise why there is none.
+pub(super) async fn answer(
+    plan: &Plan,
+    conns: &Connections,
+    host: &str,
+    cmd: &Text,
+) -> Result<String, String> {
+    let spec = host_spec(plan, Some(host)).map_err(|e| e.to_string())?;
     let answer = tokio::time::timeout(HEALTH_COMMAND_LIMIT, conns.run(&spec, cmd.as_str(), &[]))
         .await
-        .ok()?
-        .ok()?;
-    (answer.code == Some(0)).then(|| String::from_utf8_lossy(&answer.stdout).into_owned())
+        .map_err(|_| format!("no answer within {}s", HEALTH_COMMAND_LIMIT.as_secs()))?
+        .map_err(|e| e.to_string())?;
+    if answer.code == Some(0) {
+        Ok(String::from_utf8_lossy(&answer.stdout).into_owned())
+    } else {
+        Err(format!("it ended with {}", answer.exit_text()))
+    }
 }
 
 /// Runs the membership command on the first healthy host (members first) that answers it

@@ -1,10 +1,8 @@
 //! A run's life: created with its frozen plan, driven (and resumed) to an end, approved,
 //! with its final status recorded.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::dispatcher::{final_status, Dispatcher, ExecOptions, RunOutcome};
@@ -36,12 +34,7 @@ pub enum DriveError {
 }
 
 pub fn plan_digest(plan_json: &str) -> String {
-    Sha256::digest(plan_json.as_bytes())
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    crate::digest::sha256_hex(plan_json.as_bytes())
 }
 
 /// A frozen plan, read back: of this quorate's plan format, or refused (an older plan's

@@ -63,6 +63,9 @@ pub struct Cluster {
     pub members: Vec<String>,
     pub health: Option<String>,
     pub membership: Option<String>,
+    /// A read-only command printing a member's version: part of the cluster fingerprint
+    /// a saved plan records and `apply` checks.
+    pub fingerprint: Option<String>,
     pub quorum: Quorum,
 }
 
@@ -135,6 +138,7 @@ impl Inventory {
                 members,
                 health: c.health,
                 membership: c.membership,
+                fingerprint: c.fingerprint,
             }
         });
         if let Some(c) = &cluster {

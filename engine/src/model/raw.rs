@@ -347,6 +347,8 @@ pub struct RawCluster {
     pub health: Option<String>,
     #[serde(default)]
     pub membership: Option<String>,
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]

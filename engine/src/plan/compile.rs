@@ -223,6 +223,7 @@ impl<'a> Compiler<'a> {
         runbook: &LoadedRunbook,
         params: Vec<PlanParam>,
     ) -> Result<Compiled, Vec<Diagnostic>> {
+        let fingerprint = self.fingerprint_commands();
         for (_, (d, hosts)) in std::mem::take(&mut self.render_errors) {
             let d = if hosts.is_empty() {
                 d
@@ -270,6 +271,7 @@ impl<'a> Compiler<'a> {
             connection,
             limit: None,
             four_eyes: self.inv.four_eyes,
+            fingerprint,
         };
         Ok(Compiled {
             plan,

@@ -1,10 +1,12 @@
 //! Runbook + inventory + parameters -> plan: the task graph, rolling batches, quorum
-//! math, rendered commands; and the plan's text, JSON and graph renderings.
+//! math, rendered commands; the plan's text, JSON and graph renderings; the saved plan
+//! of `plan --out` and the difference between two plans.
 
 mod ancestry;
 mod batches;
 mod compile;
 mod connection;
+pub mod diff;
 mod env_value;
 mod fields;
 pub mod graph;
@@ -18,6 +20,7 @@ mod order;
 mod params;
 mod rolling;
 mod runbook;
+pub mod saved;
 mod step;
 mod targets;
 mod task;

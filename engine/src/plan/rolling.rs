@@ -12,7 +12,9 @@ use super::fields::{Field, FieldKind, InventoryInfo, RenderContext, StaticInfo};
 use super::runbook::{RollingBlock, Step, StepAction};
 use super::step::TaskStep;
 use super::targets::Targets;
-use super::types::{BatchRef, Gate, HostCommands, NodeKind, PlanStep, Rolling, Text};
+use super::types::{
+    BatchRef, FingerprintCommands, Gate, HostCommands, NodeKind, PlanStep, Rolling, Text,
+};
 use crate::source::Diagnostic;
 
 impl Compiler<'_> {
@@ -345,6 +347,23 @@ impl Compiler<'_> {
         out
     }
 
+    /// The commands of the cluster fingerprint: `cluster.fingerprint` and, with it,
+    /// `cluster.membership`, for each member; empty without `cluster.fingerprint`.
+    pub(super) fn fingerprint_commands(&mut self) -> FingerprintCommands {
+        let source = self
+            .inv
+            .cluster
+            .as_ref()
+            .and_then(|c| c.fingerprint.clone());
+        if source.is_none() {
+            return FingerprintCommands::default();
+        }
+        FingerprintCommands {
+            version: self.cluster_commands(source, "fingerprint", Hosts::Members),
+            membership: self.membership_commands(),
+        }
+    }
+
     /// A `cluster.<name>` command of the inventory rendered for each host of `which`; empty
     /// when the inventory has none or it does not compile. The members' errors are
     /// recorded; another host whose command cannot be rendered (a variable it lacks) is
@@ -361,6 +380,7 @@ impl Compiler<'_> {
         };
         let step = match name {
             "health" => "cluster.health",
+            "fingerprint" => "cluster.fingerprint",
             _ => "cluster.membership",
         };
         let hosts: Vec<String> = match which {

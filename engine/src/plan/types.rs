@@ -322,6 +322,27 @@ pub struct Plan {
     /// the operator who started the run.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub four_eyes: bool,
+    /// The read-only commands that take the cluster fingerprint (`cluster.fingerprint`).
+    #[serde(skip_serializing_if = "FingerprintCommands::is_empty", default)]
+    pub fingerprint: FingerprintCommands,
+}
+
+/// The read-only commands whose answers make the cluster fingerprint a saved plan
+/// records, each rendered for every member. Empty without `cluster.fingerprint`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintCommands {
+    /// `cluster.fingerprint`: prints the member's version.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub version: Vec<(String, Text)>,
+    /// `cluster.membership`: prints the live voting members.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub membership: Vec<(String, Text)>,
+}
+
+impl FingerprintCommands {
+    pub fn is_empty(&self) -> bool {
+        self.version.is_empty() && self.membership.is_empty()
+    }
 }
 
 /// The hosts a `--limit` leaves in a plan.

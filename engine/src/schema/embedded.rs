@@ -61,6 +61,8 @@ pub enum OutputKind {
     Runs,
     /// One line of `quorate logs --format json`.
     Logs,
+    /// A saved plan, `quorate plan ... --out FILE`.
+    SavedPlan,
 }
 
 impl OutputKind {
@@ -68,6 +70,7 @@ impl OutputKind {
         match self {
             Self::Runs => include_str!("../../../schemas/runs.schema.json"),
             Self::Logs => include_str!("../../../schemas/logs.schema.json"),
+            Self::SavedPlan => include_str!("../../../schemas/saved-plan.schema.json"),
         }
     }
 }
@@ -76,9 +79,11 @@ impl OutputKind {
 pub fn output_schema_json(kind: OutputKind) -> &'static Value {
     static RUNS: OnceLock<Value> = OnceLock::new();
     static LOGS: OnceLock<Value> = OnceLock::new();
+    static SAVED_PLAN: OnceLock<Value> = OnceLock::new();
     let cell = match kind {
         OutputKind::Runs => &RUNS,
         OutputKind::Logs => &LOGS,
+        OutputKind::SavedPlan => &SAVED_PLAN,
     };
     cell.get_or_init(|| serde_json::from_str(kind.text()).expect("embedded schema is JSON"))
 }
@@ -88,9 +93,11 @@ pub fn output_schema_json(kind: OutputKind) -> &'static Value {
 pub fn output_violations(kind: OutputKind, value: &Value) -> Vec<String> {
     static RUNS: OnceLock<Validator> = OnceLock::new();
     static LOGS: OnceLock<Validator> = OnceLock::new();
+    static SAVED_PLAN: OnceLock<Validator> = OnceLock::new();
     let cell = match kind {
         OutputKind::Runs => &RUNS,
         OutputKind::Logs => &LOGS,
+        OutputKind::SavedPlan => &SAVED_PLAN,
     };
     let validator =
         cell.get_or_init(|| compile(output_schema_json(kind)).expect("embedded schema compiles"));

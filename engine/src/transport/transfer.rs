@@ -1,8 +1,6 @@
 //! Copying files to and from a host over the command channel: content-addressed uploads
 //! (an equal file is skipped), atomic replacement, and downloads.
 
-use sha2::{Digest as _, Sha256};
-
 use super::pipes::{Keep, Output};
 use super::{Connections, HostSpec, TransportError};
 use crate::shell;
@@ -34,28 +32,48 @@ impl Connections {
         dest: &str,
         mode: Option<u32>,
     ) -> Result<Upload, TransportError> {
-        let sha = hex_sha256(data);
         let mode = mode.map_or_else(String::new, |m| format!("{m:o}"));
-        let script = |op: &str| {
-            format!(
-                "set -- {op} {} {sha} {} {}\n{TRANSFER_SH}",
-                shell::quote(dest),
-                data.len(),
-                shell::quote(&mode)
-            )
-        };
         // Asking first costs one round trip; sending content the host already has could
         // cost far more.
-        let check = self.run(host, &script("check"), b"").await?;
-        match answer(&check) {
-            Some("same") => return Ok(Upload::Skipped),
-            Some("differs") => {}
-            _ => return Err(failed(host, &format!("cannot check {dest}"), &check)),
+        if self.same_content(host, data, dest, &mode).await? {
+            return Ok(Upload::Skipped);
         }
-        let write = self.run(host, &script("write"), data).await?;
+        let write = self
+            .run(host, &transfer_script("write", data, dest, &mode), data)
+            .await?;
         match answer(&write) {
             Some("written") => Ok(Upload::Written),
             _ => Err(failed(host, &format!("cannot write {dest}"), &write)),
+        }
+    }
+
+    /// Whether `dest` on `host` already holds exactly `data` (by SHA-256), as an upload
+    /// would find it. Changes nothing on the host (`plan --probe` asks it).
+    pub async fn holds(
+        &self,
+        host: &HostSpec,
+        data: &[u8],
+        dest: &str,
+    ) -> Result<bool, TransportError> {
+        self.same_content(host, data, dest, "").await
+    }
+
+    /// The helper's `check`: whether `dest` holds `data`; with a `mode`, an equal file
+    /// is given it.
+    async fn same_content(
+        &self,
+        host: &HostSpec,
+        data: &[u8],
+        dest: &str,
+        mode: &str,
+    ) -> Result<bool, TransportError> {
+        let check = self
+            .run(host, &transfer_script("check", data, dest, mode), b"")
+            .await?;
+        match answer(&check) {
+            Some("same") => Ok(true),
+            Some("differs") => Ok(false),
+            _ => Err(failed(host, &format!("cannot check {dest}"), &check)),
         }
     }
 
@@ -90,6 +108,17 @@ impl Connections {
     }
 }
 
+/// The helper script run with its arguments: `OP DEST SHA256 SIZE MODE`.
+fn transfer_script(op: &str, data: &[u8], dest: &str, mode: &str) -> String {
+    format!(
+        "set -- {op} {} {} {} {}\n{TRANSFER_SH}",
+        shell::quote(dest),
+        crate::digest::sha256_hex(data),
+        data.len(),
+        shell::quote(mode)
+    )
+}
+
 fn answer(out: &Output) -> Option<&str> {
     if !out.success() {
         return None;
@@ -107,26 +136,5 @@ fn failed(host: &HostSpec, what: &str, out: &Output) -> TransportError {
         } else {
             format!("{what}: {why}")
         },
-    }
-}
-
-pub(crate) fn hex_sha256(data: &[u8]) -> String {
-    use std::fmt::Write as _;
-    Sha256::digest(data)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sha256_is_lower_hex() {
-        assert_eq!(
-            super::hex_sha256(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }
