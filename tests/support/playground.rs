@@ -127,6 +127,13 @@ impl Playground {
             .expect("start quorate run");
         let mut err = BufReader::new(child.stderr.take().expect("stderr pipe"));
         let seen = read_transitions(&mut err, kill_at);
+        if seen.len() < kill_at {
+            let status = child.wait().expect("reap the run");
+            panic!(
+                "the run ended by itself ({status}) after {} transitions, before the kill point {kill_at}",
+                seen.len()
+            );
+        }
         child.kill().expect("SIGKILL the run");
         child.wait().expect("reap the run");
         let run = seen
