@@ -113,6 +113,11 @@ impl Playground {
     ) -> (Vec<serde_json::Value>, Output, String) {
         let (seen, run) =
             super::run_killed(self.dir.path(), &self.inventory(), runbook, args, kill_at);
+        assert!(
+            seen.len() >= kill_at,
+            "the run ended by itself after {} transitions, before the kill point {kill_at}",
+            seen.len()
+        );
         let out = Quorate::in_lab(self.dir.path())
             .args(["resume", &run, "--plain"])
             .run();

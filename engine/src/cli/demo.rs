@@ -43,11 +43,30 @@ pub(super) fn run_checked(mut cmd: Command, what: &str) -> Result<String, Vec<Di
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// A port with free ones after it, for the chain's nodes.
-fn free_base_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_or(30300, |a| a.port())
+/// A base port with `count` ports free from it, for the chain's nodes and the spares.
+/// It is taken below 32768, outside Linux's ephemeral range: a spare's port is only bound
+/// when `add-node` starts it, and a port in that range could by then be the local port of
+/// any outgoing connection (the nodes' own links among them).
+fn free_base_port(count: u16) -> u16 {
+    const LOW: u16 = 20_000;
+    const HIGH: u16 = 32_000;
+    let span = HIGH - LOW - count.min(HIGH - LOW - 1);
+    let seed = std::hash::BuildHasher::hash_one(
+        &std::collections::hash_map::RandomState::new(),
+        std::process::id(),
+    );
+    let free = |base: u16| {
+        (base..base.saturating_add(count))
+            .all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+    };
+    (0..200u64)
+        .map(|k| LOW + u16::try_from(seed.wrapping_add(k * 97) % u64::from(span)).unwrap_or(0))
+        .find(|&base| free(base))
+        .unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_or(30300, |a| a.port())
+        })
 }
 
 fn status(node_dir: &Path) -> Option<Value> {
@@ -218,7 +237,7 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<u8, Vec<Diagnostic>> {
     // The ports after a free one may be taken: another base port is tried then.
     let mut attempts = 0;
     let base_port = loop {
-        let base_port = free_base_port();
+        let base_port = free_base_port(args.sealers.saturating_add(args.spares));
         let mut init = demo_node(&exe);
         init.args(["init", "--dir"]).arg(&chain).args([
             "--sealers",
