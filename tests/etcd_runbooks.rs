@@ -145,28 +145,7 @@ fn assert_cluster_healthy(c: &EtcdCluster, member: &str, count: usize) {
 #[test]
 fn add_node_then_remove_node_change_the_etcd_membership() {
     let c = EtcdCluster::create(3, 1);
-    // A hostile client_url never reaches the member's configuration (a file shells source).
-    let inv = std::fs::read_to_string(c.inventory()).expect("inventory");
-    let url = c.client_url("etcd3");
-    let marker = c.dir.path().join("owned");
-    let hostile = inv.replace(
-        &format!("client_url: \"{url}\""),
-        &format!("client_url: \"{url}; touch {}\"", marker.display()),
-    );
-    assert_ne!(hostile, inv);
-    let hostile_inv = c.dir.path().join("hostile.yaml");
-    std::fs::write(&hostile_inv, hostile).expect("write inventory");
-    let out = c.run_with(&hostile_inv, "add-node", &["-p", "node=etcd3"]);
-    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("refused: not a URL list:"),
-        "{}",
-        out.stderr
-    );
-    assert!(!marker.exists(), "the hostile value ran");
-    assert!(!c.member_dir("etcd3").exists(), "a directory was made");
-    abandon(&c, &out);
-
+    hostile_client_url_is_refused(&c);
     let out = c.run("add-node", &["-p", "node=etcd3"]);
     assert_eq!(
         out.code, 0,
@@ -198,19 +177,58 @@ fn add_node_then_remove_node_change_the_etcd_membership() {
         );
     }
 
-    let pid = c.pid("etcd1").expect("etcd1 runs");
-    let out = c.run("remove-node", &["-p", "node=etcd1"]);
+    remove_node_down_to_two(&c);
+}
+
+/// A hostile `client_url` never reaches the member's configuration (a file shells source).
+fn hostile_client_url_is_refused(c: &EtcdCluster) {
+    let inv = std::fs::read_to_string(c.inventory()).expect("inventory");
+    let url = c.client_url("etcd3");
+    let marker = c.dir.path().join("owned");
+    let hostile = inv.replace(
+        &format!("client_url: \"{url}\""),
+        &format!("client_url: \"{url}; touch {}\"", marker.display()),
+    );
+    assert_ne!(hostile, inv);
+    let hostile_inv = c.dir.path().join("hostile.yaml");
+    std::fs::write(&hostile_inv, hostile).expect("write inventory");
+    let out = c.run_with(&hostile_inv, "add-node", &["-p", "node=etcd3"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("refused: not a URL list:"),
+        "{}",
+        out.stderr
+    );
+    assert!(!marker.exists(), "the hostile value ran");
+    assert!(!c.member_dir("etcd3").exists(), "a directory was made");
+    abandon(c, &out);
+}
+
+/// 4 voters -> `remove-node` of the leader -> 3 -> 2, then a removal is refused.
+fn remove_node_down_to_two(c: &EtcdCluster) {
+    // The leader leaves first: it hands leadership over before its removal.
+    let all = ["etcd0", "etcd1", "etcd2", "etcd3"];
+    let gone = leader(c, &all);
+    let mut left: Vec<&str> = all.iter().copied().filter(|m| *m != gone).collect();
+    let pid = c.pid(gone).expect("the leader runs");
+    let out = c.run("remove-node", &["-p", &format!("node={gone}")]);
     assert_eq!(
         out.code, 0,
         "remove-node failed:\n{}{}",
         out.stdout, out.stderr
     );
-    assert_eq!(c.voters(), names(&["etcd0", "etcd2", "etcd3"]));
+    let handoff = Quorate::in_lab(c.dir.path())
+        .args(["logs", "--step", "handoff"])
+        .arg(out.run_id())
+        .run()
+        .success();
+    assert!(handoff.contains("Leadership transferred from"), "{handoff}");
+    assert_eq!(c.voters(), names(&left));
     assert_eq!(c.members().len(), 3, "{:?}", c.members());
-    assert!(!alive(pid), "etcd1 (pid {pid}) still runs");
+    assert!(!alive(pid), "{gone} (pid {pid}) still runs");
     assert!(
-        !c.member_dir("etcd1").exists(),
-        "etcd1's directory is in place"
+        !c.member_dir(gone).exists(),
+        "{gone}'s directory is in place"
     );
     let archived = std::fs::read_dir(c.demo_dir().join("etcd"))
         .expect("cluster dir")
@@ -218,33 +236,47 @@ fn add_node_then_remove_node_change_the_etcd_membership() {
         .filter(|e| {
             e.file_name()
                 .to_string_lossy()
-                .starts_with("removed-etcd1-")
+                .starts_with(&format!("removed-{gone}-"))
         })
         .count();
     assert_eq!(archived, 1);
-    c.assert_healthy(&["etcd0", "etcd2", "etcd3"]);
-    assert_cluster_healthy(&c, "etcd0", 3);
+    c.assert_healthy(&left);
+    assert_cluster_healthy(c, left[0], 3);
 
     // 3 -> 2 is allowed; removing from a 2-member cluster is refused before any change.
-    let out = c.run("remove-node", &["-p", "node=etcd2"]);
+    let second = left.remove(0);
+    let out = c.run("remove-node", &["-p", &format!("node={second}")]);
     assert_eq!(
         out.code, 0,
-        "remove-node etcd2:\n{}{}",
+        "remove-node {second}:\n{}{}",
         out.stdout, out.stderr
     );
-    assert_eq!(c.voters(), names(&["etcd0", "etcd3"]));
-    let refused = c.run("remove-node", &["-p", "node=etcd3"]);
+    assert_eq!(c.voters(), names(&left));
+    let last = left[1];
+    let refused = c.run("remove-node", &["-p", &format!("node={last}")]);
     assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
     assert!(
-        refused.stderr.contains(
-            "refused: removing etcd3 would leave 1 sealers; the inventory's min_members is 2"
-        ),
+        refused.stderr.contains(&format!(
+            "refused: removing {last} would leave 1 sealers; the inventory's min_members is 2"
+        )),
         "{}",
         refused.stderr
     );
-    assert_eq!(c.voters(), names(&["etcd0", "etcd3"]));
-    c.assert_healthy(&["etcd0", "etcd3"]);
-    abandon(&c, &refused);
+    assert_eq!(c.voters(), names(&left));
+    c.assert_healthy(&left);
+    abandon(c, &refused);
+}
+
+/// The member of `names` that `etcdctl endpoint status` says leads.
+fn leader<'a>(c: &EtcdCluster, names: &[&'a str]) -> &'a str {
+    names
+        .iter()
+        .copied()
+        .find(|n| {
+            let (_, out) = etcdctl_at(&c.client_url(n), &["endpoint", "status"]);
+            out.split(", ").nth(4) == Some("true")
+        })
+        .expect("a leader")
 }
 
 /// Without `--setup-only`, the demo restarts every member with `rolling-restart` and, with
