@@ -8,9 +8,10 @@ use super::{Connections, HostSpec, TransportError};
 use crate::shell;
 
 /// The helper script for uploads; see its header for the protocol.
-const TRANSFER_SH: &str = include_str!("transfer.sh");
+pub(super) const TRANSFER_SH: &str = include_str!("transfer.sh");
 
-/// The largest file `fetch` brings to the controller: it arrives in memory whole.
+/// The largest file [`Connections::download`] brings into memory (the `fetch` action
+/// streams to a file instead, with no ceiling: [`Connections::download_to`]).
 pub const MAX_FETCH: usize = 256 * 1024 * 1024;
 
 /// What an upload did.
@@ -59,7 +60,7 @@ impl Connections {
         }
     }
 
-    /// The content of `src` on `host`.
+    /// The content of `src` on `host`, in memory (at most [`MAX_FETCH`] bytes).
     pub async fn download(&self, host: &HostSpec, src: &str) -> Result<Vec<u8>, TransportError> {
         // `cat` of a directory or a missing file fails with its own message; the test
         // first gives the common case a clear one.
@@ -97,7 +98,7 @@ fn answer(out: &Output) -> Option<&str> {
     std::str::from_utf8(&out.stdout).ok().map(str::trim)
 }
 
-fn failed(host: &HostSpec, what: &str, out: &Output) -> TransportError {
+pub(super) fn failed(host: &HostSpec, what: &str, out: &Output) -> TransportError {
     let why = out.stderr_text();
     let code = out.exit_text();
     TransportError::Remote {
@@ -111,13 +112,16 @@ fn failed(host: &HostSpec, what: &str, out: &Output) -> TransportError {
 }
 
 pub(crate) fn hex_sha256(data: &[u8]) -> String {
+    hex_digest(&Sha256::digest(data))
+}
+
+/// A digest in lower-case hex.
+pub(super) fn hex_digest(digest: &[u8]) -> String {
     use std::fmt::Write as _;
-    Sha256::digest(data)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    digest.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]
