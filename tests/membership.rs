@@ -4,13 +4,12 @@
 
 mod support;
 
-use std::io::BufReader;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use support::data::{kill_point, run_killed};
 use support::playground::{alive, node_dirs, HeightSampler, Playground, STALL_BOUND};
-use support::{read_transitions, Quorate};
+use support::Quorate;
 
 #[test]
 fn setup_only_makes_a_running_chain_with_an_inventory_and_idle_spares() {
@@ -202,42 +201,8 @@ fn add_node_killed_at_a_random_point_and_resumed_ends_the_same() {
     let pg = Playground::create(4, 1);
     // 7 tasks run on node4 and the controller (running, then done or skipped), and the
     // other hosts' 24 are skipped: about 38 transitions.
-    let kill_at = std::env::var("MEMBERSHIP_KILL_AT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .subsec_nanos();
-            1 + usize::try_from(nanos).expect("u32 fits") % 36
-        });
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
-        .current_dir(support::root())
-        .env_remove("QUORATE_RUNBOOKS")
-        .env("HOME", pg.dir.path())
-        .arg("--state")
-        .arg(pg.dir.path().join("state"))
-        .args(["--log-format", "json", "run", "add-node", "--plain", "-i"])
-        .arg(pg.inventory())
-        .args(["-p", "node=node4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start quorate run");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr pipe"));
-    let seen = read_transitions(&mut err, kill_at);
-    child.kill().expect("SIGKILL the run");
-    child.wait().expect("reap the run");
-    let last = seen.last().expect("a transition before the kill");
-    println!(
-        "killed after transition {} (MEMBERSHIP_KILL_AT={kill_at}): {} {}@{}",
-        seen.len(),
-        last["state"],
-        last["step"],
-        last["host"]
-    );
-    let run = seen[0]["run"].as_str().expect("run id").to_owned();
+    let kill_at = kill_point("MEMBERSHIP_KILL_AT", 36);
+    let run = run_killed(&pg, "add-node", &["-p", "node=node4"], kill_at);
     let out = Quorate::in_lab(pg.dir.path())
         .args(["resume", &run, "--plain"])
         .run();

@@ -88,9 +88,7 @@ pub fn issue_node(ca_key_pem: &str, name: &str) -> Result<NodeCert, CertError> {
     params.use_authority_key_identifier_extension = true;
     set_validity(&mut params, NODE_DAYS);
     let cert = params.signed_by(&key, &issuer)?;
-    // Uncompressed P-256 point: 0x04 then 64 bytes; the id is those 64 bytes.
-    let raw = key.public_key_raw();
-    let node_id = hex(raw.strip_prefix(&[4u8]).unwrap_or(raw));
+    let node_id = node_id_of(&key);
     Ok(NodeCert {
         pem: Pem {
             cert: cert.pem(),
@@ -98,6 +96,18 @@ pub fn issue_node(ca_key_pem: &str, name: &str) -> Result<NodeCert, CertError> {
         },
         node_id,
     })
+}
+
+/// The node id a key gives: its uncompressed P-256 point (0x04 then 64 bytes), those 64
+/// bytes in hex.
+fn node_id_of(key: &KeyPair) -> String {
+    let raw = key.public_key_raw();
+    hex(raw.strip_prefix(&[4u8]).unwrap_or(raw))
+}
+
+/// The node id of the private key in `key_pem` (a node's `ssl.key`).
+pub fn node_id_of_key(key_pem: &str) -> Result<String, CertError> {
+    Ok(node_id_of(&KeyPair::from_pem(key_pem)?))
 }
 
 #[cfg(test)]
@@ -113,5 +123,6 @@ mod tests {
         assert_eq!(a.node_id.len(), 128);
         assert_ne!(a.node_id, b.node_id);
         assert!(a.pem.key.contains("PRIVATE KEY"));
+        assert_eq!(node_id_of_key(&a.pem.key).unwrap(), a.node_id);
     }
 }

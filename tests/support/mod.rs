@@ -100,6 +100,7 @@ impl Output {
     }
 }
 
+pub mod data;
 pub mod lab;
 pub mod playground;
 pub mod sshd;

@@ -9,6 +9,7 @@ mod checkpoint;
 mod client;
 mod init;
 mod init_node;
+mod key_check;
 mod release;
 mod run;
 mod scaffold;

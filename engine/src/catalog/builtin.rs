@@ -18,4 +18,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "remove-node.yaml",
         include_str!("../../../runbooks/remove-node.yaml"),
     ),
+    ("backup.yaml", include_str!("../../../runbooks/backup.yaml")),
+    (
+        "restore.yaml",
+        include_str!("../../../runbooks/restore.yaml"),
+    ),
 ];
