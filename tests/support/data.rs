@@ -108,9 +108,15 @@ pub fn resume(pg: &Playground, run: &str) -> super::Output {
         .run()
 }
 
-/// The height `demo-node verify` reports for a node directory, or the error it printed.
+/// The height `demo-node verify` reports for a node or checkpoint directory (with the
+/// `demo-node` of the nearest directory above that has one), or the error it printed.
 pub fn verified_height(node_dir: &Path) -> Result<u64, String> {
-    let out = Command::new(node_dir.join("demo-node"))
+    let program = node_dir
+        .ancestors()
+        .map(|d| d.join("demo-node"))
+        .find(|p| p.exists())
+        .expect("a demo-node above the directory");
+    let out = Command::new(program)
         .args(["verify", "--dir"])
         .arg(node_dir)
         .output()

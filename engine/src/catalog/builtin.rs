@@ -23,4 +23,12 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "restore.yaml",
         include_str!("../../../runbooks/restore.yaml"),
     ),
+    (
+        "checkpoint.yaml",
+        include_str!("../../../runbooks/checkpoint.yaml"),
+    ),
+    (
+        "checkpoint-restore.yaml",
+        include_str!("../../../runbooks/checkpoint-restore.yaml"),
+    ),
 ];
