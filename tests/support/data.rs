@@ -101,6 +101,33 @@ pub fn run_killed(pg: &Playground, runbook: &str, args: &[&str], kill_at: usize)
     seen[0]["run"].as_str().expect("run id").to_owned()
 }
 
+/// Runs RUNBOOK killed at the transition `var` names (or a random one up to `max`), then
+/// resumes it and asserts that the resumed run succeeded; returns the run's id.
+pub fn killed_and_resumed(
+    pg: &Playground,
+    runbook: &str,
+    args: &[&str],
+    (var, max): (&str, usize),
+) -> String {
+    let kill_at = kill_point(var, max);
+    let run = run_killed(pg, runbook, args, kill_at);
+    let out = resume(pg, &run);
+    assert_eq!(
+        out.code, 0,
+        "resume of {runbook} killed after {kill_at} transitions ({var}={kill_at}):\n{}{}",
+        out.stdout, out.stderr
+    );
+    run
+}
+
+/// What one step printed in a run (`quorate logs RUN --step STEP`).
+pub fn step_log(pg: &Playground, run: &str, step: &str) -> String {
+    super::Quorate::in_lab(pg.dir.path())
+        .args(["logs", run, "--step", step])
+        .run()
+        .success()
+}
+
 /// `quorate resume RUN` on the playground's store.
 pub fn resume(pg: &Playground, run: &str) -> super::Output {
     super::Quorate::in_lab(pg.dir.path())

@@ -31,4 +31,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "checkpoint-restore.yaml",
         include_str!("../../../runbooks/checkpoint-restore.yaml"),
     ),
+    (
+        "disaster-recovery.yaml",
+        include_str!("../../../runbooks/disaster-recovery.yaml"),
+    ),
 ];
