@@ -35,4 +35,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "disaster-recovery.yaml",
         include_str!("../../../runbooks/disaster-recovery.yaml"),
     ),
+    (
+        "rotate-tls.yaml",
+        include_str!("../../../runbooks/rotate-tls.yaml"),
+    ),
 ];
