@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::data::{
-    files_under, kill_point, resume, run_id, run_killed, sha256_file, verified_height,
+    files_under, kill_point, killed_and_resumed, resume, run_id, run_killed, sha256_file,
+    verified_height,
 };
 use support::playground::{HeightSampler, Playground, STALL_BOUND};
 use support::{Output, Quorate};
@@ -133,7 +134,8 @@ fn backup_keeps_the_chain_committing_and_restore_brings_back_a_corrupted_ledger(
 
 /// `backup` killed (SIGKILL) after a random number of task transitions, then resumed: a
 /// complete backup whose archives match their manifests; at the kill, every archive under
-/// its final name (host or controller) is whole. `BACKUP_KILL_AT=N` replays one point.
+/// its final name (host or controller) is whole. Then `restore` of it, killed and resumed
+/// the same way. `BACKUP_KILL_AT=N` / `RESTORE_KILL_AT=N` replay one point.
 #[test]
 fn backup_killed_at_a_random_point_and_resumed_ends_complete() {
     let started = Instant::now();
@@ -176,7 +178,38 @@ fn backup_killed_at_a_random_point_and_resumed_ends_complete() {
             "{host} is not healthy"
         );
     }
-    println!("backup killed and resumed: {:?}", started.elapsed());
+    // The restore of that backup, killed at a random point and resumed: every node back
+    // on a verified ledger above the backup's height, committing.
+    let backup = dest.join(&run);
+    let heights: Vec<u64> = NODES
+        .iter()
+        .map(|h| manifest(&backup, h)["height"].as_u64().expect("height"))
+        .collect();
+    let from = format!("from={}", backup.display());
+    let restore = killed_and_resumed(
+        &pg,
+        "restore",
+        &["-p", &from, "-p", "yes=true"],
+        ("RESTORE_KILL_AT", 110),
+    );
+    for (host, backup_height) in NODES.iter().zip(&heights) {
+        let dir = pg.node_dir(host);
+        let height = verified_height(&dir).unwrap_or_else(|e| panic!("{host}: {e}"));
+        assert!(
+            height > *backup_height,
+            "{host} at {height}, below {backup_height}"
+        );
+        assert!(dir.join(format!("data.before-{restore}")).is_dir());
+        assert_eq!(
+            pg.status(host, &["--healthy"]).0,
+            0,
+            "{host} is not healthy"
+        );
+    }
+    println!(
+        "backup and restore killed and resumed: {:?}",
+        started.elapsed()
+    );
 }
 
 /// A copy of `backup` whose node1 manifest names node2's id is refused before any node

@@ -186,3 +186,56 @@ fn checkpoints_are_consistent_and_checkpoint_restore_starts_the_chain_again_from
     }
     println!("checkpoint: {:?}", started.elapsed());
 }
+
+/// `quorate list` shows every built-in runbook, each has a docs page that links its file,
+/// and each data runbook plans against the example inventory (a FISCO BCOS layout).
+#[test]
+fn every_builtin_runbook_is_listed_documented_and_plans() {
+    let list = Quorate::new().arg("list").run().success();
+    let builtins = [
+        "rolling-upgrade",
+        "health-check",
+        "add-node",
+        "remove-node",
+        "backup",
+        "restore",
+        "checkpoint",
+        "checkpoint-restore",
+        "rotate-tls",
+        "disaster-recovery",
+    ];
+    for name in builtins {
+        assert!(
+            list.lines()
+                .any(|l| l.split_whitespace().take(2).eq([name, "built-in"])),
+            "`quorate list` does not show {name}:\n{list}"
+        );
+        let page = support::root().join(format!("docs/runbooks/{name}.md"));
+        let text =
+            std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        assert!(
+            text.contains(&format!("runbooks/{name}.yaml")),
+            "{} does not link its runbook",
+            page.display()
+        );
+    }
+    let plans: [(&str, &[&str]); 6] = [
+        ("backup", &["-p", "dest=/srv/backups"]),
+        ("restore", &["-p", "from=/srv/backups/RUN"]),
+        ("checkpoint", &[]),
+        ("checkpoint-restore", &[]),
+        ("rotate-tls", &["-p", "days=90"]),
+        ("disaster-recovery", &["-p", "survivor=node0"]),
+    ];
+    for (name, params) in plans {
+        let out = Quorate::new()
+            .args(["plan", name, "-i", "examples/inventory.yaml"])
+            .args(params.iter().copied())
+            .run()
+            .success();
+        assert!(
+            out.starts_with(&format!("plan: {name} on cluster example-chain")),
+            "{out}"
+        );
+    }
+}
