@@ -75,6 +75,28 @@ fn assert_backup_matches(pg: &Playground, backup: &Path, scope: &str) {
     assert!(partial.is_empty(), "temporary files left: {partial:?}");
 }
 
+/// Every node's ledger is a prefix of one history: no height was decided twice.
+fn assert_one_history(pg: &Playground) {
+    let ledgers: Vec<Vec<String>> = NODES
+        .iter()
+        .map(|h| {
+            std::fs::read_to_string(pg.node_dir(h).join("data/blocks.jsonl"))
+                .expect("ledger")
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect();
+    let common = ledgers.iter().map(Vec::len).min().unwrap_or(0);
+    for (host, ledger) in NODES.iter().zip(&ledgers) {
+        assert_eq!(
+            ledger[..common],
+            ledgers[0][..common],
+            "{host} forked from node0"
+        );
+    }
+}
+
 fn pids(pg: &Playground) -> Vec<Option<i32>> {
     NODES.iter().map(|n| pg.pid(n)).collect()
 }
@@ -311,4 +333,5 @@ fn restore_a_corrupted_ledger(pg: &Playground, backup: &Path, backup_heights: &[
     for host in NODES {
         pg.wait_height_above(host, h + 1, Duration::from_secs(15));
     }
+    assert_one_history(pg);
 }
