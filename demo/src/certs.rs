@@ -67,9 +67,33 @@ pub fn create_ca() -> Result<Pem, CertError> {
 
 /// A new key and a certificate for node `name`, signed by the CA whose key is `ca_key_pem`.
 pub fn issue_node(ca_key_pem: &str, name: &str) -> Result<NodeCert, CertError> {
+    let key = KeyPair::generate()?;
+    let cert = sign_node(ca_key_pem, &key, name, NODE_DAYS)?;
+    Ok(NodeCert {
+        pem: Pem {
+            cert,
+            key: key.serialize_pem(),
+        },
+        node_id: node_id_of(&key),
+    })
+}
+
+/// A new certificate for the node's existing key (`node_key_pem`), valid `days` from
+/// today, signed by the CA whose key is `ca_key_pem`. The key, and so the node id, stays.
+pub fn reissue_node(
+    ca_key_pem: &str,
+    node_key_pem: &str,
+    name: &str,
+    days: i64,
+) -> Result<String, CertError> {
+    sign_node(ca_key_pem, &KeyPair::from_pem(node_key_pem)?, name, days)
+}
+
+/// The PEM certificate of node `name` for `key`: its names, usages (server and client:
+/// peer links are TLS both ways) and validity.
+fn sign_node(ca_key_pem: &str, key: &KeyPair, name: &str, days: i64) -> Result<String, CertError> {
     let ca_key = KeyPair::from_pem(ca_key_pem)?;
     let issuer = Issuer::new(ca_params()?, ca_key);
-    let key = KeyPair::generate()?;
     let mut params =
         CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
     params.distinguished_name = DistinguishedName::new();
@@ -86,18 +110,24 @@ pub fn issue_node(ca_key_pem: &str, name: &str) -> Result<NodeCert, CertError> {
         ExtendedKeyUsagePurpose::ClientAuth,
     ];
     params.use_authority_key_identifier_extension = true;
-    set_validity(&mut params, NODE_DAYS);
-    let cert = params.signed_by(&key, &issuer)?;
-    // Uncompressed P-256 point: 0x04 then 64 bytes; the id is those 64 bytes.
-    let raw = key.public_key_raw();
-    let node_id = hex(raw.strip_prefix(&[4u8]).unwrap_or(raw));
-    Ok(NodeCert {
-        pem: Pem {
-            cert: cert.pem(),
-            key: key.serialize_pem(),
-        },
-        node_id,
-    })
+    set_validity(&mut params, days);
+    Ok(params.signed_by(key, &issuer)?.pem())
+}
+
+/// The node id a key gives: its uncompressed P-256 point (0x04 then 64 bytes), those 64
+/// bytes in hex.
+fn node_id_of(key: &KeyPair) -> String {
+    node_id_of_point(key.public_key_raw())
+}
+
+/// The node id of an uncompressed P-256 point as a certificate carries it.
+pub fn node_id_of_point(raw: &[u8]) -> String {
+    hex(raw.strip_prefix(&[4u8]).unwrap_or(raw))
+}
+
+/// The node id of the private key in `key_pem` (a node's `ssl.key`).
+pub fn node_id_of_key(key_pem: &str) -> Result<String, CertError> {
+    Ok(node_id_of(&KeyPair::from_pem(key_pem)?))
 }
 
 #[cfg(test)]
@@ -113,5 +143,6 @@ mod tests {
         assert_eq!(a.node_id.len(), 128);
         assert_ne!(a.node_id, b.node_id);
         assert!(a.pem.key.contains("PRIVATE KEY"));
+        assert_eq!(node_id_of_key(&a.pem.key).unwrap(), a.node_id);
     }
 }

@@ -311,6 +311,29 @@ fn checkpoint_is_a_verifiable_snapshot() {
         .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "no temporary directory left behind");
+    // `--at` takes the checkpoint at an earlier height: the ledger's prefix up to it.
+    let out = demo(&["checkpoint", "--dir", node.to_str().unwrap(), "--at", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    let at2 = node.join("data/checkpoints/2");
+    let out = demo(&["verify", "--dir", at2.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: 3 blocks, height 2"));
+    let ledger = fs::read_to_string(node.join("data/blocks.jsonl")).unwrap();
+    let prefix: String = ledger.split_inclusive('\n').take(3).collect();
+    assert_eq!(
+        fs::read_to_string(at2.join("blocks.jsonl")).unwrap(),
+        prefix
+    );
+    // A height the ledger has not reached is refused.
+    let out = demo(&[
+        "checkpoint",
+        "--dir",
+        node.to_str().unwrap(),
+        "--at",
+        "999999",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("below the checkpoint height 999999"));
     chain.stop("node0");
 }
 

@@ -8,12 +8,15 @@ use sha2::{Digest, Sha256};
 
 /// The lowercase hex sha256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    hex(&Sha256::digest(data))
+}
+
+/// A finished digest (e.g. of a stream hashed as it passed) as lowercase hex.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]

@@ -130,6 +130,7 @@ pub fn holds(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 pub mod etcd;
+pub mod data;
 pub mod lab;
 pub mod playground;
 pub mod sshd;

@@ -25,6 +25,8 @@ pub struct Manifest {
 pub enum CheckpointError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error("the ledger ends at height {tip}, below the checkpoint height {at}")]
+    Beyond { at: u64, tip: u64 },
     #[error("cannot write the checkpoint {path}: {source}")]
     Io {
         path: String,
@@ -40,17 +42,36 @@ pub struct Created {
     pub existed: bool,
 }
 
-/// Snapshots `ledger_path` (with its genesis) into `checkpoints_dir/HEIGHT`.
+/// Snapshots `ledger_path` (with its genesis) into `checkpoints_dir/HEIGHT`: at its tip, or
+/// at height `at` (the ledger's first `at + 1` blocks), so that every replica can take the
+/// same checkpoint while they commit.
 pub fn create(
     ledger_path: &Path,
     genesis: &Genesis,
     checkpoints_dir: &Path,
+    at: Option<u64>,
 ) -> Result<Created, CheckpointError> {
-    let bytes = fs::read(ledger_path).map_err(|source| LedgerError::Io {
+    let mut bytes = fs::read(ledger_path).map_err(|source| LedgerError::Io {
         path: ledger_path.display().to_string(),
         source,
     })?;
-    let replay = ledger::replay_bytes(&bytes, Some(genesis)).into_strict()?;
+    let mut replay = ledger::replay_bytes(&bytes, Some(genesis)).into_strict()?;
+    if let Some(at) = at {
+        let tip = replay.state.as_ref().map_or(0, |s| s.height);
+        if at > tip {
+            return Err(CheckpointError::Beyond { at, tip });
+        }
+        if at < tip {
+            // The line of block `at + 1` starts where the prefix ends.
+            let end = usize::try_from(at + 1)
+                .ok()
+                .and_then(|i| replay.offsets.get(i))
+                .and_then(|&o| usize::try_from(o).ok())
+                .unwrap_or(bytes.len());
+            bytes.truncate(end);
+            replay = ledger::replay_bytes(&bytes, Some(genesis)).into_strict()?;
+        }
+    }
     let (Some(state), Some(tip)) = (&replay.state, &replay.tip) else {
         return Err(LedgerError::Empty.into());
     };

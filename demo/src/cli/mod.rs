@@ -5,10 +5,12 @@
 //! the chain's `compatibility_version` (`run`); 5 the ledger is corrupted (`run`, `verify`).
 
 mod admin;
+mod cert;
 mod checkpoint;
 mod client;
 mod init;
 mod init_node;
+mod key_check;
 mod release;
 mod run;
 mod scaffold;
@@ -58,6 +60,8 @@ enum Command {
     Verify(verify::Args),
     /// Snapshot a node's ledger at its current height under data/checkpoints/HEIGHT/.
     Checkpoint(checkpoint::Args),
+    /// Issue a node's TLS certificate from the chain CA, or print a certificate's fingerprint.
+    Cert(cert::Args),
     /// Write a copy of this binary that reports another version (a "release").
     Release(release::Args),
     /// Print this binary's version alone (X.Y.Z).
@@ -87,6 +91,7 @@ pub fn main() -> ExitCode {
         Some(Command::Verify(args)) => verify::main(&args),
         Some(Command::Checkpoint(args)) => report(checkpoint::main(&args)),
         Some(Command::Release(args)) => report(release::main(&args)),
+        Some(Command::Cert(args)) => report(cert::main(&args)),
     };
     ExitCode::from(code)
 }

@@ -11,6 +11,7 @@ use anyhow::Context;
 use crate::chain::genesis::Genesis;
 use crate::chain::ledger;
 use crate::cli::client::{self, ClientError};
+use crate::cli::key_check;
 use crate::cli::{FAILURE, NOT_RUNNING, OK};
 use crate::config::NodeConfig;
 use crate::layout::NodeDir;
@@ -19,7 +20,7 @@ use crate::node::status::StatusReport;
 use crate::version;
 
 #[derive(clap::Args)]
-#[command(group = clap::ArgGroup::new("question").args(["healthy", "synced", "version", "height", "sealers", "live_sealers", "role"]))]
+#[command(group = clap::ArgGroup::new("question").args(["healthy", "synced", "version", "height", "sealers", "live_sealers", "role", "key_check"]))]
 pub struct Args {
     /// The node directory.
     #[arg(long, default_value = ".")]
@@ -45,6 +46,10 @@ pub struct Args {
     /// Print this node's part in the chain: sealer, observer or none (not a member).
     #[arg(long)]
     role: bool,
+    /// Exit 0 iff conf/node.nodeid is the id of conf/ssl.key and the one the chain records
+    /// for this node's name (running or not); else one line why.
+    #[arg(long)]
+    key_check: bool,
 }
 
 pub fn main(args: &Args) -> u8 {
@@ -57,6 +62,22 @@ pub fn main(args: &Args) -> u8 {
             }
             Err(e) => {
                 eprintln!("error: {e}");
+                FAILURE
+            }
+        };
+    }
+    if args.key_check {
+        return match key_check::check(&node) {
+            Ok(Ok(line)) => {
+                println!("{line}");
+                OK
+            }
+            Ok(Err(why)) => {
+                println!("{why}");
+                FAILURE
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
                 FAILURE
             }
         };

@@ -1,7 +1,8 @@
 //! Outbound links: this node dials every address it knows and sends its messages on them.
 //!
 //! Each link carries messages one way; a peer answers on the link it dialed to us. A link
-//! that fails a write is dropped and dialed again on the next round of dialing.
+//! that fails a write is dropped and dialed again on the next round of dialing. Links are
+//! TLS (see `tls`): a peer whose certificate the chain CA did not issue gets none.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::logger::Logger;
 use crate::node::message::{to_line, Message};
+use crate::node::tls::{OutLink, PeerTls};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 /// A peer that does not read for this long (stopped, not dead) loses its link.
@@ -21,19 +23,30 @@ pub struct Links {
     hello_line: String,
     own_addr: String,
     book: BTreeSet<String>,
-    streams: HashMap<String, TcpStream>,
+    streams: HashMap<String, OutLink>,
+    tls: PeerTls,
+    /// The last TLS failure logged per address: the same one is not logged every redial.
+    refused: HashMap<String, String>,
     last_dial: HashMap<String, Instant>,
     log: Logger,
 }
 
 impl Links {
     /// `hello_line` opens every link; `peers` are the addresses from config.ini.
-    pub fn new(hello_line: String, own_addr: &str, peers: &[String], log: Logger) -> Self {
+    pub fn new(
+        hello_line: String,
+        own_addr: &str,
+        peers: &[String],
+        tls: PeerTls,
+        log: Logger,
+    ) -> Self {
         let mut links = Self {
             hello_line,
             own_addr: own_addr.to_string(),
             book: BTreeSet::new(),
             streams: HashMap::new(),
+            tls,
+            refused: HashMap::new(),
             last_dial: HashMap::new(),
             log,
         };
@@ -84,14 +97,35 @@ impl Links {
                 .warn("P2P", format!("cannot resolve peer address {addr}"));
             return;
         };
-        let Ok(mut stream) = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) else {
+        let Ok(tcp) = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) else {
             return;
         };
-        let ready = stream
+        // The handshake reads too: a peer that does not answer gives up within the timeout.
+        let ready = tcp
             .set_nodelay(true)
-            .and_then(|()| stream.set_write_timeout(Some(WRITE_TIMEOUT)))
-            .and_then(|()| stream.write_all(self.hello_line.as_bytes()));
-        if ready.is_ok() {
+            .and_then(|()| tcp.set_write_timeout(Some(WRITE_TIMEOUT)))
+            .and_then(|()| tcp.set_read_timeout(Some(WRITE_TIMEOUT)));
+        if ready.is_err() {
+            return;
+        }
+        let host = target.ip().to_string();
+        let mut stream = match self.tls.connect(&host, tcp) {
+            Ok(stream) => stream,
+            Err(e) => {
+                let why = e.to_string();
+                if self.refused.get(addr) != Some(&why) {
+                    self.log
+                        .warn("P2P", format!("no TLS link to {addr}: {why}"));
+                    self.refused.insert(addr.to_string(), why);
+                }
+                return;
+            }
+        };
+        self.refused.remove(addr);
+        let hello = stream
+            .write_all(self.hello_line.as_bytes())
+            .and_then(|()| stream.flush());
+        if hello.is_ok() {
             self.streams.insert(addr.to_string(), stream);
         }
     }
@@ -112,7 +146,11 @@ impl Links {
         let Some(stream) = self.streams.get_mut(addr) else {
             return;
         };
-        if stream.write_all(line.as_bytes()).is_err() {
+        if stream
+            .write_all(line.as_bytes())
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
             self.streams.remove(addr);
         }
     }

@@ -9,4 +9,5 @@ pub mod peers;
 pub mod rpc;
 pub mod runner;
 pub mod status;
+pub mod tls;
 pub mod votes;

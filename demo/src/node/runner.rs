@@ -23,6 +23,7 @@ use crate::node::links::Links;
 use crate::node::listener::{self, Event};
 use crate::node::message::{to_line, Hello, Message, Opening};
 use crate::node::peers::PeerTable;
+use crate::node::tls::{PeerTls, TlsError};
 use crate::node::votes::VoteStore;
 use crate::version::{self, Version};
 
@@ -31,6 +32,8 @@ const HEARTBEAT: Duration = Duration::from_millis(200);
 const DIAL: Duration = Duration::from_millis(500);
 /// An unanswered sync request is sent again (perhaps to another peer) after this.
 const SYNC_RETRY: Duration = Duration::from_secs(2);
+/// How long a port in use is retried at start (see `bind`).
+const BIND_PATIENCE: Duration = Duration::from_secs(3);
 /// Most blocks asked for in one sync request.
 pub const SYNC_BATCH: u64 = 256;
 
@@ -66,6 +69,8 @@ pub enum RunError {
     },
     #[error("stopping: {0}")]
     Fatal(#[from] Fatal),
+    #[error("refusing to start: {0}")]
+    Tls(#[from] TlsError),
 }
 
 impl RunError {
@@ -95,6 +100,7 @@ struct Checked {
     node_id: String,
     opened: Opened,
     version: Version,
+    tls: PeerTls,
 }
 
 fn check(node_dir: &NodeDir) -> Result<Checked, RunError> {
@@ -114,6 +120,7 @@ fn check(node_dir: &NodeDir) -> Result<Checked, RunError> {
         })?
         .trim()
         .to_string();
+    let tls = PeerTls::load(node_dir)?;
     let opened = Ledger::open(&node_dir.ledger(), &genesis).map_err(RunError::Ledger)?;
     let version = version::own();
     if version < opened.state.compatibility_version {
@@ -128,6 +135,7 @@ fn check(node_dir: &NodeDir) -> Result<Checked, RunError> {
         node_id,
         opened,
         version,
+        tls,
     })
 }
 
@@ -140,9 +148,10 @@ pub fn run(dir: &Path) -> Result<(), RunError> {
         node_id,
         opened,
         version,
+        tls,
     } = check(&node_dir)?;
     let addr = config.listen_addr();
-    let listener = TcpListener::bind(&addr).map_err(|source| RunError::Bind {
+    let listener = bind(&addr).map_err(|source| RunError::Bind {
         addr: addr.clone(),
         source,
     })?;
@@ -185,6 +194,7 @@ pub fn run(dir: &Path) -> Result<(), RunError> {
         to_line(&Opening::Hello(hello)),
         &addr,
         &config.peers,
+        tls.clone(),
         log.clone(),
     );
     let engine = Engine::new(
@@ -198,7 +208,7 @@ pub fn run(dir: &Path) -> Result<(), RunError> {
         now,
     )?;
     let (events, inbox) = mpsc::channel();
-    listener::spawn(listener, chain_id, events, log.clone());
+    listener::spawn(listener, chain_id, tls, events, log.clone());
     let ready = node_dir.ready_file();
     fs::write(&ready, format!("{}\n", std::process::id())).map_err(io_error(&ready))?;
     let mut node = Node {
@@ -219,6 +229,21 @@ pub fn run(dir: &Path) -> Result<(), RunError> {
         log.error("NODE", e);
     }
     result
+}
+
+/// Binds the node's port. Just after a restart the previous process's closed links may
+/// still hold it for a moment (their peers have not closed their end yet): retry for a
+/// short while before refusing to start.
+fn bind(addr: &str) -> io::Result<TcpListener> {
+    let deadline = Instant::now() + BIND_PATIENCE;
+    loop {
+        match TcpListener::bind(addr) {
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn random_u64() -> u64 {

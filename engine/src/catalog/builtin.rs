@@ -40,4 +40,25 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "etcd-disaster-recovery.yaml",
         include_str!("../../../runbooks/etcd/disaster-recovery.yaml"),
     ),
+    ("backup.yaml", include_str!("../../../runbooks/backup.yaml")),
+    (
+        "restore.yaml",
+        include_str!("../../../runbooks/restore.yaml"),
+    ),
+    (
+        "checkpoint.yaml",
+        include_str!("../../../runbooks/checkpoint.yaml"),
+    ),
+    (
+        "checkpoint-restore.yaml",
+        include_str!("../../../runbooks/checkpoint-restore.yaml"),
+    ),
+    (
+        "disaster-recovery.yaml",
+        include_str!("../../../runbooks/disaster-recovery.yaml"),
+    ),
+    (
+        "rotate-tls.yaml",
+        include_str!("../../../runbooks/rotate-tls.yaml"),
+    ),
 ];

@@ -5,14 +5,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use super::context::{fill_secrets, render, render_env, Results};
 use super::mask::SecretMask;
 use crate::plan::{is_false, Action, Expect, Plan, Secrets, Task, Text};
 use crate::template::{shell_quote, Quoting, Renderer};
 use crate::transport::journal::{probe, run_task, wait_task, JournalState, TaskOutcome, TaskSpec};
-use crate::transport::{Connections, HostSpec, TransportError, Upload};
+use crate::transport::{Connections, Download, HostSpec, TransportError, Upload};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -143,30 +141,19 @@ impl Attempt<'_> {
             Action::Fetch { src, dest } => {
                 let src = self.text(src, Quoting::Plain).map_err(fail)?;
                 let dest = self.text(dest, Quoting::Plain).map_err(fail)?;
-                let data = self
+                match self
                     .conns
-                    .download(&self.host, &src)
+                    .download_to(&self.host, &src, Path::new(&dest))
                     .await
-                    .map_err(|e| transport_failure(&e))?;
-                if let Ok(existing) = tokio::fs::read(&dest).await {
-                    if Sha256::digest(&existing) == Sha256::digest(&data) {
-                        return Ok(Outcome::Skipped {
-                            reason: format!("{dest} already has this content"),
-                        });
+                    .map_err(|e| transport_failure(&e))?
+                {
+                    Download::Same => Ok(Outcome::Skipped {
+                        reason: format!("{dest} already has this content"),
+                    }),
+                    Download::Written { bytes } => {
+                        Ok(done(format!("fetched {bytes} bytes to {dest}")))
                     }
                 }
-                if let Some(parent) = Path::new(&dest)
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                {
-                    tokio::fs::create_dir_all(parent)
-                        .await
-                        .map_err(|e| fail(format!("cannot create {}: {e}", parent.display())))?;
-                }
-                tokio::fs::write(&dest, &data)
-                    .await
-                    .map_err(|e| fail(format!("cannot write {dest}: {e}")))?;
-                Ok(done(format!("fetched {} bytes to {dest}", data.len())))
             }
             Action::Wait {
                 until,

@@ -77,7 +77,7 @@ impl Connections {
         host: &HostSpec,
         script: &str,
         stdin: &[u8],
-        keep: Keep,
+        keep: Keep<'_>,
     ) -> Result<Output, TransportError> {
         match host.kind {
             TransportKind::Local => local::run(script, stdin, keep).await,
@@ -90,7 +90,7 @@ impl Connections {
         host: &HostSpec,
         script: &str,
         stdin: &[u8],
-        keep: Keep,
+        keep: Keep<'_>,
     ) -> Result<Output, TransportError> {
         let (slot, _channel, session) = self.channel(host).await?;
         match ssh::run(&session, script, stdin, keep).await {

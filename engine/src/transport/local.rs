@@ -13,7 +13,11 @@ use super::TransportError;
 /// handles by letting running tasks finish) does not kill it. It is not killed when the
 /// returned future is dropped either: like a remote task, it runs to its end and its
 /// journal says how it ended.
-pub(crate) async fn run(script: &str, stdin: &[u8], keep: Keep) -> Result<Output, TransportError> {
+pub(crate) async fn run(
+    script: &str,
+    stdin: &[u8],
+    keep: Keep<'_>,
+) -> Result<Output, TransportError> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(script)

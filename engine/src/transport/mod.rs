@@ -5,6 +5,7 @@ mod answer;
 mod connections;
 mod control_dir;
 mod error;
+mod fetch;
 mod host;
 pub mod journal;
 mod local;
@@ -17,6 +18,7 @@ pub use answer::KEPT_OUTPUT;
 pub use connections::{Connections, MAX_CHANNELS_PER_HOST};
 pub use control_dir::MAX_CONTROL_DIR_LEN;
 pub use error::TransportError;
+pub use fetch::{partial_path, Download};
 pub use host::{HostKeys, HostSpec, SshSettings, TransportKind};
 pub use journal::{
     probe, remove_run, run_task, scrub_output, wait_task, JournalState, TaskOutcome, TaskSpec,

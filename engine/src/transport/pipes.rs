@@ -35,14 +35,27 @@ impl Output {
 
 /// How much of a command's output the controller keeps: a host's output is hostile data,
 /// and the controller's memory must not depend on how much of it a host sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Keep {
+pub(crate) enum Keep<'a> {
     /// The head and tail of each stream (see [`Kept`]), the rest counted and dropped while
     /// it is still read: for commands whose output is only looked at (guards, checks).
     HeadAndTail,
     /// Every byte, up to `max`: more is an error (`InvalidData`) and reading stops. For
     /// content that must arrive whole (a fetched file).
     All { max: usize },
+    /// stdout goes to this writer as it arrives, in chunks (a fetched file of any size
+    /// in bounded memory); stderr is kept as with `HeadAndTail`. Nothing is returned for
+    /// stdout.
+    Stream(&'a mut (dyn AsyncWrite + Unpin + Send)),
+}
+
+impl Keep<'_> {
+    /// What is kept of stderr: a stream's stderr is only looked at.
+    fn for_stderr(&self) -> Keep<'static> {
+        match self {
+            Keep::All { max } => Keep::All { max: *max },
+            Keep::HeadAndTail | Keep::Stream(_) => Keep::HeadAndTail,
+        }
+    }
 }
 
 /// Writes `data` to `stdin` and then closes it, while reading `stdout` and `stderr` to
@@ -54,7 +67,7 @@ pub(crate) async fn exchange<W, O, E>(
     data: &[u8],
     stdout: Option<O>,
     stderr: Option<E>,
-    keep: Keep,
+    keep: Keep<'_>,
 ) -> io::Result<(Vec<u8>, Vec<u8>)>
 where
     W: AsyncWrite + Unpin,
@@ -78,13 +91,14 @@ where
         }
         Ok(())
     };
+    let stderr_keep = keep.for_stderr();
     let (written, printed, complained) =
-        tokio::join!(feed, drain(stdout, keep), drain(stderr, keep));
+        tokio::join!(feed, drain(stdout, keep), drain(stderr, stderr_keep));
     written?;
     Ok((printed?, complained?))
 }
 
-async fn drain<R: AsyncRead + Unpin>(reader: Option<R>, keep: Keep) -> io::Result<Vec<u8>> {
+async fn drain<R: AsyncRead + Unpin>(reader: Option<R>, mut keep: Keep<'_>) -> io::Result<Vec<u8>> {
     let Some(mut r) = reader else {
         return Ok(Vec::new());
     };
@@ -96,9 +110,14 @@ async fn drain<R: AsyncRead + Unpin>(reader: Option<R>, keep: Keep) -> io::Resul
         if n == 0 {
             break;
         }
-        match keep {
+        match &mut keep {
             Keep::HeadAndTail => kept.push(&chunk[..n]),
+            Keep::Stream(sink) => sink
+                .write_all(&chunk[..n])
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot write what arrived: {e}")))?,
             Keep::All { max } => {
+                let max = *max;
                 if all.len() + n > max {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
@@ -112,5 +131,9 @@ async fn drain<R: AsyncRead + Unpin>(reader: Option<R>, keep: Keep) -> io::Resul
     Ok(match keep {
         Keep::HeadAndTail => kept.finish(),
         Keep::All { .. } => all,
+        Keep::Stream(sink) => {
+            sink.flush().await?;
+            Vec::new()
+        }
     })
 }

@@ -143,7 +143,7 @@ pub(crate) async fn run(
     session: &Arc<Session>,
     script: &str,
     stdin: &[u8],
-    keep: Keep,
+    keep: Keep<'_>,
 ) -> Result<Output, RunError> {
     if script.contains('\0') {
         return Err(RunError::Io(io::Error::new(

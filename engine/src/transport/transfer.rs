@@ -6,9 +6,10 @@ use super::{Connections, HostSpec, TransportError};
 use crate::shell;
 
 /// The helper script for uploads; see its header for the protocol.
-const TRANSFER_SH: &str = include_str!("transfer.sh");
+pub(super) const TRANSFER_SH: &str = include_str!("transfer.sh");
 
-/// The largest file `fetch` brings to the controller: it arrives in memory whole.
+/// The largest file [`Connections::download`] brings into memory (the `fetch` action
+/// streams to a file instead, with no ceiling: [`Connections::download_to`]).
 pub const MAX_FETCH: usize = 256 * 1024 * 1024;
 
 /// What an upload did.
@@ -77,7 +78,7 @@ impl Connections {
         }
     }
 
-    /// The content of `src` on `host`.
+    /// The content of `src` on `host`, in memory (at most [`MAX_FETCH`] bytes).
     pub async fn download(&self, host: &HostSpec, src: &str) -> Result<Vec<u8>, TransportError> {
         // `cat` of a directory or a missing file fails with its own message; the test
         // first gives the common case a clear one.
@@ -126,7 +127,7 @@ fn answer(out: &Output) -> Option<&str> {
     std::str::from_utf8(&out.stdout).ok().map(str::trim)
 }
 
-fn failed(host: &HostSpec, what: &str, out: &Output) -> TransportError {
+pub(super) fn failed(host: &HostSpec, what: &str, out: &Output) -> TransportError {
     let why = out.stderr_text();
     let code = out.exit_text();
     TransportError::Remote {

@@ -7,6 +7,9 @@
 #    against SIZE and SHA256 (a cut stream never replaces DEST), synced, given MODE
 #    (octal; empty: the default for new files), and renamed over DEST, so readers see
 #    the old file or the new one, never a partial one. Prints `written`.
+# OP read: prints DEST's content on stdout, then `sha256 HEX` of the file as the last
+#    line of stderr (the other arguments are unused): the controller compares it with
+#    what arrived, so a file that changed while it was read is not taken for whole.
 # Failures say why on stderr and exit non-zero.
 
 op=$1 dest=$2 want=$3 size=$4 mode=$5
@@ -77,6 +80,15 @@ write)
 	# The rename itself is durable once the directory is.
 	sync -- "$dir" 2>/dev/null || sync
 	echo written
+	;;
+read)
+	if [ ! -f "$dest" ]; then
+		echo "$dest: no such file" >&2
+		exit 1
+	fi
+	cat -- "$dest" || exit 1
+	have=$(sha256 "$dest") || exit 1
+	echo "sha256 $have" >&2
 	;;
 *)
 	echo "unknown operation $op" >&2
