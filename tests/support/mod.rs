@@ -129,8 +129,8 @@ pub fn holds(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-pub mod etcd;
 pub mod data;
+pub mod etcd;
 pub mod lab;
 pub mod playground;
 pub mod sshd;

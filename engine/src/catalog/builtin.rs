@@ -30,8 +30,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "replace-upgrade.yaml",
         include_str!("../../../runbooks/replace-upgrade.yaml"),
     ),
-    // etcd's backup and disaster recovery (docs/runbooks/etcd.md): etcd-shaped steps
-    // that the system-neutral backup and disaster-recovery runbooks may include.
+    // etcd's backup and disaster recovery (docs/runbooks/etcd.md): one snapshot of the
+    // whole keyspace, a procedure of another shape than the demo chain's per-node archives.
     (
         "etcd-backup.yaml",
         include_str!("../../../runbooks/etcd/backup.yaml"),

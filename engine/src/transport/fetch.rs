@@ -11,8 +11,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWrite};
 
 use super::pipes::Keep;
 use super::transfer::{failed, TRANSFER_SH};
-use crate::digest::hex as hex_digest;
 use super::{Connections, HostSpec, TransportError};
+use crate::digest::hex as hex_digest;
 use crate::shell;
 
 /// What a download to a file did.
