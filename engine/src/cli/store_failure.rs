@@ -23,7 +23,23 @@ pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic
     let d = Diagnostic::error(message);
     let elsewhere = "or use another state directory (--state DIR or QUORATE_STATE)";
     match error {
-        StoreError::Busy { .. } | StoreError::Locked { .. } => (LOCKED, d),
+        StoreError::Busy { .. } | StoreError::Locked { .. } | StoreError::Controlled { .. } => {
+            (LOCKED, d)
+        }
+        // Resumable: the run is recorded as it was when the lock was lost.
+        StoreError::LockLost { .. } => (
+            LOCKED,
+            d.with_hint(
+                "no task was started after the lock was lost; check that etcd has a quorum",
+            ),
+        ),
+        StoreError::Unreachable { .. } => (
+            UNUSABLE_STATE,
+            d.with_hint(
+                "nothing was recorded by the failed request; once a quorum of etcd members is \
+                 up, run the command again (`quorate resume RUN` for a run)",
+            ),
+        ),
         StoreError::NoRun(_) => (FAILED, d),
         StoreError::NoStore { .. } => (
             UNUSABLE_STATE,
@@ -64,7 +80,7 @@ pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic
                  check their hosts by hand"
             )),
         ),
-        StoreError::Format { .. } => (UNUSABLE_STATE, d),
+        StoreError::Format { .. } | StoreError::NotBuilt(_) => (UNUSABLE_STATE, d),
     }
 }
 

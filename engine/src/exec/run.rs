@@ -136,6 +136,8 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
             format!("{:?}", run.status).to_lowercase(),
         ));
     }
+    // Before anything is read to settle or drive: a second controller is refused here.
+    store.claim(&run.cluster)?;
     let plan_json = store
         .plan_json(run_id)?
         .ok_or_else(|| DriveError::NoRun(run_id.to_owned()))?;
