@@ -7,7 +7,7 @@ use std::path::Path;
 use super::exit::{FAILED, LOCKED, UNUSABLE_STATE};
 use super::warn;
 use crate::source::Diagnostic;
-use crate::store::StoreError;
+use crate::store::{StateLocation, StoreError};
 
 /// The exit code and the diagnostic for a store error on the state directory `state`. The
 /// exit code of a refused write (a bug, not the environment) is the same: the command
@@ -17,6 +17,8 @@ pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic
     let said = error.to_string();
     let message = if said.contains(&dir) {
         said
+    } else if matches!(StateLocation::parse(state), Ok(StateLocation::Etcd(_))) {
+        format!("the store {dir} cannot be used: {said}")
     } else {
         format!("the state directory {dir} cannot be used: {said}")
     };
