@@ -33,26 +33,29 @@ pub struct Cli {
     pub log_format: LogFormat,
 }
 
+/// The heading of the etcd options in `--help`: most commands never use them.
+const ETCD: &str = "Team store options (--state etcd://...)";
+
 /// How to reach and hold an etcd store (`--state etcd://...`); the password is read from
 /// `QUORATE_ETCD_PASSWORD` only, never from the command line.
 #[derive(Args, Debug, Clone, Default)]
 pub struct EtcdArgs {
     /// How long the cluster lock outlives a controller that stopped renewing it (died, or
     /// cut off from etcd), in seconds; another controller may resume its run after that.
-    #[arg(long, global = true, value_name = "SECONDS", env = "QUORATE_LOCK_TTL",
+    #[arg(long, global = true, value_name = "SECONDS", env = "QUORATE_LOCK_TTL", help_heading = ETCD,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub lock_ttl: Option<u64>,
     /// The CA certificate (PEM) of the etcd members; connects with TLS.
-    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_CACERT")]
+    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_CACERT", help_heading = ETCD)]
     pub etcd_cacert: Option<PathBuf>,
     /// A client certificate (PEM) for etcd, with --etcd-key.
-    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_CERT")]
+    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_CERT", help_heading = ETCD)]
     pub etcd_cert: Option<PathBuf>,
     /// The client certificate's key (PEM).
-    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_KEY")]
+    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_KEY", help_heading = ETCD)]
     pub etcd_key: Option<PathBuf>,
     /// The etcd user; the password comes from `QUORATE_ETCD_PASSWORD`.
-    #[arg(long, global = true, value_name = "NAME", env = "QUORATE_ETCD_USER")]
+    #[arg(long, global = true, value_name = "NAME", env = "QUORATE_ETCD_USER", help_heading = ETCD)]
     pub etcd_user: Option<String>,
 }
 
