@@ -7,7 +7,7 @@ use std::process::Command;
 
 use support::Quorate;
 
-const SUBCOMMANDS: [&str; 19] = [
+const SUBCOMMANDS: [&str; 20] = [
     "validate",
     "plan",
     "graph",
@@ -25,6 +25,7 @@ const SUBCOMMANDS: [&str; 19] = [
     "abandon",
     "demo",
     "gc",
+    "store",
     "completions",
     "man",
 ];
@@ -162,7 +163,7 @@ fn man_out_writes_one_page_per_subcommand_that_man_renders() {
     let mut expected: Vec<String> = SUBCOMMANDS
         .iter()
         .map(|s| format!("quorate-{s}.1"))
-        .chain(["quorate.1".to_owned()])
+        .chain(["quorate.1".to_owned(), "quorate-store-migrate.1".to_owned()])
         .collect();
     expected.sort();
     assert_eq!(pages, expected);

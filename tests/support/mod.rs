@@ -62,6 +62,13 @@ impl Quorate {
         self
     }
 
+    /// Runs it in `dir` instead of the repository root.
+    #[must_use]
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     #[must_use]
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);

@@ -13,21 +13,50 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Where runs are recorded.
+    /// Where runs are recorded: a directory, or a team store on etcd,
+    /// `etcd://HOST:PORT[,HOST:PORT...]/PREFIX` (`etcds://` for TLS).
     #[arg(
         long,
         global = true,
-        value_name = "DIR",
+        value_name = "DIR|etcd://...",
         env = "QUORATE_STATE",
         default_value = ".quorate"
     )]
     pub state: PathBuf,
+    #[command(flatten)]
+    pub etcd: EtcdArgs,
     /// More log output (-v info, -vv debug); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Log line format, on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// The heading of the etcd options in `--help`: most commands never use them.
+const ETCD: &str = "Team store options (--state etcd://...)";
+
+/// How to reach and hold an etcd store (`--state etcd://...`); the password is read from
+/// `QUORATE_ETCD_PASSWORD` only, never from the command line.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EtcdArgs {
+    /// How long the cluster lock outlives a controller that stopped renewing it (died, or
+    /// cut off from etcd), in seconds; another controller may resume its run after that.
+    #[arg(long, global = true, value_name = "SECONDS", env = "QUORATE_LOCK_TTL", help_heading = ETCD,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub lock_ttl: Option<u64>,
+    /// The CA certificate (PEM) of the etcd members; connects with TLS.
+    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_CACERT", help_heading = ETCD)]
+    pub etcd_cacert: Option<PathBuf>,
+    /// A client certificate (PEM) for etcd, with --etcd-key.
+    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_CERT", help_heading = ETCD)]
+    pub etcd_cert: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long, global = true, value_name = "FILE", env = "QUORATE_ETCD_KEY", help_heading = ETCD)]
+    pub etcd_key: Option<PathBuf>,
+    /// The etcd user; the password comes from `QUORATE_ETCD_PASSWORD`.
+    #[arg(long, global = true, value_name = "NAME", env = "QUORATE_ETCD_USER", help_heading = ETCD)]
+    pub etcd_user: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,10 +102,30 @@ pub enum Command {
     Demo(DemoArgs),
     /// Remove, on every host of an inventory, the task journals of runs no longer needed.
     Gc(GcArgs),
+    /// Manage run stores: copy runs into a team store on etcd.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per subcommand with --out.
     Man(ManArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Copy every run of one store into a team store on etcd (runs already there are
+    /// left as they are).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The store to copy from: a state directory (or an etcd address).
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// The etcd store to copy into: etcd://HOST:PORT[,HOST:PORT...]/PREFIX.
+    #[arg(long, value_name = "etcd://...")]
+    pub to: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -19,20 +19,26 @@ use crate::report::{Fanout, LogObserver, Progress};
 use crate::source::{escape, Diagnostic};
 use crate::store::{
     now_ms, operator, serve_readers, Change, LiveServer, RunReader, RunStatus, RunStore, SledStore,
-    StoreError,
+    Store, StoreError,
 };
 use crate::transport::Connections;
 
-pub(super) fn open_store(cli: &Cli) -> Result<Arc<SledStore>, (u8, Vec<Diagnostic>)> {
-    SledStore::open(&cli.state).map(Arc::new).map_err(|e| {
-        let (code, d) = store_failure(&cli.state, &e);
-        (code, vec![d])
-    })
+pub(super) fn open_store(cli: &Cli) -> Result<Arc<Store>, (u8, Vec<Diagnostic>)> {
+    crate::store::open_store(&cli.state, &cli.etcd_options())
+        .map(Arc::new)
+        .map_err(|e| {
+            let (code, d) = store_failure(&cli.state, &e);
+            (code, vec![d])
+        })
 }
 
 /// Answers `runs`, `show` and `logs` from other shells while this process holds the store.
 /// Without it a run still runs; it just cannot be watched, so a failure is a warning.
-fn serve_live_reads(state: &Path, store: &Arc<SledStore>, run_id: &str) -> Option<LiveServer> {
+/// A shared store needs none: readers read it directly, from any machine.
+fn serve_live_reads(state: &Path, store: &Arc<Store>, run_id: &str) -> Option<LiveServer> {
+    if !matches!(**store, Store::Sled(_)) {
+        return None;
+    }
     match serve_readers(state, Arc::clone(store), run_id) {
         Ok(server) => Some(server),
         Err(e) => {
@@ -46,7 +52,7 @@ fn serve_live_reads(state: &Path, store: &Arc<SledStore>, run_id: &str) -> Optio
 }
 
 /// Resolves a RUN argument (`latest`, a unique prefix) against the open store.
-fn resolve(cli: &Cli, store: &SledStore, arg: &str) -> Result<Result<String, u8>, Vec<Diagnostic>> {
+fn resolve(cli: &Cli, store: &Store, arg: &str) -> Result<Result<String, u8>, Vec<Diagnostic>> {
     match super::run_ref::resolve_run(store, &cli.state, arg) {
         Ok(Ok(id)) => Ok(Ok(id)),
         Ok(Err(d)) => Err(vec![d]),
@@ -150,7 +156,11 @@ fn finish(result: Result<RunOutcome, DriveError>, run_id: &str, state: &Path) ->
             outln!("run {id} is already {status}; nothing to do");
             DONE
         }
-        Err(e @ DriveError::Store(StoreError::Busy { .. } | StoreError::Locked { .. })) => {
+        Err(
+            e @ DriveError::Store(
+                StoreError::Busy { .. } | StoreError::Locked { .. } | StoreError::Controlled { .. },
+            ),
+        ) => {
             warn(&[Diagnostic::error(e.to_string())]);
             LOCKED
         }
@@ -173,7 +183,7 @@ pub(super) struct Driving<'a> {
 /// exit code.
 pub(super) fn drive(
     state: &Path,
-    store: &Arc<SledStore>,
+    store: &Arc<Store>,
     run_id: &str,
     plan: &Plan,
     secrets: Secrets,

@@ -60,7 +60,7 @@ impl Follower<'_> {
     /// One poll; `Some(exit code)` once the run is no longer running.
     fn poll(&mut self, cli: &Cli, id: &str) -> Result<Option<u8>, StoreError> {
         if self.reader.is_none() {
-            self.reader = Some(open_reader(&cli.state)?);
+            self.reader = Some(open_reader(&cli.state, &cli.etcd_options())?);
         }
         let reader =
             self.reader.as_ref().map(Reader::as_reader).ok_or_else(|| {

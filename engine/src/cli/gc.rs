@@ -15,7 +15,7 @@ use crate::exec::{
 };
 use crate::plan::{parse_inventory, Connection, Plan};
 use crate::source::{escape, Diagnostic};
-use crate::store::{RunReader, RunStore, SledStore};
+use crate::store::{RunReader, RunStore, Store};
 use crate::transport::Connections;
 
 /// Removes run `run`'s journal on every host of its plan; a host that cannot be reached
@@ -26,7 +26,7 @@ pub(super) async fn remove_journals(conns: &Arc<Connections>, plan: &Plan, run: 
 }
 
 /// After `abandon`: removes the run's journals on the hosts of its stored plan.
-pub(super) fn remove_abandoned_journals(store: &SledStore, run: &str) {
+pub(super) fn remove_abandoned_journals(store: &Store, run: &str) {
     let Ok(Some(plan_json)) = store.plan_json(run) else {
         return;
     };

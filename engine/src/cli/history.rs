@@ -25,7 +25,7 @@ fn seconds(ms: u64) -> String {
 /// to `(reader, run id)`, or ends the command with the store failure or the diagnostic.
 macro_rules! open_run {
     ($cli:expr, $arg:expr) => {{
-        let reader = or_store_failure!($cli.state, open_reader(&$cli.state));
+        let reader = or_store_failure!($cli.state, open_reader(&$cli.state, &$cli.etcd_options()));
         match or_store_failure!(
             $cli.state,
             resolve_run(reader.as_reader(), &$cli.state, $arg)
@@ -55,7 +55,7 @@ macro_rules! read_run {
 }
 
 pub fn runs(cli: &Cli, args: &RunsArgs) -> Result<u8, Vec<Diagnostic>> {
-    let reader = or_store_failure!(cli.state, open_reader(&cli.state));
+    let reader = or_store_failure!(cli.state, open_reader(&cli.state, &cli.etcd_options()));
     let runs = or_store_failure!(cli.state, reader.as_reader().runs());
     if args.format == TableFormat::Json {
         let value = serde_json::json!({ "version": RUNS_FORMAT_VERSION, "runs": runs });

@@ -57,6 +57,7 @@ mod run_ref;
 mod saved;
 mod sources;
 mod store_failure;
+mod store_migrate;
 mod validate;
 
 use std::io::Write as _;
@@ -95,6 +96,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::List(a) => list::run_list(a),
         Command::Describe(a) => list::run_describe(a),
         Command::Gc(a) => gc::run(cli, a),
+        Command::Store(args::StoreCommand::Migrate(a)) => store_migrate::run(cli, a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
     };
@@ -103,6 +105,20 @@ pub fn run(cli: &Cli) -> u8 {
         Err(diagnostics) => {
             report(&diagnostics);
             BAD_INPUT
+        }
+    }
+}
+
+impl Cli {
+    /// The etcd options of the command line, with the password from the environment.
+    pub(crate) fn etcd_options(&self) -> crate::store::EtcdOptions {
+        crate::store::EtcdOptions {
+            ca_cert: self.etcd.etcd_cacert.clone(),
+            cert: self.etcd.etcd_cert.clone(),
+            key: self.etcd.etcd_key.clone(),
+            user: self.etcd.etcd_user.clone(),
+            password: std::env::var("QUORATE_ETCD_PASSWORD").ok(),
+            lock_ttl: self.etcd.lock_ttl.map(std::time::Duration::from_secs),
         }
     }
 }

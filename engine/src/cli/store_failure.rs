@@ -7,7 +7,7 @@ use std::path::Path;
 use super::exit::{FAILED, LOCKED, UNUSABLE_STATE};
 use super::warn;
 use crate::source::Diagnostic;
-use crate::store::StoreError;
+use crate::store::{StateLocation, StoreError};
 
 /// The exit code and the diagnostic for a store error on the state directory `state`. The
 /// exit code of a refused write (a bug, not the environment) is the same: the command
@@ -17,13 +17,31 @@ pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic
     let said = error.to_string();
     let message = if said.contains(&dir) {
         said
+    } else if matches!(StateLocation::parse(state), Ok(StateLocation::Etcd(_))) {
+        format!("the store {dir} cannot be used: {said}")
     } else {
         format!("the state directory {dir} cannot be used: {said}")
     };
     let d = Diagnostic::error(message);
     let elsewhere = "or use another state directory (--state DIR or QUORATE_STATE)";
     match error {
-        StoreError::Busy { .. } | StoreError::Locked { .. } => (LOCKED, d),
+        StoreError::Busy { .. } | StoreError::Locked { .. } | StoreError::Controlled { .. } => {
+            (LOCKED, d)
+        }
+        // Resumable: the run is recorded as it was when the lock was lost.
+        StoreError::LockLost { .. } => (
+            LOCKED,
+            d.with_hint(
+                "no task was started after the lock was lost; check that etcd has a quorum",
+            ),
+        ),
+        StoreError::Unreachable { .. } => (
+            UNUSABLE_STATE,
+            d.with_hint(
+                "nothing was recorded by the failed request; once a quorum of etcd members is \
+                 up, run the command again (`quorate resume RUN` for a run)",
+            ),
+        ),
         StoreError::NoRun(_) => (FAILED, d),
         StoreError::NoStore { .. } => (
             UNUSABLE_STATE,
@@ -64,7 +82,7 @@ pub(crate) fn store_failure(state: &Path, error: &StoreError) -> (u8, Diagnostic
                  check their hosts by hand"
             )),
         ),
-        StoreError::Format { .. } => (UNUSABLE_STATE, d),
+        StoreError::Format { .. } | StoreError::NotBuilt(_) => (UNUSABLE_STATE, d),
     }
 }
 

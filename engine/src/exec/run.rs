@@ -142,6 +142,8 @@ pub async fn drive_run<S: RunStore + Send + Sync + 'static>(
     interrupts: watch::Receiver<u32>,
 ) -> Result<RunOutcome, DriveError> {
     let (mut run, plan) = unfinished_run(&*store, run_id)?;
+    // Before anything is used to settle or drive: a second controller is refused here.
+    store.claim(&run.cluster)?;
     let plan = Arc::new(plan);
     let mut records = store.tasks(run_id)?;
     let resumed = drive.settle.is_some();

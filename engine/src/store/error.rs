@@ -14,6 +14,32 @@ pub enum StoreError {
         "cluster `{cluster}` is locked by unfinished run {run}: resume it or `quorate abandon` it"
     )]
     Locked { cluster: String, run: String },
+    /// Another controller holds the cluster (the etcd store's lease on it).
+    #[error(
+        "cluster `{cluster}` is driven by another controller: {holder}; wait for it to end, \
+         or, if it died, for its lease to expire (--lock-ttl, {ttl_s} s by default)"
+    )]
+    Controlled {
+        cluster: String,
+        holder: String,
+        ttl_s: u64,
+    },
+    /// This controller lost its hold on the cluster (its lease expired or could not be
+    /// renewed): it writes nothing more and starts no task.
+    #[error(
+        "this controller lost its hold on cluster `{cluster}` ({why}): it starts no more \
+         tasks; `quorate resume` the run once the store is reachable"
+    )]
+    LockLost { cluster: String, why: String },
+    /// The shared store did not answer in time (no quorum, unreachable members).
+    #[error("the store at {at} cannot be reached: {why}")]
+    Unreachable { at: String, why: String },
+    /// `--state etcd://...` in a quorate built without the etcd store.
+    #[error(
+        "{0} names an etcd store, but this quorate was built without it: build it with \
+         `cargo build --release --features etcd` (needs protoc)"
+    )]
+    NotBuilt(String),
     #[error("no run `{0}` in the store")]
     NoRun(String),
     /// A read-only command found no state directory, or no store in it; nothing was created.

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::live::{remove_stale_socket, LiveClient};
+use super::location::{EtcdOptions, StateLocation};
 use super::{RunReader, SledStore, StoreError};
 
 /// How long a reader keeps trying when the store is held by a process that does not serve
@@ -18,6 +19,8 @@ pub enum Reader {
     Store(SledStore),
     /// The controller that holds the store and drives a run.
     Live(LiveClient),
+    /// A shared store (etcd): read directly, whoever drives its runs.
+    Shared(super::Store),
 }
 
 impl Reader {
@@ -25,6 +28,7 @@ impl Reader {
         match self {
             Self::Store(store) => store,
             Self::Live(client) => client,
+            Self::Shared(store) => store,
         }
     }
 
@@ -34,10 +38,21 @@ impl Reader {
     }
 }
 
+/// Opens the store `state` names for reading, creating nothing: `NoStore` when there is
+/// none. A shared store is read directly; for a directory see [`open_dir_reader`].
+pub fn open_reader(state: &Path, etcd: &EtcdOptions) -> Result<Reader, StoreError> {
+    match StateLocation::parse(state)? {
+        StateLocation::Dir(dir) => open_dir_reader(&dir),
+        StateLocation::Etcd(at) => {
+            super::any_store::open_etcd(&at, etcd, false).map(Reader::Shared)
+        }
+    }
+}
+
 /// Opens the store in `dir` for reading, creating nothing: `NoStore` when there is none.
 /// A controller's socket is tried first, then the store; a store held by a process that
 /// serves no reads is tried again for a moment, then `Busy`.
-pub fn open_reader(dir: &Path) -> Result<Reader, StoreError> {
+pub fn open_dir_reader(dir: &Path) -> Result<Reader, StoreError> {
     let deadline = Instant::now() + READ_WAIT;
     loop {
         super::state_dir::require_store(dir)?;

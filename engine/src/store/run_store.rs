@@ -31,4 +31,11 @@ pub trait RunStore: RunReader {
 
     /// The run that holds `cluster`, if any.
     fn lock_holder(&self, cluster: &str) -> Result<Option<String>, StoreError>;
+
+    /// Takes `cluster` for this controller before it drives a run there, so a second
+    /// controller is refused at once (`Controlled`, naming the holder) rather than at its
+    /// first commit. A store one process holds alone (sled) has nothing to take.
+    fn claim(&self, _cluster: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

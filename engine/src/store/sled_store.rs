@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::Tree;
 
-use super::bounded::bound_output;
 use super::codec::{aborting, decode, encode, TxResult};
 use super::format::check_format;
-use super::keys::{self, check_name, node_number, numbered, run_prefix};
+use super::keys::{self, node_number, numbered, run_prefix};
 use super::lock_file::ProcessLock;
+use super::prepare::{bounded, check_new_run, prepare, Prepared};
 use super::state_dir::{self, DB_DIR};
 use super::{
     cluster_lock, now_ms, Change, Event, RunReader, RunRecord, RunStore, StoreError, TaskRecord,
@@ -161,53 +161,6 @@ fn invalid<T>(message: String) -> TxResult<T> {
     )))
 }
 
-/// Output is bounded here, on every write, so no caller can forget it.
-fn bounded(mut task: TaskRecord) -> TaskRecord {
-    task.stdout = bound_output(std::mem::take(&mut task.stdout));
-    task.stderr = bound_output(std::mem::take(&mut task.stderr));
-    task
-}
-
-/// A change made ready outside the transaction (bounded, encoded), since a transaction
-/// closure may run more than once.
-enum Prepared {
-    Run(RunRecord, Vec<u8>),
-    Task(usize, Vec<u8>),
-    Event {
-        node: Option<usize>,
-        kind: String,
-        message: String,
-    },
-}
-
-fn prepare(id: &str, change: Change) -> Result<Prepared, StoreError> {
-    Ok(match change {
-        Change::Run(run) => {
-            if run.id != id {
-                return Err(StoreError::Invalid(format!(
-                    "the record of run {} was given to a commit of run {id}",
-                    run.id
-                )));
-            }
-            let bytes = encode(&run)?;
-            Prepared::Run(run, bytes)
-        }
-        Change::Task(task) => {
-            let task = bounded(task);
-            Prepared::Task(task.node, encode(&task)?)
-        }
-        Change::Event {
-            node,
-            kind,
-            message,
-        } => Prepared::Event {
-            node,
-            kind,
-            message: bound_output(message),
-        },
-    })
-}
-
 impl RunReader for SledStore {
     fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
         self.runs
@@ -266,30 +219,7 @@ impl RunStore for SledStore {
         plan_json: &str,
         tasks: &[TaskRecord],
     ) -> Result<(), StoreError> {
-        check_name("run id", &run.id)?;
-        check_name("cluster", &run.cluster)?;
-        if tasks.len() != run.tasks {
-            return Err(StoreError::Invalid(format!(
-                "run {} declares {} tasks but {} task records were given",
-                run.id,
-                run.tasks,
-                tasks.len()
-            )));
-        }
-        // Tasks are plan nodes: their numbers need not be dense (joins and gates are
-        // nodes too), only unique.
-        let mut seen = std::collections::HashSet::new();
-        for task in tasks {
-            if !seen.insert(task.node) {
-                return Err(StoreError::Invalid(format!(
-                    "node {} is given twice in run {}",
-                    task.node, run.id
-                )));
-            }
-        }
-        serde_json::from_str::<serde::de::IgnoredAny>(plan_json).map_err(|e| {
-            StoreError::Invalid(format!("the plan of run {} is not JSON: {e}", run.id))
-        })?;
+        check_new_run(run, plan_json, tasks)?;
         let run_bytes = encode(run)?;
         let task_entries = tasks
             .iter()
