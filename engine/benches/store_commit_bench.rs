@@ -9,7 +9,7 @@
 //! Run: `cargo bench -p quorate --features etcd --bench store_commit_bench`
 //! (`COMMITS=N` to change the number of commits, 500 by default).
 
-#[path = "../../tests/support/etcd.rs"]
+#[path = "../../tests/support/team_etcd.rs"]
 mod etcd;
 
 use std::path::Path;

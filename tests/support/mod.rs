@@ -141,6 +141,7 @@ pub mod etcd;
 pub mod lab;
 pub mod playground;
 pub mod sshd;
+pub mod team_etcd;
 
 /// Reads `quorate --log-format json` lines from a run's stderr until `n` task transitions
 /// were logged (each is durable once logged), or the run ended; returns them.

@@ -18,8 +18,8 @@ use crate::plan::{ParamInput, Plan, Secrets};
 use crate::report::{Fanout, LogObserver, Progress};
 use crate::source::{escape, Diagnostic};
 use crate::store::{
-    now_ms, operator, serve_readers, Change, LiveServer, RunReader, RunStatus, RunStore, SledStore,
-    Store, StoreError,
+    now_ms, operator, serve_readers, Change, LiveServer, RunReader, RunStatus, RunStore, Store,
+    StoreError,
 };
 use crate::transport::Connections;
 
@@ -222,7 +222,7 @@ pub(super) fn drive(
                     let (store, id, message) =
                         (Arc::clone(store), run_id.to_owned(), message.clone());
                     let approved = tokio::task::spawn_blocking(move || {
-                        super::prompt::approve_in_place(&store, &id, &message)
+                        super::prompt::approve_in_place(&*store, &id, &message)
                     })
                     .await
                     .unwrap_or(false);

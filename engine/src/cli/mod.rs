@@ -91,7 +91,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Logs(a) => history::logs(cli, a),
         Command::Report(a) => history::report(cli, a),
         Command::Validate(a) => validate::run(a),
-        Command::Plan(a) => plan::run_plan(a, &cli.state),
+        Command::Plan(a) => plan::run_plan(a, cli),
         Command::Graph(a) => plan::run_graph(a),
         Command::List(a) => list::run_list(a),
         Command::Describe(a) => list::run_describe(a),

@@ -26,7 +26,7 @@ pub(super) fn apply_limit(plan: &mut Plan, args: &LimitArgs) -> Result<(), Vec<D
     })
 }
 
-pub fn run_plan(args: &PlanArgs, state: &std::path::Path) -> Result<u8, Vec<Diagnostic>> {
+pub fn run_plan(args: &PlanArgs, cli: &super::args::Cli) -> Result<u8, Vec<Diagnostic>> {
     let (mut compiled, sources) = compile_with_sources(&args.compile, false)?;
     apply_limit(&mut compiled.plan, &args.limit)?;
     warn(&compiled.warnings);
@@ -58,7 +58,12 @@ pub fn run_plan(args: &PlanArgs, state: &std::path::Path) -> Result<u8, Vec<Diag
         PlanFormat::Markdown | PlanFormat::Html => {
             out!(
                 "{}",
-                super::review::plan_artifact(&compiled.plan, args.format, state)
+                super::review::plan_artifact(
+                    &compiled.plan,
+                    args.format,
+                    &cli.state,
+                    &cli.etcd_options()
+                )
             );
         }
     }

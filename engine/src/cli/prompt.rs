@@ -5,7 +5,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use crate::exec::{approve, ApproveError};
 use crate::source::escape;
-use crate::store::{operator, SledStore};
+use crate::store::{operator, RunStore};
 
 /// Whether the operator can be asked: standard input and output are both a terminal.
 pub(super) fn can_ask() -> bool {
@@ -14,7 +14,7 @@ pub(super) fn can_ask() -> bool {
 
 /// Asks whether to approve `message` now and, on `y`, records the approval as
 /// `quorate approve` does (the four-eyes rule included). True when it was recorded.
-pub(super) fn approve_in_place(store: &SledStore, run_id: &str, message: &str) -> bool {
+pub(super) fn approve_in_place<S: RunStore>(store: &S, run_id: &str, message: &str) -> bool {
     let (user, host) = operator();
     let mut out = std::io::stdout().lock();
     let _ = write!(
