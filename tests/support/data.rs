@@ -1,44 +1,20 @@
 //! Helpers for the data runbooks' end-to-end tests (backup, restore, checkpoints, disaster
 //! recovery): checksums, files on disk, a run killed at a chosen point.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-use sha2::{Digest as _, Sha256};
+use std::process::Command;
 
 use super::playground::Playground;
-use super::read_transitions;
 
 /// The SHA-256 of a file, in lower-case hex.
 pub fn sha256_file(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Sha256::digest(&bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    quorate::digest::sha256_hex(&bytes)
 }
 
-/// Every file under `dir`, at any depth.
+/// Every file under `dir`, at any depth, sorted.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
+    let mut out = super::files_under(dir);
     out.sort();
     out
 }
@@ -58,47 +34,13 @@ pub fn run_id(out: &super::Output) -> String {
 /// The transition to kill a run after: `VAR=N` replays one point, otherwise a random one
 /// in 1..=`max`.
 pub fn kill_point(var: &str, max: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .subsec_nanos();
-            1 + usize::try_from(nanos).expect("u32 fits") % max
-        })
+    super::random_point(var, max)
 }
 
 /// Starts `quorate run RUNBOOK ARGS` on the playground, SIGKILLs it after `kill_at` task
 /// transitions, and returns the run's id.
 pub fn run_killed(pg: &Playground, runbook: &str, args: &[&str], kill_at: usize) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quorate"))
-        .current_dir(super::root())
-        .env_remove("QUORATE_RUNBOOKS")
-        .env("HOME", pg.dir.path())
-        .arg("--state")
-        .arg(pg.dir.path().join("state"))
-        .args(["--log-format", "json", "run", runbook, "--plain", "-i"])
-        .arg(pg.inventory())
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start quorate run");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr pipe"));
-    let seen = read_transitions(&mut err, kill_at);
-    child.kill().expect("SIGKILL the run");
-    child.wait().expect("reap the run");
-    let last = seen.last().expect("a transition before the kill");
-    println!(
-        "{runbook} killed after transition {} of {kill_at}: {} {}@{}",
-        seen.len(),
-        last["state"],
-        last["step"],
-        last["host"]
-    );
-    seen[0]["run"].as_str().expect("run id").to_owned()
+    super::run_killed_at(pg.dir.path(), &pg.inventory(), runbook, args, kill_at)
 }
 
 /// Runs RUNBOOK killed at the transition `var` names (or a random one up to `max`), then
