@@ -56,6 +56,9 @@ pub struct StoreFigure {
     /// `quorate resume` of the half-done run: from process start to its first task's
     /// effect on disk.
     pub resume_first_task_ms: f64,
+    /// What a resume reads before it can start, each read timed alone (ms), in order.
+    #[serde(default)]
+    pub resume_reads: Vec<(String, f64)>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
@@ -205,8 +208,38 @@ pub fn store_child(state: &Path, out: &Path) {
         group_commit_ms: group.as_secs_f64() * 1e3 / group_count as f64,
         group_transitions_per_s: (group_count * GROUP) as f64 / group.as_secs_f64(),
         resume_first_task_ms: 0.0,
+        resume_reads: Vec::new(),
     };
     println!("{}", serde_json::to_string(&figure).expect("json"));
+}
+
+/// Child: the reads a resume of the latest run in `state` makes before it starts, timed
+/// one by one; prints them as JSON.
+pub fn reads_child(state: &Path) {
+    let mut reads: Vec<(String, f64)> = Vec::new();
+    let mut time = |what: &str, start: Instant| {
+        reads.push((what.to_owned(), start.elapsed().as_secs_f64() * 1e3));
+    };
+    let t = Instant::now();
+    let store = SledStore::open(state).expect("store");
+    time("open the store", t);
+    let t = Instant::now();
+    let runs = store.runs().expect("runs");
+    let run = runs.last().expect("a run").clone();
+    time("list the runs (`latest`)", t);
+    let t = Instant::now();
+    let plan_json = store.plan_json(&run.id).expect("plan").expect("a plan");
+    time("read the frozen plan", t);
+    let t = Instant::now();
+    let _plan = quorate::exec::frozen_plan(&run, &plan_json).expect("the plan");
+    time("parse and check the frozen plan", t);
+    let t = Instant::now();
+    let tasks = store.tasks(&run.id).expect("tasks");
+    time(&format!("read {} task records", tasks.len()), t);
+    let t = Instant::now();
+    let events = store.events(&run.id).expect("events");
+    time(&format!("read {} events", events.len()), t);
+    println!("{}", serde_json::to_string(&reads).expect("json"));
 }
 
 fn child(exe: &Path, args: &[String]) -> String {
@@ -295,6 +328,11 @@ pub fn measure(exe: &Path, quorate: &Path, work: &Path) -> Internal {
         ],
     );
     let mut f: StoreFigure = serde_json::from_str(&line).expect("store figure");
+    let line = child(
+        exe,
+        &["internal-reads".into(), state.display().to_string()],
+    );
+    f.resume_reads = serde_json::from_str(&line).expect("reads");
     f.resume_first_task_ms = resume(quorate, &state, &out, &home);
     println!(
         "store: {} tasks; create_run {:.0} ms; {:.1} MiB created, {:.1} MiB half done; checkpoint {:.2} ms ({:.0}/s) alone, {:.2} ms per commit of {} ({:.0} transitions/s); resume: first task after {:.0} ms",
@@ -309,6 +347,9 @@ pub fn measure(exe: &Path, quorate: &Path, work: &Path) -> Internal {
         f.group_transitions_per_s,
         f.resume_first_task_ms
     );
+    for (what, ms) in &f.resume_reads {
+        println!("  resume reads: {what}: {ms:.0} ms");
+    }
     figures.store = Some(f);
     let _ = std::fs::remove_dir_all(&state);
     let _ = std::fs::remove_dir_all(&out);

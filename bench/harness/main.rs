@@ -126,6 +126,7 @@ fn main() {
         Some("internal-compile") => {
             return internal::compile_child(args[1].parse().expect("hosts"));
         }
+        Some("internal-reads") => return internal::reads_child(Path::new(&args[1])),
         Some("internal-store") => {
             return internal::store_child(Path::new(&args[1]), Path::new(&args[2]));
         }

@@ -277,6 +277,16 @@ fn internal(s: &mut String, results: &Results) {
             st.group_transitions_per_s,
             st.resume_first_task_ms,
         );
+        if !st.resume_reads.is_empty() {
+            s.push_str(
+                "\nWhat a resume reads before its first task, each read timed alone in a \
+                 process of its own (the store just written, so in the page cache):\n\n\
+                 | read | ms |\n|---|---|\n",
+            );
+            for (what, ms) in &st.resume_reads {
+                let _ = writeln!(s, "| {what} | {ms:.0} |");
+            }
+        }
     }
 }
 
