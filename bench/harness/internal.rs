@@ -328,10 +328,7 @@ pub fn measure(exe: &Path, quorate: &Path, work: &Path) -> Internal {
         ],
     );
     let mut f: StoreFigure = serde_json::from_str(&line).expect("store figure");
-    let line = child(
-        exe,
-        &["internal-reads".into(), state.display().to_string()],
-    );
+    let line = child(exe, &["internal-reads".into(), state.display().to_string()]);
     f.resume_reads = serde_json::from_str(&line).expect("reads");
     f.resume_first_task_ms = resume(quorate, &state, &out, &home);
     println!(

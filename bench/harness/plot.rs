@@ -14,6 +14,7 @@ const SIZE: (u32, u32) = (900, 560);
 fn color(tool: Tool) -> RGBColor {
     match tool {
         Tool::Quorate => RGBColor(214, 39, 40),
+        Tool::QuorateRolling => RGBColor(255, 127, 14),
         Tool::BareMux => RGBColor(30, 30, 30),
         Tool::SshMux => RGBColor(31, 119, 180),
         Tool::SshNoMux => RGBColor(23, 190, 207),

@@ -9,12 +9,13 @@ use std::process::{Command, Stdio};
 use crate::bare::BareArgs;
 use crate::workload::{
     ansible_cfg, ansible_inventory, ansible_playbook, pyinfra_deploy, pyinfra_inventory,
-    quorate_runbook, ssh_loop_script, Target,
+    quorate_rolling_runbook, quorate_runbook, ssh_loop_script, Target,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tool {
     Quorate,
+    QuorateRolling,
     BareMux,
     SshMux,
     SshNoMux,
@@ -23,8 +24,9 @@ pub enum Tool {
     Pyinfra,
 }
 
-pub const ALL: [Tool; 7] = [
+pub const ALL: [Tool; 8] = [
     Tool::Quorate,
+    Tool::QuorateRolling,
     Tool::BareMux,
     Tool::SshMux,
     Tool::SshNoMux,
@@ -37,6 +39,7 @@ impl Tool {
     pub fn name(self) -> &'static str {
         match self {
             Tool::Quorate => "quorate",
+            Tool::QuorateRolling => "quorate-rolling",
             Tool::BareMux => "bare-mux",
             Tool::SshMux => "ssh-mux",
             Tool::SshNoMux => "ssh-nomux",
@@ -52,9 +55,8 @@ impl Tool {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Tool::Quorate => {
-                "`quorate run` (release binary; durable checkpoints, remote task journal)"
-            }
+            Tool::Quorate => "`quorate run` (release binary; durable checkpoints, remote task journal): M+1 plain steps `on: all`, each step after the previous one on every host",
+            Tool::QuorateRolling => "the same, the steps in one `rolling` block of `batch: 100%`: each host's chain on its own, no barrier between hosts",
             Tool::BareMux => "bare tokio loop, openssh crate native mux, one channel per command",
             Tool::SshMux => "sh loop, one `ssh` per command, ControlMaster/ControlPersist",
             Tool::SshNoMux => "sh loop, one `ssh` per command, a new connection each",
@@ -68,7 +70,7 @@ impl Tool {
     pub fn has_kex_variants(self) -> bool {
         matches!(
             self,
-            Tool::Quorate | Tool::BareMux | Tool::SshMux | Tool::SshNoMux
+            Tool::Quorate | Tool::QuorateRolling | Tool::BareMux | Tool::SshMux | Tool::SshNoMux
         )
     }
 }
@@ -126,8 +128,13 @@ impl Setup {
         let n = self.hosts.len();
         let write = |name: &str, text: String| write_file(scratch, name, text);
         let mut c = match tool {
-            Tool::Quorate => {
-                let runbook = write("runbook.yaml", quorate_runbook(dir, self.steps));
+            Tool::Quorate | Tool::QuorateRolling => {
+                let text = if tool == Tool::Quorate {
+                    quorate_runbook(dir, self.steps)
+                } else {
+                    quorate_rolling_runbook(dir, self.steps)
+                };
+                let runbook = write("runbook.yaml", text);
                 let inventory = match kex {
                     Kex::Default => &self.inventory,
                     Kex::Curve => &self.inventory_curve,

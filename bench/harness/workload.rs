@@ -56,6 +56,22 @@ pub fn quorate_runbook(dir: &Path, steps: usize) -> String {
     s
 }
 
+/// The same steps in one `rolling` block of all hosts at once: per host a chain, hosts
+/// independent of each other (ansible's `free` strategy, the loops' shape).
+pub fn quorate_rolling_runbook(dir: &Path, steps: usize) -> String {
+    let dir = dir.display();
+    let mut s = format!(
+        "runbook: bench\non: all\nsteps:\n  - id: hosts\n    rolling:\n      batch: 100%\n      steps:\n        - id: mkdir\n          run: mkdir -p {dir}/{{{{host.name}}}}\n"
+    );
+    for k in 1..=steps {
+        let _ = writeln!(
+            s,
+            "        - id: step-{k}\n          run: echo step-{k} >> {dir}/{{{{host.name}}}}/log"
+        );
+    }
+    s
+}
+
 /// A POSIX sh script: per host in parallel, one `ssh` client per command, the hosts'
 /// chains waited for and their failures counted. `ssh` is the client with its options.
 pub fn ssh_loop_script(ssh: &str, mux: bool, dir: &Path, hosts: &[Target], steps: usize) -> String {
