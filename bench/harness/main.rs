@@ -42,7 +42,10 @@ tools_bench [OPTIONS]
   --no-internal      skip quorate's internal figures
   --internal-only    only quorate's internal figures
   --report-only      only regenerate docs/benchmarks.md and the plot from results.json
-  --venv DIR         the virtualenv with ansible-core and pyinfra (default bench/.venv)";
+  --venv DIR         the virtualenv with ansible-core and pyinfra (default bench/.venv)
+  --hosts-dir DIR    where the fake hosts' homes live (default /tmp); another one keeps
+                     its results apart, in bench/out/results-hosts-in-<DIR>.json, and
+                     leaves docs/benchmarks.md alone";
 
 struct Options {
     cells: Vec<(usize, usize)>,
@@ -52,6 +55,7 @@ struct Options {
     internal: bool,
     matrix: bool,
     venv: PathBuf,
+    hosts_dir: Option<PathBuf>,
 }
 
 fn list<T>(arg: Option<String>, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
@@ -80,6 +84,7 @@ fn options(args: Vec<String>) -> Option<Options> {
         internal: true,
         matrix: true,
         venv: repo().join("bench/.venv"),
+        hosts_dir: None,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
@@ -98,6 +103,13 @@ fn options(args: Vec<String>) -> Option<Options> {
             "--internal-only" => o.matrix = false,
             "--report-only" => return None,
             "--venv" => o.venv = args.next().unwrap_or_else(|| fail("--venv DIR")).into(),
+            "--hosts-dir" => {
+                o.hosts_dir = Some(
+                    args.next()
+                        .unwrap_or_else(|| fail("--hosts-dir DIR"))
+                        .into(),
+                );
+            }
             // cargo bench passes it.
             "--bench" => {}
             "--help" | "-h" => {
@@ -134,9 +146,17 @@ fn main() {
     }
     let out_dir = repo().join("bench/out");
     fs::create_dir_all(&out_dir).expect("bench/out");
-    let results_path = out_dir.join("results.json");
+    let options = options(args);
+    let apart = options.as_ref().and_then(|o| o.hosts_dir.as_ref());
+    let results_path = match apart {
+        None => out_dir.join("results.json"),
+        Some(dir) => out_dir.join(format!(
+            "results-hosts-in-{}.json",
+            dir.display().to_string().replace('/', "_")
+        )),
+    };
     let mut results = Results::load(&results_path);
-    if let Some(o) = options(args) {
+    if let Some(o) = &options {
         measure::become_subreaper();
         let work = tempfile::Builder::new()
             .prefix("qb")
@@ -144,7 +164,7 @@ fn main() {
             .expect("work dir");
         results.machine = results::machine(&o.venv);
         if o.matrix && !o.cells.is_empty() && !o.tools.is_empty() {
-            matrix(&o, work.path(), &mut results, &results_path);
+            matrix(o, work.path(), &mut results, &results_path);
         }
         if o.internal {
             let exe = std::env::current_exe().expect("own path");
@@ -155,6 +175,10 @@ fn main() {
             ));
             results.save(&results_path);
         }
+    }
+    if apart.is_some() {
+        println!("results in {}", results_path.display());
+        return;
     }
     let docs = repo().join("docs");
     plot::write(&results, &docs.join("benchmarks-wall.svg"));
@@ -178,7 +202,10 @@ fn variants(o: &Options) -> Vec<(Tool, Kex)> {
 fn matrix(o: &Options, work: &Path, results: &mut Results, results_path: &Path) {
     let most = o.cells.iter().map(|c| c.0).max().expect("cells");
     println!("starting {most} sshd hosts");
-    let cluster = SshCluster::start(most);
+    let cluster = match &o.hosts_dir {
+        None => SshCluster::start(most),
+        Some(dir) => SshCluster::start_in(most, dir),
+    };
     let listeners: Vec<u32> = cluster.hosts.iter().map(|h| h.pid).collect();
     let curve = cluster.dir().join("ssh_config_curve");
     let base = fs::read_to_string(&cluster.ssh_config).expect("ssh_config");

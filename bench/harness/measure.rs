@@ -27,7 +27,7 @@ use crate::sshd::alive;
 /// `USER_HZ` is 100 on Linux.
 const TICK: f64 = 0.01;
 const PAGE: u64 = 4096;
-/// How often the controller's memory is sampled.
+/// How often the controller's memory is sampled (at least; see `sample_memory`).
 const SAMPLE_EVERY: Duration = Duration::from_millis(25);
 
 /// What one run of a tool cost.
@@ -141,6 +141,7 @@ fn sample_memory(stop: &AtomicBool, listeners: &HashSet<u32>) -> (f64, usize) {
     let me = own_pid();
     let mut peak = (0u64, 0usize);
     loop {
+        let scan = Instant::now();
         let all = processes();
         let pids = tree(&all, me, listeners);
         // This process (the harness) is not the tool's.
@@ -156,7 +157,9 @@ fn sample_memory(stop: &AtomicBool, listeners: &HashSet<u32>) -> (f64, usize) {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        thread::sleep(SAMPLE_EVERY);
+        // With hundreds of processes a scan costs milliseconds of a shared core: sample
+        // less often rather than take the tools' CPU.
+        thread::sleep(SAMPLE_EVERY.max(scan.elapsed() * 10));
     }
     #[expect(clippy::cast_precision_loss, reason = "memory sizes")]
     let mib = (peak.0 * PAGE) as f64 / (1024.0 * 1024.0);

@@ -90,7 +90,7 @@ fn method(s: &mut String) {
          reaped by it: the growth of its children's user+system time) plus the hosts' (the \
          growth of the sshd listeners' own and reaped children's time, read after every \
          session closed); **peak RSS**: the largest sum of resident memory of all the \
-         controller's processes at one time, sampled every 25 ms (ansible's forks each \
+         controller's processes at one time, sampled every 25 ms, or less often when a scan of `/proc` takes more than 2.5 ms, so that the sampling takes at most a tenth of a core (ansible's forks each \
          count). Repetitions alternate tools; medians (and the wall time's min-max) are \
          over the successful runs. An unrecorded warm-up run of each tool (1 host, 1 step) \
          comes first.\n\n",

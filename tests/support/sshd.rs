@@ -54,6 +54,12 @@ pub struct SshCluster {
 impl SshCluster {
     /// Starts `n` sshd processes and waits until each one listens.
     pub fn start(n: usize) -> Self {
+        Self::start_in(n, Path::new("/tmp"))
+    }
+
+    /// The same, with the cluster's files (the hosts' homes among them) in a new temp dir
+    /// under `parent` (kept short: control sockets go under it).
+    pub fn start_in(n: usize, parent: &Path) -> Self {
         assert!(
             n <= MAX_HOSTS,
             "fake hosts live on 127.0.0.2..=127.0.0.201 and 127.0.1.2..=127.0.1.201"
@@ -67,7 +73,7 @@ impl SshCluster {
         // Short: tests put SSH control sockets under it.
         let dir = tempfile::Builder::new()
             .prefix("qs")
-            .tempdir_in("/tmp")
+            .tempdir_in(parent)
             .expect("temp dir");
         let client_key = dir.path().join("client_key");
         keygen(&client_key);
