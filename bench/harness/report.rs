@@ -300,10 +300,51 @@ fn internal(s: &mut String, results: &Results) {
     }
 }
 
+/// One table of every median wall time: a row per cell, a column per tool and kex.
+fn summary(s: &mut String, results: &Results) {
+    let mut columns: Vec<(Tool, Kex)> = Vec::new();
+    for t in ALL {
+        for k in [Kex::Default, Kex::Curve] {
+            if results
+                .cells()
+                .iter()
+                .any(|&(h, st)| results.medians(t.name(), k.name(), h, st).is_some())
+            {
+                columns.push((t, k));
+            }
+        }
+    }
+    if columns.is_empty() {
+        return;
+    }
+    s.push_str("## Median wall time, every tool and cell\n\nSeconds; `c`: kex curve25519; `-`: not measured.\n\n| hosts x steps |");
+    for (t, k) in &columns {
+        let mark = if *k == Kex::Curve { " c" } else { "" };
+        let _ = write!(s, " {}{mark} |", t.name());
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(columns.len()));
+    s.push('\n');
+    for (h, st) in results.cells() {
+        let _ = write!(s, "| {h}x{st} |");
+        for (t, k) in &columns {
+            match results.medians(t.name(), k.name(), h, st) {
+                Some(m) => {
+                    let _ = write!(s, " {:.2} |", m.wall);
+                }
+                None => s.push_str(" - |"),
+            }
+        }
+        s.push('\n');
+    }
+    s.push('\n');
+}
+
 pub fn markdown(results: &Results) -> String {
     let mut s = String::new();
     head(&mut s, results);
     method(&mut s);
+    summary(&mut s, results);
     s.push_str(
         "## Wall time against hosts\n\n![median wall time against hosts](benchmarks-wall.svg)\n\n",
     );
