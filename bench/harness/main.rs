@@ -43,6 +43,8 @@ tools_bench [OPTIONS]
   --internal-only    only quorate's internal figures
   --report-only      only regenerate docs/benchmarks.md and the plot from results.json
   --venv DIR         the virtualenv with ansible-core and pyinfra (default bench/.venv)
+  --quorate PATH     the quorate binary to measure (default: the one cargo built); another
+                     one keeps its results apart, like --hosts-dir
   --hosts-dir DIR    where the fake hosts' homes live (default /tmp); another one keeps
                      its results apart, in bench/out/results-hosts-in-<DIR>.json, and
                      leaves docs/benchmarks.md alone";
@@ -56,6 +58,7 @@ struct Options {
     matrix: bool,
     venv: PathBuf,
     hosts_dir: Option<PathBuf>,
+    quorate: Option<PathBuf>,
 }
 
 fn list<T>(arg: Option<String>, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
@@ -85,6 +88,7 @@ fn options(args: Vec<String>) -> Option<Options> {
         matrix: true,
         venv: repo().join("bench/.venv"),
         hosts_dir: None,
+        quorate: None,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
@@ -103,6 +107,9 @@ fn options(args: Vec<String>) -> Option<Options> {
             "--internal-only" => o.matrix = false,
             "--report-only" => return None,
             "--venv" => o.venv = args.next().unwrap_or_else(|| fail("--venv DIR")).into(),
+            "--quorate" => {
+                o.quorate = Some(args.next().unwrap_or_else(|| fail("--quorate PATH")).into());
+            }
             "--hosts-dir" => {
                 o.hosts_dir = Some(
                     args.next()
@@ -147,14 +154,22 @@ fn main() {
     let out_dir = repo().join("bench/out");
     fs::create_dir_all(&out_dir).expect("bench/out");
     let options = options(args);
-    let apart = options.as_ref().and_then(|o| o.hosts_dir.as_ref());
-    let results_path = match apart {
-        None => out_dir.join("results.json"),
-        Some(dir) => out_dir.join(format!(
-            "results-hosts-in-{}.json",
-            dir.display().to_string().replace('/', "_")
-        )),
-    };
+    let apart = options.as_ref().and_then(|o| {
+        let name = |p: &PathBuf| p.display().to_string().replace('/', "_");
+        match (&o.hosts_dir, &o.quorate) {
+            (None, None) => None,
+            (hosts, quorate) => Some(format!(
+                "results{}{}.json",
+                hosts
+                    .as_ref()
+                    .map_or(String::new(), |d| format!("-hosts-in-{}", name(d))),
+                quorate
+                    .as_ref()
+                    .map_or(String::new(), |q| format!("-quorate-{}", name(q)))
+            )),
+        }
+    });
+    let results_path = out_dir.join(apart.as_deref().unwrap_or("results.json"));
     let mut results = Results::load(&results_path);
     if let Some(o) = &options {
         measure::become_subreaper();
@@ -216,7 +231,10 @@ fn matrix(o: &Options, work: &Path, results: &mut Results, results_path: &Path) 
     // Python byte code.
     let mut warm = true;
     for &(hosts, steps) in &o.cells {
-        let setup = setup(&cluster, &curve, hosts, steps, &o.venv, work);
+        let mut setup = setup(&cluster, &curve, hosts, steps, &o.venv, work);
+        if let Some(quorate) = &o.quorate {
+            setup.quorate.clone_from(quorate);
+        }
         if warm {
             let one = setup_one(&setup);
             for &(tool, kex) in &variants {
