@@ -1,5 +1,6 @@
-//! A real OpenSSH server per fake host, on 127.0.0.2, 127.0.0.3, ...: what the transport
-//! and executor tests connect to. Everything stays on loopback and in one temp dir.
+//! A real OpenSSH server per fake host, on 127.0.0.2, 127.0.0.3, ... (past the 200th host,
+//! 127.0.1.2, ...): what the transport and executor tests, and the benchmarks, connect
+//! to. Everything stays on loopback and in one temp dir.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -14,6 +15,16 @@ use quorate::transport::{HostKeys, HostSpec, SshSettings, TransportKind};
 use tempfile::TempDir;
 
 const SSHD: &str = "/usr/sbin/sshd";
+
+/// Fake hosts per loopback /24: 127.0.X.2 ..= 127.0.X.201.
+const HOSTS_PER_NET: usize = 200;
+/// Enough for the benchmarks' largest cell, on 127.0.0.x and 127.0.1.x.
+pub const MAX_HOSTS: usize = 2 * HOSTS_PER_NET;
+
+/// The loopback address of fake host `i`.
+pub fn host_address(i: usize) -> String {
+    format!("127.0.{}.{}", i / HOSTS_PER_NET, i % HOSTS_PER_NET + 2)
+}
 
 /// One fake host: its own sshd, host key, HOME (also the working directory of every
 /// command) and log.
@@ -43,7 +54,16 @@ pub struct SshCluster {
 impl SshCluster {
     /// Starts `n` sshd processes and waits until each one listens.
     pub fn start(n: usize) -> Self {
-        assert!(n <= 200, "fake hosts live on 127.0.0.2..=127.0.0.201");
+        Self::start_in(n, Path::new("/tmp"))
+    }
+
+    /// The same, with the cluster's files (the hosts' homes among them) in a new temp dir
+    /// under `parent` (kept short: control sockets go under it).
+    pub fn start_in(n: usize, parent: &Path) -> Self {
+        assert!(
+            n <= MAX_HOSTS,
+            "fake hosts live on 127.0.0.2..=127.0.0.201 and 127.0.1.2..=127.0.1.201"
+        );
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: apt-get install -y openssh-server"
@@ -53,7 +73,7 @@ impl SshCluster {
         // Short: tests put SSH control sockets under it.
         let dir = tempfile::Builder::new()
             .prefix("qs")
-            .tempdir_in("/tmp")
+            .tempdir_in(parent)
             .expect("temp dir");
         let client_key = dir.path().join("client_key");
         keygen(&client_key);
@@ -70,7 +90,7 @@ impl SshCluster {
             keygen(&host_key);
             let mut host = FakeHost {
                 name: format!("node{i}"),
-                address: format!("127.0.0.{}", i + 2),
+                address: host_address(i),
                 port: 0,
                 home,
                 pid: 0,

@@ -152,6 +152,12 @@ q_replay() {
 	echo "quorate-journal $q_nonce finished exit=$q_code timed_out=$q_timed_out"
 	[ -f "$q_dir.stdout" ] || : >"$q_dir.stdout"
 	[ -f "$q_dir.stderr" ] || : >"$q_dir.stderr"
+	# Nothing recorded, as for most steps that only change things: the answer needs no
+	# process (a `cat` would cost a third of such a task's time on the host).
+	if [ ! -s "$q_dir.stdout" ] && [ ! -s "$q_dir.stderr" ]; then
+		printf '%s\n%s\n' "$q_end_out" "$q_end_err"
+		exit 0
+	fi
 	if [ -e /dev/fd/0 ]; then
 		exec cat -- "$q_dir.stdout" - "$q_dir.stderr" /dev/fd/3 <<Q_OUT 3<<Q_ERR
 $q_end_out
