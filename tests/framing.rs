@@ -404,7 +404,7 @@ async fn journal_files_are_0600_and_the_command_keeps_its_umask() {
             0o644,
             "{key}"
         );
-        for file in ["pid", "exit", "stdout", "stderr"] {
+        for file in ["pid", "stdout", "stderr"] {
             assert_eq!(
                 mode_of(&rundir.join(format!("{key}.{file}"))),
                 0o600,
@@ -616,10 +616,11 @@ fn journal_entries(home: &Path, run: &str) -> Vec<String> {
     let mut keys: Vec<String> = fs::read_dir(home.join(".quorate/runs").join(run))
         .unwrap()
         .flatten()
+        .filter(|e| fs::read_to_string(e.path()).is_ok_and(|t| t.lines().count() == 2))
         .filter_map(|e| {
             e.file_name()
                 .to_str()?
-                .strip_suffix(".exit")
+                .strip_suffix(".pid")
                 .map(str::to_owned)
         })
         .collect();

@@ -49,6 +49,14 @@ impl JournalEntry {
     }
 }
 
+/// The exit record of a finished task: the second line of its `pid` file.
+fn exit_line(entry: &JournalEntry) -> String {
+    let pid = fs::read_to_string(entry.file("pid")).expect("the pid file");
+    let lines: Vec<&str> = pid.lines().collect();
+    assert_eq!(lines.len(), 2, "pid file {pid:?}");
+    lines[1].to_owned()
+}
+
 fn journal(home: &Path, run: &str, key: &str) -> JournalEntry {
     JournalEntry(home.join(".quorate/runs").join(run).join(key))
 }
@@ -427,7 +435,9 @@ async fn a_task_is_recorded_and_its_secrets_stay_off_the_command_line_and_the_di
             timed_out: false,
         }
     );
-    assert_eq!(fs::read_to_string(entry.file("exit")).unwrap(), "4 0\n");
+    // The exit record is the pid file's second line; no `exit` file is made.
+    assert_eq!(exit_line(&entry), "4 0");
+    assert!(!entry.file("exit").exists());
     assert_eq!(fs::read(entry.file("stdout")).unwrap(), outcome.stdout);
     assert_eq!(fs::read(entry.file("stderr")).unwrap(), outcome.stderr);
     for (path, content) in files_under(&home.join(".quorate")) {
@@ -633,6 +643,33 @@ async fn journal_semantics(conns: &Connections, host: &HostSpec, home: &Path, ru
     assert_eq!(outcome.exit, 0);
     assert_eq!(fs::read_to_string(&log).unwrap(), "line\nline\n");
 
+    // A journal an older wrapper wrote (the exit record in a file of its own, the pid
+    // file one line): replayed, never run again.
+    let old = journal(home, run, "old-a1");
+    fs::write(old.file("pid"), "1 some-boot 1\n").unwrap();
+    fs::write(old.file("stdout"), "old out\n").unwrap();
+    fs::write(old.file("stderr"), "old err\n").unwrap();
+    fs::write(old.file("exit"), "3 0\n").unwrap();
+    let recorded = TaskOutcome {
+        exit: 3,
+        stdout: b"old out\n".to_vec(),
+        stderr: b"old err\n".to_vec(),
+        timed_out: false,
+    };
+    assert_eq!(
+        probe(conns, host, run, "old-a1").await.unwrap(),
+        JournalState::Finished(recorded.clone())
+    );
+    let again = format!(
+        "echo ran >> {}",
+        quorate::shell::quote(log.to_str().unwrap())
+    );
+    let outcome = run_task(conns, host, &task(run, "old-a1", &again))
+        .await
+        .unwrap();
+    assert_eq!(outcome, recorded);
+    assert_eq!(fs::read_to_string(&log).unwrap(), "line\nline\n");
+
     remove_run(conns, host, run).await.unwrap();
     assert!(!home.join(".quorate/runs").join(run).exists());
     let state = probe(conns, host, run, "slow-a1").await.unwrap();
@@ -809,10 +846,7 @@ async fn the_local_transport_keeps_the_same_contract() {
         (outcome.exit, text(&outcome.stdout)),
         (0, format!("{cwd}\n").as_str())
     );
-    assert_eq!(
-        fs::read_to_string(journal(&home, &run, "n1-a1").file("exit")).unwrap(),
-        "0 0\n"
-    );
+    assert_eq!(exit_line(&journal(&home, &run, "n1-a1")), "0 0");
 
     let command = format!("cd {cwd}; sleep 300 & echo $! > child.pid; echo $$ > main.pid; wait");
     let spec = TaskSpec {

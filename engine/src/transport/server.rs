@@ -17,10 +17,13 @@ use crate::shell;
 
 /// The server loop: each request line is `MODE RUN KEY SECS SUDO LEN NONCE`, followed by
 /// LEN bytes of input that the wrapper reads itself; each request runs in a subshell, so
-/// the wrapper's `exit` ends that request only. The umask is measured once, here.
+/// the wrapper's `exit` ends that request only. The umask and the boot id (which no task
+/// can change while the server lives) are read once, here.
 pub(crate) fn script(wrapper: &str) -> String {
     format!(
-        "q_umask=$(umask)\nwhile IFS= read -r q_req; do\nset -- $q_req\n(\n{wrapper}\n)\ndone\n"
+        "q_umask=$(umask)\nq_boot=unknown\n\
+         [ -r /proc/sys/kernel/random/boot_id ] && read -r q_boot </proc/sys/kernel/random/boot_id\n\
+         while IFS= read -r q_req; do\nset -- $q_req\n(\n{wrapper}\n)\ndone\n"
     )
 }
 

@@ -33,11 +33,16 @@
 # created 0600 (the task's command itself runs with the umask it was given):
 #   KEY.input.PID   the task input, only when it runs under timeout(1) or sudo (which
 #                   need a file to read); deleted when the task ends
-#   KEY.pid         "PID BOOT_ID START" of this wrapper, created once, before the command
+#   KEY.pid         "PID BOOT_ID START" of this wrapper, created once, before the command;
+#                   once the command ended, a second line "CODE TIMED_OUT" (0 or 1) is
+#                   appended: the task finished exactly when that line is there
 #   KEY.stdout, KEY.stderr  the command's output (files, not the SSH channel: a daemon
 #                   started with `nohup ... &` cannot hold the channel open)
 #   KEY.timed_out   present when the timeout fired
-#   KEY.exit        "CODE TIMED_OUT" (0 or 1), written after the command ended
+#   KEY.exit        "CODE TIMED_OUT": where wrappers before the second pid line kept the
+#                   exit record; still read, for journals they wrote
+# Creating a file is the dearest thing a task does here (on ext4 under load, more than a
+# fork), so a task creates three files (pid, stdout, stderr) and appends its exit record.
 #
 # The answer, on stdout, the same in both ways of running: one line
 #   quorate-journal NONCE STATE [FIELD=VALUE ...]
@@ -121,8 +126,11 @@ q_dir=$q_rundir/$q_key
 [ "$q_mode" != task ] || [ -n "$q_umask" ] || q_umask=$(umask)
 umask 077
 
-q_boot=unknown
-[ -r /proc/sys/kernel/random/boot_id ] && read -r q_boot </proc/sys/kernel/random/boot_id
+# The journal server reads the boot id once for all its tasks (a reboot ends it).
+if [ -z "$q_boot" ]; then
+	q_boot=unknown
+	[ -r /proc/sys/kernel/random/boot_id ] && read -r q_boot </proc/sys/kernel/random/boot_id
+fi
 
 # The start time (field 22 of /proc/PID/stat) tells a live process from a recycled pid.
 # Sets q_st (empty where there is no /proc).
@@ -143,12 +151,23 @@ q_alive() {
 	[ "$q_st" = "$q_pstart" ] || return 1
 }
 
+# Succeeds when the task's exit record is there, and sets q_code and q_timed_out from it:
+# the second line of `pid`, or `exit` in a journal an older wrapper wrote. A line being
+# appended this very moment lacks its last field, or is complete (TIMED_OUT is one digit).
+q_finished() {
+	q_code= q_timed_out=
+	{ read -r q_code && read -r q_code q_timed_out; } <"$q_dir.pid" 2>/dev/null
+	[ -n "$q_timed_out" ] && return 0
+	[ -f "$q_dir.exit" ] || return 1
+	read -r q_code q_timed_out <"$q_dir.exit"
+	[ -n "$q_timed_out" ]
+}
+
 # The finished answer: its line, stdout, stdout's end line, stderr, stderr's end line.
 # Where /dev/fd exists one `cat` (replacing this shell) sends it all; the end lines come
 # from here-documents, not files, so that concurrent answers share nothing.
 q_replay() {
-	read -r q_code q_timed_out <"$q_dir.exit" || return 1
-	[ -n "$q_timed_out" ] || return 1
+	q_finished || return 1
 	echo "quorate-journal $q_nonce finished exit=$q_code timed_out=$q_timed_out"
 	[ -f "$q_dir.stdout" ] || : >"$q_dir.stdout"
 	[ -f "$q_dir.stderr" ] || : >"$q_dir.stderr"
@@ -183,14 +202,14 @@ q_sweep() {
 
 q_probe() {
 	q_sweep
-	[ -f "$q_dir.exit" ] && q_replay
+	q_replay
 	if [ ! -f "$q_dir.pid" ]; then
 		echo "quorate-journal $q_nonce not-started"
 	elif q_alive; then
 		echo "quorate-journal $q_nonce running pid=$q_pid"
-	elif [ -f "$q_dir.exit" ]; then
-		# It ended between the first look and now (or its exit line is being written).
-		q_replay || echo "quorate-journal $q_nonce running pid=0"
+	elif q_replay; then
+		# It ended between the first look and now.
+		:
 	elif [ ! -s "$q_dir.pid" ]; then
 		# Claimed this very moment; its pid line follows.
 		echo "quorate-journal $q_nonce running pid=0"
@@ -208,7 +227,7 @@ q_scrub() {
 		echo "quorate-journal $q_nonce scrubbed"
 		exit 0
 	fi
-	[ -f "$q_dir.exit" ] || q_fail "task $q_key has not finished; nothing was scrubbed"
+	q_finished || q_fail "task $q_key has not finished; nothing was scrubbed"
 	{ : >"$q_dir.stdout" && : >"$q_dir.stderr"; } || q_fail "cannot empty the output of $q_key"
 	echo "quorate-journal $q_nonce scrubbed"
 	exit 0
@@ -267,7 +286,7 @@ kill $dog 2>/dev/null
 exit $code
 '
 
-if [ -f "$q_dir.exit" ] || [ -f "$q_dir.pid" ]; then
+if [ -f "$q_dir.pid" ] || [ -f "$q_dir.exit" ]; then
 	# Delivered again: do not run twice; report what the first delivery did or does.
 	q_probe
 fi
@@ -324,5 +343,5 @@ fi
 q_input=
 q_timed_out=0
 [ -f "$q_dir.timed_out" ] && q_timed_out=1
-printf '%s %s\n' "$q_code" "$q_timed_out" >"$q_dir.exit" || q_fail "cannot record the exit code in $q_dir.exit"
+printf '%s %s\n' "$q_code" "$q_timed_out" >>"$q_dir.pid" || q_fail "cannot record the exit code in $q_dir.pid"
 q_replay
