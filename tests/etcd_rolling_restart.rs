@@ -7,7 +7,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use support::etcd::{read_prefix, ContinuousWriter, EtcdCluster, WriteFigures};
+use support::etcd::{read_prefix, EtcdCluster, WriteFigures};
 
 /// The longest a write may wait in this test. The goal is 500 ms (loopback, an idle
 /// machine); other builds share this machine, so the test allows more and prints the figure.
@@ -19,12 +19,7 @@ const MEMBERS: [&str; 3] = ["etcd0", "etcd1", "etcd2"];
 /// and checks the run, the restarts and every acknowledged write.
 fn restart_under_writes(c: &EtcdCluster, inventory: &std::path::Path, prefix: &str, how: &str) {
     let before: Vec<i32> = MEMBERS.iter().map(|m| c.pid(m).expect("pid")).collect();
-    let writer = ContinuousWriter::start(c.all_endpoints(), prefix);
-    // Some writes before the first stop, so that the figures cover the whole run.
-    std::thread::sleep(Duration::from_millis(300));
-    let out = c.run_with(inventory, "rolling-restart", &[]);
-    std::thread::sleep(Duration::from_millis(300));
-    let figures = writer.finish();
+    let (out, figures, _) = c.run_under_writes(inventory, "rolling-restart", prefix);
     assert_eq!(
         out.code, 0,
         "rolling-restart ({how}) failed:\n{}{}",

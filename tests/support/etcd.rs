@@ -296,6 +296,8 @@ pub struct WriteFigures {
     pub failovers: usize,
     /// The slowest write: its key, the endpoint it tried first and how many failed.
     pub worst_write: String,
+    /// How long each acknowledged write took, in the order of `acked`.
+    pub latencies: Vec<Duration>,
 }
 
 /// Writes `PREFIX/NNNNNN` keys one after another, each to the next endpoint in turn,
@@ -317,6 +319,7 @@ impl ContinuousWriter {
                 worst: Duration::ZERO,
                 failovers: 0,
                 worst_write: String::new(),
+                latencies: Vec::new(),
             };
             let agent = client(ATTEMPT_TIMEOUT);
             let mut seq = 0usize;
@@ -326,8 +329,10 @@ impl ContinuousWriter {
                 let outcome = put(&agent, &endpoints, seq, &key, &seq.to_string());
                 match outcome {
                     Ok(failed_over) => {
-                        if start.elapsed() > f.worst {
-                            f.worst = start.elapsed();
+                        let took = start.elapsed();
+                        f.latencies.push(took);
+                        if took > f.worst {
+                            f.worst = took;
                             f.worst_write = format!(
                                 "{key}, first tried at {}, {failed_over} endpoint(s) failed",
                                 endpoints[seq % endpoints.len()]
@@ -353,6 +358,24 @@ impl ContinuousWriter {
 }
 
 impl EtcdCluster {
+    /// `quorate run RUNBOOK -i INVENTORY` while a [`ContinuousWriter`] writes `prefix/…`
+    /// keys, from 300 ms before the run to 300 ms after it (so that the figures cover the
+    /// whole run): the run's output, what the writer saw and how long the run took.
+    pub fn run_under_writes(
+        &self,
+        inventory: &Path,
+        runbook: &str,
+        prefix: &str,
+    ) -> (Output, WriteFigures, Duration) {
+        let writer = ContinuousWriter::start(self.all_endpoints(), prefix);
+        std::thread::sleep(Duration::from_millis(300));
+        let start = Instant::now();
+        let out = self.run_with(inventory, runbook, &[]);
+        let took = start.elapsed();
+        std::thread::sleep(Duration::from_millis(300));
+        (out, writer.finish(), took)
+    }
+
     /// `quorate run RUNBOOK ARGS` killed (SIGKILL) once it logged `kill_at` task
     /// transitions (or it ended), then `quorate resume`d to its end.
     pub fn run_killed_and_resumed(&self, runbook: &str, args: &[&str], kill_at: usize) -> Output {
