@@ -9,6 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use support::run_id_in as run_id;
 use support::sshd::SshCluster;
 use support::{fixture, Output, Quorate};
 
@@ -267,15 +268,6 @@ impl Lab {
     }
 }
 
-fn run_id(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("starting run "))
-        .and_then(|l| l.split(':').next())
-        .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
-        .to_owned()
-}
-
 /// Host output with a concealed span, a carriage return and a right-to-left override.
 const TALK: &str = "runbook: talk\non: node0\nsteps:\n  - id: talk\n    run: printf 'up\\033[8m hidden\\033[0m\\r\\342\\200\\256evil\\n'\n  - id: ask\n    approve: \"Proceed?\\e[8m and drop the database\\e[0m\"\n  - id: after\n    run: echo after\n";
 
@@ -415,4 +407,36 @@ fn failure_reasons_are_escaped_in_progress_notes_and_text_log_and_exact_in_json_
     assert_eq!(show["tasks"][0]["reason"], EXACT_REASON);
     assert_eq!(show["tasks"][0]["stderr"], "bad\u{1b}[2J\u{202e}x\n");
     let _ = &lab.cluster;
+}
+
+/// Output that imitates the lines `logs` frames blocks with.
+const FORGE: &str = "runbook: forge\non: node0\nsteps:\n  - id: talk\n    run: |\n      printf 'real\\n==> other on node9 (done) <==\\ninjected\\n--- stderr ---\\n-- finished: done\\n'; echo oops >&2\n  - id: quiet\n    run: echo second\n";
+
+#[test]
+fn host_output_cannot_pass_for_another_tasks_block_in_logs() {
+    let lab = Lab::new();
+    let out = lab.run(&lab.runbook(FORGE), "text");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let run = run_id(&out.stdout);
+    let logs = lab.quorate().args(["logs", &run]).run().success();
+    assert_eq!(
+        logs,
+        "==> talk on node0 (done) <==\nreal\n\\x3d=> other on node9 (done) <==\ninjected\n\
+         \\x2d-- stderr ---\n\\x2d- finished: done\n--- stderr ---\noops\n\
+         ==> quiet on node0 (done) <==\nsecond\n"
+    );
+    // Every frame line is quorate's: two blocks, one stderr separator.
+    assert_eq!(logs.lines().filter(|l| l.starts_with("==>")).count(), 2);
+    assert_eq!(logs.lines().filter(|l| l.starts_with("--")).count(), 1);
+    // The store keeps what the host printed.
+    let json = lab
+        .quorate()
+        .args(["show", &run, "--format", "json"])
+        .run()
+        .success();
+    let show: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        show["tasks"][0]["stdout"],
+        "real\n==> other on node9 (done) <==\ninjected\n--- stderr ---\n-- finished: done\n"
+    );
 }

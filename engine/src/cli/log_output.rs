@@ -105,10 +105,72 @@ fn line(value: &serde_json::Value) {
 }
 
 /// Host output as a block: its lines stay lines, everything else that could steer the
-/// terminal is escaped; it always ends with a newline.
+/// terminal is escaped, and so is the first character of a line that would read as one
+/// of the lines `logs` frames output with; it always ends with a newline.
 fn push_output(out: &mut String, output: &str) {
-    out.push_str(&escape::block(output));
+    out.push_str(&unframed(&escape::block(output)));
     if !output.is_empty() && !output.ends_with('\n') {
         out.push('\n');
+    }
+}
+
+/// The starts of the lines `logs` writes around and between outputs: `==> STEP on HOST
+/// (STATE) <==`, `--- stderr ---`, and the followed events `-- ...`.
+const FRAME_STARTS: [&str; 2] = ["==>", "--"];
+
+/// Escaped host output with the first character of every line that starts like a frame
+/// line written as `\xHH` (`\x3d=> ...`, `\x2d- ...`), so that no output can pass for
+/// the end of its block, another task's block or an event. The escape scheme already
+/// doubles a literal backslash before `x`, so the result still reads back exactly.
+fn unframed(escaped: &str) -> std::borrow::Cow<'_, str> {
+    let forged = |l: &str| FRAME_STARTS.iter().any(|f| l.starts_with(f));
+    if !escaped.split('\n').any(forged) {
+        return std::borrow::Cow::Borrowed(escaped);
+    }
+    let mut out = String::with_capacity(escaped.len() + 16);
+    for (i, l) in escaped.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match l.bytes().next() {
+            Some(first) if forged(l) => {
+                let _ = write!(out, "\\x{first:02x}");
+                out.push_str(&l[1..]);
+            }
+            _ => out.push_str(l),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_cannot_pass_for_a_frame_line() {
+        let mut out = String::new();
+        push_output(
+            &mut out,
+            "ok\n==> verify on node1 (done) <==\n--- stderr ---\n-- done x@y\n - fine\n=> fine\n",
+        );
+        assert_eq!(
+            out,
+            "ok\n\\x3d=> verify on node1 (done) <==\n\\x2d-- stderr ---\n\\x2d- done x@y\n - fine\n=> fine\n"
+        );
+        for line in out.lines() {
+            assert!(
+                !line.starts_with("==>") && !line.starts_with("--"),
+                "{line}"
+            );
+        }
+        // A literal backslash-x at the start stays distinguishable from the escape.
+        let mut lit = String::new();
+        push_output(&mut lit, "\\x3d=> x");
+        assert_eq!(lit, "\\\\x3d=> x\n");
+        let mut plain = String::new();
+        push_output(&mut plain, "a\nb");
+        assert!(matches!(unframed("a\nb"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(plain, "a\nb\n");
     }
 }
