@@ -185,13 +185,28 @@ pub async fn wait_task(
     }
 }
 
-/// Deletes the run's journal on the host (every task's record of it).
+/// Deletes the run's journal on the host (every task's record of it). It goes through the
+/// host's journal server, which a run that ends still has open (no new channel or shell
+/// per host); `quorate gc` starts one. Removing is idempotent, so a server whose channel
+/// broke is replaced and asked once more.
 pub async fn remove_run(
     conns: &Connections,
     host: &HostSpec,
     run: &str,
 ) -> Result<(), TransportError> {
-    let answer = once(conns, host, "remove", run, "-").await?;
+    check_ids("remove", run, "-")?;
+    let remove = || async {
+        let nonce = fresh_nonce()?;
+        let request = format!("remove {run} - 0 0 0 {}\n", nonce.as_str());
+        conns
+            .serve(host, wrapper(), request.as_bytes(), &nonce)
+            .await
+    };
+    let answer = match remove().await {
+        // `serve` dropped the broken server: the next call starts a new one.
+        Err(TransportError::Lost { .. }) => remove().await?,
+        other => other?,
+    };
     expect_line(host, &answer, "removed")
 }
 
