@@ -12,6 +12,7 @@
 mod support;
 
 use support::read_transitions;
+use support::run_id_in as run_id;
 
 use std::fmt::Write as _;
 use std::io::BufReader;
@@ -455,16 +456,6 @@ impl Lab {
 
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
-}
-
-/// The run id in a `quorate run` transcript (`starting run ID: ...`).
-fn run_id(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("starting run "))
-        .and_then(|l| l.split(':').next())
-        .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
-        .to_owned()
 }
 
 #[test]

@@ -96,12 +96,7 @@ impl Lab {
             .args(args)
             .run();
         let stdout = out.success();
-        let run = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("starting run "))
-            .and_then(|l| l.split(':').next())
-            .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
-            .to_owned();
+        let run = support::run_id_in(&stdout);
         let show = Quorate::in_lab(self.dir.path())
             .args(["show", &run, "--format", "json"])
             .run()

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
+use support::run_id_in as run_id;
 use support::sshd::SshCluster;
 use support::{files_under, holds, Output, Quorate};
 
@@ -63,16 +64,6 @@ impl SecretLab {
     fn quorate(&self, args: &[&str]) -> String {
         Quorate::in_lab(self.dir.path()).args(args).run().success()
     }
-}
-
-/// The run id in a `quorate run` transcript (`starting run ID: ...`).
-fn run_id(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("starting run "))
-        .and_then(|l| l.split(':').next())
-        .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
-        .to_owned()
 }
 
 /// The text of the placeholder secrets once travelled as: now only bytes.

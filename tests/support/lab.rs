@@ -62,12 +62,8 @@ impl Lab {
     }
 }
 
-/// The run id in a `quorate run` transcript (`starting run ID: ...`).
-pub fn run_id(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("starting run "))
-        .and_then(|l| l.split(':').next())
-        .unwrap_or_else(|| panic!("no run id in:\n{stdout}"))
-        .to_owned()
-}
+#[allow(
+    unused_imports,
+    reason = "not every test that includes the support module uses it"
+)]
+pub use super::run_id_in as run_id;

@@ -13,6 +13,19 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The run id in a `quorate run` transcript (`starting run ID: ...`).
+pub fn run_id_in(text: &str) -> String {
+    find_run_id(text).unwrap_or_else(|| panic!("no run id in:\n{text}"))
+}
+
+/// The run id of the first `starting run ID: ...` in `text`, if there is one.
+pub fn find_run_id(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.split_once("starting run ").map(|(_, rest)| rest))
+        .and_then(|l| l.split(':').next())
+        .map(str::to_owned)
+}
+
 pub fn fixture(rel: &str) -> PathBuf {
     root().join("tests/fixtures").join(rel)
 }
@@ -88,12 +101,7 @@ impl Quorate {
 impl Output {
     /// The id of the run a `quorate run` started (`starting run ID: ...`).
     pub fn run_id(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-            .split("starting run ")
-            .nth(1)
-            .and_then(|r| r.split(':').next())
-            .expect("a run id")
-            .to_owned()
+        run_id_in(&format!("{}\n{}", self.stdout, self.stderr))
     }
 
     /// Asserts exit 0 and returns stdout.

@@ -203,10 +203,7 @@ impl HeightSampler {
 /// The run id a failed or finished `quorate run` names (`run ID failed`, `starting run ID:`).
 pub fn run_id_of(out: &Output) -> String {
     let text = format!("{}\n{}", out.stdout, out.stderr);
-    text.lines()
-        .find_map(|l| l.strip_prefix("starting run "))
-        .and_then(|l| l.split(':').next())
-        .map(str::to_owned)
+    super::find_run_id(&text)
         .or_else(|| {
             text.split_whitespace()
                 .skip_while(|w| *w != "run")
