@@ -197,7 +197,13 @@ fn main() {
     }
     let docs = repo().join("docs");
     plot::write(&results, &docs.join("benchmarks-wall.svg"));
-    fs::write(docs.join("benchmarks.md"), report::markdown(&results)).expect("benchmarks.md");
+    let tmpfs_path = out_dir.join(report::TMPFS_RESULTS);
+    let tmpfs = tmpfs_path.exists().then(|| Results::load(&tmpfs_path));
+    fs::write(
+        docs.join("benchmarks.md"),
+        report::markdown(&results, tmpfs.as_ref()),
+    )
+    .expect("benchmarks.md");
     println!("wrote docs/benchmarks.md and docs/benchmarks-wall.svg");
 }
 

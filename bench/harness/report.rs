@@ -340,7 +340,61 @@ fn summary(s: &mut String, results: &Results) {
     s.push('\n');
 }
 
-pub fn markdown(results: &Results) -> String {
+/// The hosts' homes on tmpfs (`bench/run --hosts-dir /dev/shm`): quorate beside the bare
+/// loop where creating a file costs the hosts next to nothing, so that the tools' own
+/// costs show apart from this machine's disk.
+pub const TMPFS_RESULTS: &str = "results-hosts-in-_dev_shm.json";
+
+fn tmpfs(s: &mut String, tmpfs: &Results) {
+    s.push_str(
+        "## The same cells with the hosts' homes on tmpfs\n\n\
+         `bench/run --hosts-dir /dev/shm --tools quorate,quorate-rolling,bare-mux --no-internal` \
+         (results in `bench/out/results-hosts-in-_dev_shm.json`): every host's home, and so \
+         quorate's task journal and the workload's log, on tmpfs instead of this machine's \
+         disk. Medians of wall time; the ratios are quorate's over the bare loop's with the \
+         same key exchange.\n\n\
+         | hosts x steps | kex | quorate | quorate-rolling | bare-mux | quorate / bare-mux | quorate-rolling / bare-mux | load |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for (hosts, steps) in tmpfs.cells() {
+        for kex in [Kex::Default, Kex::Curve] {
+            let of = |tool: Tool| tmpfs.medians(tool.name(), kex.name(), hosts, steps);
+            let (plain, rolling, bare) = (
+                of(Tool::Quorate),
+                of(Tool::QuorateRolling),
+                of(Tool::BareMux),
+            );
+            if plain.is_none() && bare.is_none() {
+                continue;
+            }
+            let wall = |m: &Option<Medians>| {
+                m.as_ref()
+                    .map_or("-".to_owned(), |m| format!("{:.3} s", m.wall))
+            };
+            let ratio = |m: &Option<Medians>| match (m, &bare) {
+                (Some(m), Some(bare)) => format!("{:.2}x", m.wall / bare.wall),
+                _ => "-".to_owned(),
+            };
+            let load = plain
+                .as_ref()
+                .or(bare.as_ref())
+                .map_or(f64::NAN, |m| m.load1);
+            let _ = writeln!(
+                s,
+                "| {hosts}x{steps} | {} | {} | {} | {} | {} | {} | {load:.1} |",
+                kex.name(),
+                wall(&plain),
+                wall(&rolling),
+                wall(&bare),
+                ratio(&plain),
+                ratio(&rolling)
+            );
+        }
+    }
+    s.push('\n');
+}
+
+pub fn markdown(results: &Results, tmpfs_results: Option<&Results>) -> String {
     let mut s = String::new();
     head(&mut s, results);
     method(&mut s);
@@ -356,6 +410,9 @@ pub fn markdown(results: &Results) -> String {
         cell_table(&mut s, results, h, st);
     }
     targets(&mut s, results);
+    if let Some(t) = tmpfs_results.filter(|t| !t.runs.is_empty()) {
+        tmpfs(&mut s, t);
+    }
     internal(&mut s, results);
     let analysis = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/analysis.md"),
